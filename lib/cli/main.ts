@@ -1,0 +1,36 @@
+// The `warmstart` command line. Each command group lives in its own file and registers itself
+// here; the library API (lib/index.ts) mirrors every command.
+import { Command, CommanderError } from 'commander';
+
+import { registerDoctor } from './doctor.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('warmstart')
+    .description('Warm up a reasoning model on Knights & Knaves traces, then adapt it with Dr. GRPO on scarce data')
+    .showHelpAfterError();
+  registerDoctor(program);
+  return program;
+}
+
+// Runs the CLI; errors are printed as one line (no stack) and set a non-zero exit code.
+export async function run(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    console.error(`warmstart: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
+}
+
+// Run directly with tsx (node --import tsx lib/cli/main.ts ...) in development and tests.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await run(process.argv);
+}

@@ -1,0 +1,2 @@
+// The warmstart library API. Every CLI command has a function here.
+export { engineInfo } from './engine/addon.js';
