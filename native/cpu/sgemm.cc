@@ -1,0 +1,274 @@
+// SGEMM: C[M,N] = alpha * op(A) · op(B) + beta * C, row-major, op(X) = X or X^T.
+//
+// sgemm_ours follows GotoBLAS/BLIS: for each NC-wide column panel and KC-deep slice of K, pack
+// op(B)[KC, NC] into NR-wide slivers (stays in L3), then for each MC-tall block of rows pack
+// op(A)[MC, KC] into MR-tall slivers (stays in L2) and run an MR x NR register-blocked
+// micro-kernel over every (sliver of A, sliver of B) pair; the B sliver stays in L1 meanwhile.
+// Partial tiles: the micro-kernel is templated on the number of rows, and columns past N are
+// zero-padded in the packed B and written through a small tile buffer.
+//
+// Threads: the (row block x column part) tiles of one (panel, K slice) step are split over
+// ws::parallel_for. Every element of C is computed by one thread with the same K order and the
+// same blocking whatever the thread count, so results are bitwise identical for any thread count.
+// sgemm_blas calls cblas_sgemm, with OpenBLAS's thread count following ws::num_threads().
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <new>
+#include <numeric>
+#include <utility>
+
+#include "core/error.h"
+#include "core/threadpool.h"
+#include "cpu/ops.h"
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+#ifdef WS_HAVE_BLAS
+#include <cblas.h>
+#endif
+
+namespace ws::cpu {
+namespace {
+
+// ---- the vector type of this build: AVX-512, AVX2+FMA, or plain C++ ----------------------------
+#if defined(__AVX512F__)
+using vec = __m512;
+constexpr int VL = 16, MR = 12;
+inline vec vload(const float* p) { return _mm512_loadu_ps(p); }
+inline void vstore(float* p, vec v) { _mm512_storeu_ps(p, v); }
+inline vec vset1(float x) { return _mm512_set1_ps(x); }
+inline vec vfma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+inline vec vmul(vec a, vec b) { return _mm512_mul_ps(a, b); }
+#elif defined(__AVX2__) && defined(__FMA__)
+using vec = __m256;
+constexpr int VL = 8, MR = 6;
+inline vec vload(const float* p) { return _mm256_loadu_ps(p); }
+inline void vstore(float* p, vec v) { _mm256_storeu_ps(p, v); }
+inline vec vset1(float x) { return _mm256_set1_ps(x); }
+inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+inline vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
+#else
+struct vec { float x[4]; };
+constexpr int VL = 4, MR = 4;
+inline vec vload(const float* p) { vec v; std::memcpy(v.x, p, sizeof v.x); return v; }
+inline void vstore(float* p, vec v) { std::memcpy(p, v.x, sizeof v.x); }
+inline vec vset1(float x) { return vec{{x, x, x, x}}; }
+inline vec vfma(vec a, vec b, vec c) { for (int i = 0; i < 4; ++i) c.x[i] += a.x[i] * b.x[i]; return c; }
+inline vec vmul(vec a, vec b) { for (int i = 0; i < 4; ++i) a.x[i] *= b.x[i]; return a; }
+#endif
+
+constexpr int NV = 2, NR = NV * VL;       // micro-tile: MR rows x NR columns of C
+constexpr int KC = 256, MC = 16 * MR, NC = 4096;  // cache blocks (multiples of MR / NR)
+
+// C[R, NR] = alpha * a[kc, MR]^T-sliver · b[kc, NR]-sliver + beta * C   (beta == 0: C not read)
+template <int R>
+void micro_kernel(int kc, const float* a, const float* b, float* c, int ldc, float alpha, float beta) {
+  vec acc[R > 0 ? R : 1][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = vset1(0.0f);
+  for (int p = 0; p < kc; ++p, a += MR, b += NR) {
+    vec bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = vload(b + v * VL);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      vec ar = vset1(a[r]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = vfma(ar, bv[v], acc[r][v]);
+    }
+  }
+  vec va = vset1(alpha), vb = vset1(beta);
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) {
+      float* cp = c + (size_t)r * ldc + v * VL;
+      vec out = vmul(va, acc[r][v]);
+      vstore(cp, beta == 0.0f ? out : vfma(vb, vload(cp), out));
+    }
+}
+
+using KernelFn = void (*)(int, const float*, const float*, float*, int, float, float);
+template <size_t... R>
+constexpr std::array<KernelFn, sizeof...(R)> kernel_table(std::index_sequence<R...>) {
+  return {{&micro_kernel<int(R)>...}};
+}
+constexpr auto kKernels = kernel_table(std::make_index_sequence<MR + 1>{});  // kKernels[rows]
+
+// A growable 64-byte-aligned buffer, one per thread, kept between calls (no allocation in the
+// steady state). At most KC*NC floats for B and MC*KC for A.
+struct Buffer {
+  float* p = nullptr;
+  size_t n = 0;
+  float* get(size_t want) {
+    if (want > n) {
+      ::operator delete(p, std::align_val_t(64));
+      p = static_cast<float*>(::operator new(want * sizeof(float), std::align_val_t(64)));
+      n = want;
+    }
+    return p;
+  }
+  ~Buffer() { ::operator delete(p, std::align_val_t(64)); }
+};
+
+// op(A)[i0 : i0+mc, p0 : p0+kc] -> slivers of MR rows, dst[s][p][r]; rows past mc are zero.
+void pack_a(float* dst, const float* A, int lda, bool trans, int i0, int mc, int p0, int kc) {
+  for (int s = 0; s < mc; s += MR, dst += (size_t)MR * kc) {
+    int rows = std::min(MR, mc - s);
+    if (rows < MR) std::fill(dst, dst + (size_t)MR * kc, 0.0f);
+    for (int r = 0; r < rows; ++r) {
+      int i = i0 + s + r;
+      if (!trans) {
+        const float* src = A + (size_t)i * lda + p0;
+        for (int p = 0; p < kc; ++p) dst[(size_t)p * MR + r] = src[p];
+      } else {
+        const float* src = A + (size_t)p0 * lda + i;
+        for (int p = 0; p < kc; ++p) dst[(size_t)p * MR + r] = src[(size_t)p * lda];
+      }
+    }
+  }
+}
+
+// op(B)[p0 : p0+kc, j0 + s*NR : ...] for slivers s in [s0, s1) -> dst[s][p][j]; columns past N
+// are zero.
+void pack_b(float* dst, const float* B, int ldb, bool trans, int p0, int kc, int j0, int nc, int s0, int s1) {
+  for (int s = s0; s < s1; ++s) {
+    float* d = dst + (size_t)s * kc * NR;
+    int cols = std::min(NR, nc - s * NR), j = j0 + s * NR;
+    if (cols < NR) std::fill(d, d + (size_t)kc * NR, 0.0f);
+    if (!trans) {
+      for (int p = 0; p < kc; ++p)
+        std::memcpy(d + (size_t)p * NR, B + (size_t)(p0 + p) * ldb + j, cols * sizeof(float));
+    } else {
+      for (int c = 0; c < cols; ++c) {
+        const float* src = B + (size_t)(j + c) * ldb + p0;
+        for (int p = 0; p < kc; ++p) d[(size_t)p * NR + c] = src[p];
+      }
+    }
+  }
+}
+
+// C[M,N] *= beta (beta == 0: set to zero, C not read): the whole product when K == 0 or alpha == 0.
+void scale_c(float* C, int ldc, int M, int N, float beta) {
+  for (int i = 0; i < M; ++i) {
+    float* c = C + (size_t)i * ldc;
+    for (int j = 0; j < N; ++j) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
+  }
+}
+
+void check_args(bool ta, bool tb, int M, int N, int K, const float* A, int lda, const float* B,
+                int ldb, const float* C, int ldc) {
+  WS_CHECK_RANGE(M >= 0 && N >= 0 && K >= 0, "sgemm: M, N, K must be >= 0, got ", M, ", ", N, ", ", K);
+  WS_CHECK_RANGE(lda >= std::max(1, ta ? M : K), "sgemm: lda ", lda, " is less than ", ta ? "M " : "K ", ta ? M : K);
+  WS_CHECK_RANGE(ldb >= std::max(1, tb ? K : N), "sgemm: ldb ", ldb, " is less than ", tb ? "K " : "N ", tb ? K : N);
+  WS_CHECK_RANGE(ldc >= std::max(1, N), "sgemm: ldc ", ldc, " is less than N ", N);
+  bool product = M > 0 && N > 0 && K > 0;
+  WS_CHECK_RANGE(!product || (A && B), "sgemm: A and B must not be null");
+  WS_CHECK_RANGE(M == 0 || N == 0 || C, "sgemm: C must not be null");
+}
+
+std::atomic<int> g_backend{0};
+
+}  // namespace
+
+void sgemm_ours(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                const float* B, int ldb, float beta, float* C, int ldc) {
+  check_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc);
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == 0.0f) {
+    scale_c(C, ldc, M, N, beta);
+    return;
+  }
+  static thread_local Buffer b_buf;
+  const int threads = num_threads();
+  const int m_blocks = (M + MC - 1) / MC;
+  for (int jc = 0; jc < N; jc += NC) {
+    const int nc = std::min(NC, N - jc), slivers = (nc + NR - 1) / NR;
+    // Split columns too when there are fewer row blocks than threads, so that the tile count
+    // is a multiple of the thread count.
+    const int n_parts = std::min(slivers, threads / std::gcd(m_blocks, threads));
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = std::min(KC, K - pc);
+      const float beta_now = pc == 0 ? beta : 1.0f;
+      float* bp = b_buf.get((size_t)slivers * kc * NR);
+      parallel_for(slivers, 4, [&](int64_t s0, int64_t s1) {
+        pack_b(bp, B, ldb, trans_b, pc, kc, jc, nc, int(s0), int(s1));
+      });
+      parallel_for((int64_t)m_blocks * n_parts, 1, [&](int64_t t0, int64_t t1) {
+        static thread_local Buffer a_buf;
+        float* ap = a_buf.get((size_t)MC * kc);
+        alignas(64) float tile[MR * NR];
+        for (int64_t t = t0; t < t1; ++t) {
+          const int ib = int(t / n_parts), part = int(t % n_parts);
+          const int ic = ib * MC, mc = std::min(MC, M - ic);
+          const int s_begin = int((int64_t)slivers * part / n_parts);
+          const int s_end = int((int64_t)slivers * (part + 1) / n_parts);
+          pack_a(ap, A, lda, trans_a, ic, mc, pc, kc);
+          for (int s = s_begin; s < s_end; ++s) {
+            const int j = jc + s * NR, cols = std::min(NR, N - j);
+            const float* b = bp + (size_t)s * kc * NR;
+            for (int ir = 0; ir < mc; ir += MR) {
+              const int rows = std::min(MR, mc - ir);
+              const float* a = ap + (size_t)ir * kc;
+              float* c = C + (size_t)(ic + ir) * ldc + j;
+              if (cols == NR) {
+                kKernels[rows](kc, a, b, c, ldc, alpha, beta_now);
+              } else {  // right edge: compute the full tile, then merge the valid columns
+                kKernels[rows](kc, a, b, tile, NR, 1.0f, 0.0f);
+                for (int r = 0; r < rows; ++r)
+                  for (int q = 0; q < cols; ++q) {
+                    float* cq = c + (size_t)r * ldc + q;
+                    float out = alpha * tile[r * NR + q];
+                    *cq = beta_now == 0.0f ? out : out + beta_now * *cq;
+                  }
+              }
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+bool have_blas() {
+#ifdef WS_HAVE_BLAS
+  return true;
+#else
+  return false;
+#endif
+}
+
+void sgemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                const float* B, int ldb, float beta, float* C, int ldc) {
+#ifdef WS_HAVE_BLAS
+  check_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc);
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // BLAS allows it, but keep beta == 0 meaning "C not read" explicit
+    scale_c(C, ldc, M, N, beta);
+    return;
+  }
+  if (openblas_get_num_threads() != num_threads()) openblas_set_num_threads(num_threads());
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+  (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda;
+  (void)B, (void)ldb, (void)beta, (void)C, (void)ldc;
+  throw Error("sgemm_blas: this build has no BLAS (have_blas() is false)");
+#endif
+}
+
+void set_sgemm_backend(int backend) {
+  WS_CHECK_RANGE(backend >= 0 && backend <= 2, "set_sgemm_backend: backend must be 0 (auto), 1 (ours) or 2 (BLAS), got ", backend);
+  WS_CHECK_RANGE(backend != 2 || have_blas(), "set_sgemm_backend: BLAS requested but this build has none");
+  g_backend = backend;
+}
+
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+  int backend = g_backend.load(std::memory_order_relaxed);
+  if (backend == 2 || (backend == 0 && have_blas()))
+    sgemm_blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else
+    sgemm_ours(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace ws::cpu
