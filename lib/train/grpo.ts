@@ -1,0 +1,234 @@
+// RLVR with Dr. GRPO (the paper's second stage). Each optimizer step:
+//   1. takes P prompts (seeded order over the training examples, epoch after epoch),
+//   2. samples G completions per prompt with the engine (temperature, top-p; logprobs returned),
+//   3. scores each completion with the task's verifiable reward,
+//   4. A_i = r_i - mean(group)  (--scale-rewards group: divided by std + 1e-4, plain GRPO),
+//   5. takes mu policy updates on the P*G sequences with DESIGN.md's clipped objective,
+//      normaliser P*G*maxCompletionLength (Dr. GRPO); with mu = 1 the old logprobs are the
+//      current ones detached, so the ratio is exactly 1 (as TRL does); with mu > 1 they are the
+//      policy's logprobs before the first update; --beta adds the k3 KL against a frozen reference.
+// Safe to stop: checkpoints every N steps and when the AbortSignal fires; resume continues with
+// the same data order and sampling seeds.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { packSequences, type Batch } from '../data/batch.js';
+import { groupAdvantages, drGrpoNormaliser, type RewardScaling } from './advantages.js';
+import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { appendMetrics, truncateMetrics, type MetricsRecord } from './metrics.js';
+import { mixSeed, stepIndices } from './order.js';
+import { warmupConstant } from './schedules.js';
+import type { PolicyModel, TextCodec } from './policy.js';
+import type { PromptedExample, RewardTask } from './tasks.js';
+
+export interface GrpoConfig {
+  steps: number;
+  promptsPerStep: number;       // P
+  generations: number;          // G
+  maxCompletionLength: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  warmupSteps: number;
+  maxGradNorm: number;
+  clipLow: number;
+  clipHigh: number;
+  beta: number;                 // KL coefficient (0: no reference model)
+  mu: number;                   // policy updates per batch
+  scaleRewards: RewardScaling;
+  microBatchTokens: number;     // token budget of one forward/backward (gradients accumulate)
+  saveEvery: number;            // checkpoint every N steps (0: only at the end and on abort)
+  seed: number;
+}
+
+// The paper's RLVR settings (issue 8): G 10, P 10, T 0.7, top-p 0.95, lr 1e-6, AdamW (0.9, 0.99),
+// wd 0.1, 25 warmup steps then constant, clip-norm 0.1, eps-clip 0.2, no KL, one update per batch.
+export const GRPO_PAPER: GrpoConfig = {
+  steps: 100, promptsPerStep: 10, generations: 10, maxCompletionLength: 4096, temperature: 0.7, topP: 0.95, topK: 0,
+  lr: 1e-6, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 25, maxGradNorm: 0.1,
+  clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 16384, saveEvery: 25, seed: 0,
+};
+
+export interface GrpoProgress {
+  step: number;          // optimizer steps done
+  totalSteps: number;
+  metrics: MetricsRecord;
+}
+
+export interface GrpoOptions<E> {
+  model: PolicyModel;            // trained in place
+  tokenizer: TextCodec;
+  task: RewardTask<E>;
+  examples: PromptedExample<E>[];  // the (at most a few hundred) training examples
+  runDir: string;
+  config: GrpoConfig;
+  resume?: boolean;
+  reference?: PolicyModel;       // frozen reference for the KL term (needed when beta > 0)
+  signal?: AbortSignal;
+  onProgress?: (p: GrpoProgress) => void;
+  onLog?: (message: string) => void;
+}
+
+export interface GrpoResult {
+  steps: number;                 // optimizer steps done (the run's total when it finished)
+  aborted: boolean;
+  checkpoint: string | null;
+  metrics: MetricsRecord[];
+}
+
+interface GrpoState { seed: number; totalSteps: number; examples: number; promptsPerStep: number }
+
+export function checkGrpoConfig(c: GrpoConfig): void {
+  const posInt = (k: keyof GrpoConfig) => {
+    const v = c[k] as number;
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`grpo: ${k} must be a positive integer, got ${v}`);
+  };
+  (['steps', 'promptsPerStep', 'generations', 'maxCompletionLength', 'mu', 'microBatchTokens'] as const).forEach(posInt);
+  if (c.generations < 2) throw new RangeError(`grpo: generations must be at least 2 (advantages are relative to the group), got ${c.generations}`);
+  if (!(c.temperature > 0)) throw new RangeError(`grpo: temperature must be > 0, got ${c.temperature}`);
+  if (!(c.topP > 0 && c.topP <= 1)) throw new RangeError(`grpo: topP must be in (0, 1], got ${c.topP}`);
+  if (!(c.clipLow >= 0 && c.clipLow < 1) || !(c.clipHigh >= 0)) throw new RangeError(`grpo: clip range must have 0 <= low < 1 and high >= 0, got ${c.clipLow}, ${c.clipHigh}`);
+  if (!(c.beta >= 0)) throw new RangeError(`grpo: beta must be >= 0, got ${c.beta}`);
+  if (!Number.isInteger(c.saveEvery) || c.saveEvery < 0) throw new RangeError(`grpo: saveEvery must be an integer >= 0, got ${c.saveEvery}`);
+}
+
+// Splits sequences into consecutive micro-batches under a token budget (a longer sequence goes alone).
+export function chunkByTokens(lengths: number[], budget: number): number[][] {
+  const chunks: number[][] = [];
+  let cur: number[] = [];
+  let used = 0;
+  lengths.forEach((len, i) => {
+    if (cur.length > 0 && used + len > budget) { chunks.push(cur); cur = []; used = 0; }
+    cur.push(i);
+    used += len;
+  });
+  if (cur.length > 0) chunks.push(cur);
+  return chunks;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const std = (xs: number[]) => { const m = mean(xs); return Math.sqrt(mean(xs.map((x) => (x - m) ** 2))); };
+
+export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
+  const { model, tokenizer, task, examples, runDir, config: c } = opts;
+  checkGrpoConfig(c);
+  if (examples.length === 0) throw new RangeError('grpo: no training examples');
+  if (c.beta > 0 && !opts.reference) throw new RangeError('grpo: beta > 0 needs a reference model');
+  mkdirSync(runDir, { recursive: true });
+  const log = opts.onLog ?? (() => {});
+  const trainer = model.trainer({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
+  const lrAt = warmupConstant(c.lr, c.warmupSteps);
+  const stop = tokenizer.stopTokenIds;
+  const promptIds = examples.map((e) => tokenizer.encode(e.prompt));
+
+  let start = 0;
+  if (opts.resume) {
+    const ck = latestCheckpoint<GrpoState>(runDir);
+    if (ck) {
+      if (ck.state.examples !== examples.length || ck.state.seed !== c.seed || ck.state.promptsPerStep !== c.promptsPerStep) {
+        throw new Error(`${ck.dir}/state.json: the run was started with ${ck.state.examples} examples, seed ${ck.state.seed}, ${ck.state.promptsPerStep} prompts per step; resume needs the same`);
+      }
+      await model.loadWeights(ck.modelDir);
+      await trainer.loadState(ck.optimizerDir);
+      start = ck.step;
+      truncateMetrics(runDir, start);
+      log(`resumed from ${ck.dir} at step ${start}`);
+    }
+  } else {
+    writeFileSync(join(runDir, 'metrics.jsonl'), '');
+  }
+  writeFileSync(join(runDir, 'config.json'), JSON.stringify({ stage: 'grpo', task: task.name, examples: examples.length, ...c }, null, 2) + '\n');
+
+  const state = (): GrpoState => ({ seed: c.seed, totalSteps: c.steps, examples: examples.length, promptsPerStep: c.promptsPerStep });
+  const checkpoint = (step: number) => saveCheckpoint(runDir, step, { ...state(), order: stepIndices(examples.length, c.promptsPerStep, c.seed, step).indices },
+    { model: (d) => model.save(d, { dtype: 'f32' }), optimizer: (d) => trainer.saveState(d) });
+
+  const all: MetricsRecord[] = [];
+  let lastCheckpoint: string | null = null;
+  let step = start;
+  for (; step < c.steps; step++) {
+    if (opts.signal?.aborted) break;
+    const { indices, epoch } = stepIndices(examples.length, c.promptsPerStep, c.seed, step);
+    // 1-2. sample G completions per prompt
+    const prompts: number[][] = [];
+    for (const i of indices) for (let g = 0; g < c.generations; g++) prompts.push(promptIds[i]);
+    const t0 = performance.now();
+    const gen = await model.generate(prompts, {
+      maxNewTokens: c.maxCompletionLength, temperature: c.temperature, topP: c.topP, topK: c.topK,
+      seed: mixSeed(c.seed, step, 1), stopTokens: stop,
+    });
+    const genSeconds = (performance.now() - t0) / 1000;
+    // 3. rewards
+    const rewards: number[] = [];
+    const correct: boolean[] = [];
+    const lengths: number[] = [];
+    for (let k = 0; k < prompts.length; k++) {
+      const ex = examples[indices[Math.floor(k / c.generations)]];
+      const text = tokenizer.decode(gen.tokens[k].filter((id) => !stop.includes(id)));
+      rewards.push(await task.reward(text, ex.example));
+      correct.push(await task.correct(text, ex.example));
+      lengths.push(gen.tokens[k].length);
+    }
+    // 4. advantages
+    const adv = groupAdvantages(rewards, c.generations, c.scaleRewards);
+    // 5. policy update(s): sequences prompt + completion, weight 1 on completion tokens
+    const seqs = prompts.map((p, k) => {
+      const ids = Int32Array.from([...p, ...gen.tokens[k]]);
+      const w = new Float32Array(ids.length);
+      w.fill(1, p.length);
+      return { ids, tokenWeights: w, advantage: adv.advantages[k] };
+    });
+    const normaliser = drGrpoNormaliser(prompts.length, c.maxCompletionLength);
+    const chunks = chunkByTokens(seqs.map((s) => s.ids.length), c.microBatchTokens);
+    const batches = chunks.map((idx) => {
+      const b = packSequences(idx.map((i) => seqs[i]));
+      const a = new Float32Array(b.tokens.length);
+      idx.forEach((i, j) => a.fill(seqs[i].advantage, b.cuSeqlens[j], b.cuSeqlens[j + 1]));
+      return { batch: b, advantages: a };
+    });
+    const old = c.mu > 1 ? await Promise.all(batches.map((b) => model.batchLogprobs(b.batch, { temperature: c.temperature }))) : null;
+    const ref = c.beta > 0 ? await Promise.all(batches.map((b) => opts.reference!.batchLogprobs(b.batch, { temperature: c.temperature }))) : null;
+    const t1 = performance.now();
+    let loss = 0, clipped = 0, gradNorm = 0, trainTokens = 0, weighted = 0;
+    const lr = lrAt(step);
+    for (let it = 0; it < c.mu; it++) {
+      loss = 0; clipped = 0;
+      for (let j = 0; j < batches.length; j++) {
+        const r = await trainer.accumulate(batches[j].batch as Batch, {
+          advantages: batches[j].advantages, oldLogprobs: old?.[j], refLogprobs: ref?.[j], beta: c.beta,
+          clipLow: c.clipLow, clipHigh: c.clipHigh, normaliser, temperature: c.temperature,
+        });
+        loss += r.loss;
+        clipped += r.clipped;
+        trainTokens += batches[j].batch.tokens.length;
+        if (it === 0) weighted += batches[j].batch.weights.reduce((s, w) => s + w, 0);
+      }
+      gradNorm = (await trainer.update({ lr })).gradNorm;
+    }
+    const trainSeconds = (performance.now() - t1) / 1000;
+    const genTokens = lengths.reduce((a, b) => a + b, 0);
+    const record: MetricsRecord = {
+      step: step + 1, epoch,
+      reward_mean: mean(rewards), reward_std: std(rewards),
+      accuracy: mean(correct.map(Number)),
+      zero_adv_frac: adv.zeroAdvantageGroups / adv.groups,
+      completion_len: mean(lengths),
+      truncated_frac: mean(gen.finishReasons.map((f) => Number(f === 'length'))),
+      loss, grad_norm: gradNorm, lr,
+      clip_frac: weighted > 0 ? clipped / weighted : 0,
+      gen_tokens_per_s: genTokens / Math.max(genSeconds, 1e-9),
+      train_tokens_per_s: trainTokens / Math.max(trainSeconds, 1e-9),
+    };
+    appendMetrics(runDir, record);
+    all.push(record);
+    opts.onProgress?.({ step: step + 1, totalSteps: c.steps, metrics: record });
+    if (c.saveEvery > 0 && (step + 1) % c.saveEvery === 0 && step + 1 < c.steps) lastCheckpoint = await checkpoint(step + 1);
+  }
+  const aborted = step < c.steps;
+  if (step > start || aborted) lastCheckpoint = await checkpoint(step);
+  return { steps: step, aborted, checkpoint: lastCheckpoint, metrics: all };
+}

@@ -1,0 +1,169 @@
+// The warmup (the paper's first stage): supervised fine-tuning on (prompt, completion) traces
+// with the loss on completion tokens only:
+//   loss = -sum_t w_t log p(x_{t+1} | x_<=t) / sum_t w_t  over the micro-batches of one step,
+// w_t = 1 on completion tokens (and the end token), 0 on the prompt. Sequences are packed into
+// micro-batches under a token budget; `gradAccum` micro-batches make one AdamW step. A seeded
+// set of examples is held out for the validation loss. Safe to stop, like grpo().
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { packSequences, type Batch, type Sequence } from '../data/batch.js';
+import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { chunkByTokens } from './grpo.js';
+import { appendMetrics, truncateMetrics, type MetricsRecord } from './metrics.js';
+import { epochOrder } from './order.js';
+import type { PolicyModel } from './policy.js';
+import { warmupConstant } from './schedules.js';
+
+export interface SftConfig {
+  epochs: number;
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  warmupSteps: number;
+  maxGradNorm: number;
+  microBatchTokens: number;   // token budget of one packed forward/backward
+  gradAccum: number;          // micro-batches per optimizer step
+  valExamples: number;        // held out for the validation loss
+  evalEvery: number;          // validation loss every N steps (0: only at the start and the end)
+  saveEvery: number;          // checkpoint every N steps (0: only at the end and on abort)
+  seed: number;
+}
+
+// The paper's warmup settings (issue 8): lr 1e-6, AdamW (0.9, 0.95), wd 1e-4, 25 warmup steps then
+// constant, clip-norm 0.1, 3 epochs, completion-only loss, 100 examples held out.
+export const SFT_PAPER: SftConfig = {
+  epochs: 3, lr: 1e-6, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 1e-4, warmupSteps: 25, maxGradNorm: 0.1,
+  microBatchTokens: 16384, gradAccum: 4, valExamples: 100, evalEvery: 50, saveEvery: 100, seed: 0,
+};
+
+export interface SftProgress { step: number; totalSteps: number; metrics: MetricsRecord }
+
+export interface SftOptions {
+  model: PolicyModel;          // trained in place
+  examples: Sequence[];        // tokenized (prompt + completion) with completion-only token weights
+  runDir: string;
+  config: SftConfig;
+  resume?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: SftProgress) => void;
+  onLog?: (message: string) => void;
+}
+
+export interface SftResult { steps: number; totalSteps: number; aborted: boolean; checkpoint: string | null; metrics: MetricsRecord[]; valLoss: number | null }
+
+export function checkSftConfig(c: SftConfig): void {
+  for (const k of ['epochs', 'microBatchTokens', 'gradAccum'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`sft: ${k} must be a positive integer, got ${c[k]}`);
+  }
+  for (const k of ['valExamples', 'evalEvery', 'saveEvery', 'warmupSteps'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 0) throw new RangeError(`sft: ${k} must be an integer >= 0, got ${c[k]}`);
+  }
+  if (!(c.lr > 0)) throw new RangeError(`sft: lr must be > 0, got ${c.lr}`);
+}
+
+// The seeded train/validation split: the validation set is the first `n` of a permutation.
+export function splitValidation<T>(items: T[], n: number, seed: number): { train: T[]; val: T[] } {
+  if (n >= items.length) throw new RangeError(`sft: ${n} validation examples leave none of the ${items.length} for training`);
+  const order = epochOrder(items.length, seed, 0x7a1);
+  return { val: order.slice(0, n).map((i) => items[i]), train: order.slice(n).map((i) => items[i]) };
+}
+
+// One epoch's plan: micro-batches (lists of example indices) in order, grouped into steps.
+function epochPlan(train: Sequence[], c: SftConfig, epoch: number): number[][][] {
+  const order = epochOrder(train.length, c.seed, epoch + 1);
+  const micro = chunkByTokens(order.map((i) => train[i].ids.length), c.microBatchTokens).map((chunk) => chunk.map((j) => order[j]));
+  const steps: number[][][] = [];
+  for (let i = 0; i < micro.length; i += c.gradAccum) steps.push(micro.slice(i, i + c.gradAccum));
+  return steps;
+}
+
+const weightSum = (b: Batch) => b.weights.reduce((s, w) => s + w, 0);
+
+export async function validationLoss(model: PolicyModel, val: Sequence[], budget: number): Promise<number> {
+  let nll = 0;
+  let count = 0;
+  for (const idx of chunkByTokens(val.map((s) => s.ids.length), budget)) {
+    const b = packSequences(idx.map((i) => val[i]));
+    const lp = await model.batchLogprobs(b, { temperature: 1 });
+    for (let t = 0; t < lp.length; t++) { nll -= b.weights[t] * lp[t]; count += b.weights[t]; }
+  }
+  return count > 0 ? nll / count : NaN;
+}
+
+export async function sft(opts: SftOptions): Promise<SftResult> {
+  const { model, runDir, config: c } = opts;
+  checkSftConfig(c);
+  const { train, val } = c.valExamples > 0 ? splitValidation(opts.examples, c.valExamples, c.seed) : { train: opts.examples, val: [] };
+  if (train.length === 0) throw new RangeError('sft: no training examples');
+  mkdirSync(runDir, { recursive: true });
+  const log = opts.onLog ?? (() => {});
+  const plans = Array.from({ length: c.epochs }, (_, e) => epochPlan(train, c, e));
+  const totalSteps = plans.reduce((s, p) => s + p.length, 0);
+  const trainer = model.trainer({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
+  const lrAt = warmupConstant(c.lr, c.warmupSteps);
+
+  let start = 0;
+  if (opts.resume) {
+    const ck = latestCheckpoint<{ seed: number; examples: number; totalSteps: number }>(runDir);
+    if (ck) {
+      if (ck.state.seed !== c.seed || ck.state.examples !== opts.examples.length || ck.state.totalSteps !== totalSteps) {
+        throw new Error(`${ck.dir}/state.json: the run was started with seed ${ck.state.seed} on ${ck.state.examples} examples (${ck.state.totalSteps} steps); resume needs the same`);
+      }
+      await model.loadWeights(ck.modelDir);
+      await trainer.loadState(ck.optimizerDir);
+      start = ck.step;
+      truncateMetrics(runDir, start);
+      log(`resumed from ${ck.dir} at step ${start}`);
+    }
+  } else {
+    writeFileSync(join(runDir, 'metrics.jsonl'), '');
+  }
+  writeFileSync(join(runDir, 'config.json'), JSON.stringify({ stage: 'sft', examples: opts.examples.length, train: train.length, val: val.length, totalSteps, ...c }, null, 2) + '\n');
+
+  const all: MetricsRecord[] = [];
+  let valLoss: number | null = null;
+  const evaluate = async (step: number) => {
+    if (val.length === 0) return;
+    valLoss = await validationLoss(model, val, c.microBatchTokens);
+    const r: MetricsRecord = { step, val_loss: valLoss };
+    appendMetrics(runDir, r);
+    all.push(r);
+  };
+  const checkpoint = (step: number) => saveCheckpoint(runDir, step, { seed: c.seed, examples: opts.examples.length, totalSteps },
+    { model: (d) => model.save(d, { dtype: 'f32' }), optimizer: (d) => trainer.saveState(d) });
+  if (start === 0) await evaluate(0);
+
+  let step = 0;
+  let lastCheckpoint: string | null = null;
+  let aborted = false;
+  outer: for (let epoch = 0; epoch < c.epochs; epoch++) {
+    for (const micro of plans[epoch]) {
+      if (step < start) { step++; continue; }
+      if (opts.signal?.aborted) { aborted = true; break outer; }
+      const batches = micro.map((idx) => packSequences(idx.map((i) => train[i])));
+      const normaliser = batches.reduce((s, b) => s + weightSum(b), 0);
+      const t0 = performance.now();
+      let loss = 0, tokens = 0;
+      for (const b of batches) {
+        if (normaliser === 0) break;
+        loss += (await trainer.accumulate(b, { normaliser })).loss;
+        tokens += b.tokens.length;
+      }
+      const lr = lrAt(step);
+      const { gradNorm } = normaliser > 0 ? await trainer.update({ lr }) : { gradNorm: 0 };
+      const seconds = (performance.now() - t0) / 1000;
+      step++;
+      const record: MetricsRecord = { step, epoch: epoch + 1, loss, grad_norm: gradNorm, lr, tokens, completion_tokens: normaliser, train_tokens_per_s: tokens / Math.max(seconds, 1e-9) };
+      appendMetrics(runDir, record);
+      all.push(record);
+      opts.onProgress?.({ step, totalSteps, metrics: record });
+      if (c.evalEvery > 0 && step % c.evalEvery === 0 && step < totalSteps) await evaluate(step);
+      if (c.saveEvery > 0 && step % c.saveEvery === 0 && step < totalSteps) lastCheckpoint = await checkpoint(step);
+    }
+  }
+  if (!aborted) await evaluate(step);
+  if (step > start || aborted) lastCheckpoint = await checkpoint(step);
+  return { steps: step, totalSteps, aborted, checkpoint: lastCheckpoint, metrics: all, valLoss };
+}
