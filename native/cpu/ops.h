@@ -87,16 +87,19 @@ void set_sgemm_backend(int backend);
 // ---- fused_head.cc -------------------------------------------------------------------------
 // The language-model head and the one objective of DESIGN.md, chunk by chunk over tokens:
 //   z[t, :] = h[t, :] · W^T / temperature,  logp[t] = z[t, y_t] - logsumexp(z[t, :])
-//   rho = exp(logp - old_logp)   (old_logp null: rho = 1 exactly, gradient as if old = logp.detach())
+//   rho = exp(logp - old_logp)
 //   L_t = -min(rho·A_t, clip(rho, 1-clip_low, 1+clip_high)·A_t) · w_t
 //         + beta · (exp(ref_t - logp) - (ref_t - logp) - 1) · w_t        (k3 KL, when ref_logp)
+//   old_logp null: the on-policy case old = logp.detach() (rho = 1, never clipped); the first
+//   term is then reported as -A_t·logp_t·w_t, which has the same gradient and is a useful value
+//   (for A = 1 it is the cross-entropy; rho·A would report the constant -A).
 //   loss = sum_t L_t / normaliser
 // SFT cross-entropy: A = 1, old_logp = null, w = completion mask, normaliser = sum(w).
 // Targets < 0 are ignored (logp[t] = 0, no loss). Never holds more than chunk x V logits.
 struct HeadObjective {
   const float* weights = nullptr;     // [T] per-token loss weight; null = all 1
   const float* advantages = nullptr;  // [T]; null = all 1
-  const float* old_logp = nullptr;    // [T]; null = rho 1
+  const float* old_logp = nullptr;    // [T]; null = on-policy (rho 1, see above)
   const float* ref_logp = nullptr;    // [T]; null = no KL term
   float beta = 0.0f;
   float clip_low = 0.2f, clip_high = 0.2f;
