@@ -1,0 +1,36 @@
+// Knights & Knaves: the public API (statement model, solver, generator, text, loaders, traces,
+// prompts, rewards, teachers).
+export {
+  type Statement, type StatementOp, type Truth3,
+  evaluate, evaluate3, mentioned, depth, width, isLeaf, children,
+  parseStatements, formatStatements, statementKey, validateStatement,
+} from './statement.js';
+export {
+  type SearchEvent,
+  solve, countSolutions, hasUniqueSolution, searchEvents, satisfies, solveBruteForce,
+} from './solver.js';
+export {
+  type RoleWords,
+  roleWords, SAYING_TEMPLATES, renderStatement, renderQuiz, quizOpening, quizClosing, listNames,
+  solutionText, solutionTextFormat, matchQuizTemplates,
+} from './text.js';
+export { KK_NAMES } from './names.js';
+export { Rng, mixSeed } from './random.js';
+export { type KKPuzzle, type KKRecord, toRecord, fromRecord } from './puzzle.js';
+export { type GenerateOptions, generatePuzzles, parsePeople, sampleStatements } from './generate.js';
+export { loadPuzzles, writePuzzles, writeJsonl, readParquetRows, readJsonlRows } from './io.js';
+export { type TraceVerbosity, type TraceOptions, symbolicTrace } from './trace.js';
+export {
+  type ChatMessage,
+  KK_ASSISTANT_PREFIX, KK_RAW_TEMPLATE, KK_CHAT_SYSTEM, KK_CHAT_USER,
+  buildPrompt, buildChatMessages, formatAnswer,
+} from './prompt.js';
+export {
+  type KKRewardVariant, type KKRewardDetails, type ParsedAnswer,
+  kkReward, kkRewardDetails, parseAnswer,
+} from './reward.js';
+export {
+  type Teacher, type TeacherOption, type TeacherSpec, type TraceRecord,
+  registerTeacher, teacherSpecs, teacherSpec, symbolicTeacher, writeTraces,
+} from './teacher.js';
+export { type KKProblem, type KKCheckReport, checkPuzzles } from './check.js';

@@ -1,0 +1,51 @@
+// A small seeded PRNG (SplitMix32 mixing of a Weyl sequence): the generator's only source of
+// randomness, so a seed reproduces a data set exactly on every platform.
+
+/** Deterministic random numbers from a 32-bit seed. */
+export class Rng {
+  private state: number;
+
+  constructor(seed: number) {
+    if (!Number.isInteger(seed)) throw new RangeError(`seed: expected an integer, got ${seed}`);
+    this.state = seed >>> 0;
+  }
+
+  /** Next 32-bit unsigned integer. */
+  u32(): number {
+    this.state = (this.state + 0x9e3779b9) >>> 0;
+    let z = this.state;
+    z = Math.imul(z ^ (z >>> 16), 0x21f0aaad) >>> 0;
+    z = Math.imul(z ^ (z >>> 15), 0x735a2d97) >>> 0;
+    return (z ^ (z >>> 15)) >>> 0;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor((this.u32() / 4294967296) * n);
+  }
+
+  /** Uniform element of a non-empty array. */
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)];
+  }
+
+  /** k distinct elements, in random order (partial Fisher-Yates). */
+  sample<T>(xs: readonly T[], k: number): T[] {
+    const a = xs.slice();
+    for (let i = 0; i < k; i++) {
+      const j = i + this.int(a.length - i);
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a.slice(0, k);
+  }
+}
+
+/** Mixes several integers into one 32-bit seed (for independent streams per size, per puzzle, ...). */
+export function mixSeed(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p >>> 0), 0x01000193) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), 0x5bd1e995) >>> 0;
+  }
+  return h >>> 0;
+}
