@@ -1,0 +1,185 @@
+// Readers for training data: JSONL (streamed line by line, gzip-compressed too) and Parquet
+// (hyparquet, one row group at a time), each record tagged with where it came from so every
+// error names the file and the line or row. With `skipBad`, bad records are counted and skipped
+// instead of stopping the read. A field map turns records into (prompt, completion) pairs, so
+// published trace datasets load as they are.
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+
+import type { SftPair } from './sft.js';
+
+/** A record and where it came from (`file:line 12` or `file:row 12`, both 1-based). */
+export interface SourceRecord {
+  where: string;
+  value: Record<string, unknown>;
+}
+
+/** Counts kept by a read: records yielded, records skipped, and the first few skip reasons. */
+export interface ReadStats {
+  records: number;
+  skipped: number;
+  errors: string[];
+}
+
+export interface ReadOptions {
+  /** Count and skip bad records instead of throwing. Default false. */
+  skipBad?: boolean;
+  /** Filled in while reading. */
+  stats?: ReadStats;
+}
+
+export function newReadStats(): ReadStats {
+  return { records: 0, skipped: 0, errors: [] };
+}
+
+/** Thrown for a bad record; `where` names file and line/row. */
+export class DataError extends Error {
+  constructor(readonly where: string, reason: string) {
+    super(`${where}: ${reason}`);
+    this.name = 'DataError';
+  }
+}
+
+function skipOrThrow(err: DataError, opts: ReadOptions): void {
+  if (!opts.skipBad) throw err;
+  if (opts.stats) {
+    opts.stats.skipped++;
+    if (opts.stats.errors.length < 5) opts.stats.errors.push(err.message);
+  }
+}
+
+async function magic(file: string): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    throw new Error(`cannot open ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Streams a JSONL file (gzip detected by its magic bytes); blank lines are ignored; each line must be a JSON object. */
+export async function* readJsonl(file: string, opts: ReadOptions = {}): AsyncGenerator<SourceRecord> {
+  const head = await magic(file);
+  const raw = createReadStream(file);
+  const input = head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === '') continue;
+      const where = `${file}:line ${n}`;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (err) {
+        skipOrThrow(new DataError(where, `invalid JSON (${(err as Error).message})`), opts);
+        continue;
+      }
+      if (!value || typeof value !== 'object' || Array.isArray(value)) {
+        skipOrThrow(new DataError(where, `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`), opts);
+        continue;
+      }
+      if (opts.stats) opts.stats.records++;
+      yield { where, value: value as Record<string, unknown> };
+    }
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    throw new Error(`${file}:line ${n + 1}: cannot read (${(err as Error).message})`);
+  } finally {
+    lines.close();
+    raw.destroy();
+  }
+}
+
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object' && !(v instanceof Date) && !(v instanceof Uint8Array)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  }
+  return v;
+}
+
+/** Reads a Parquet file one row group at a time (64-bit integers become numbers). */
+export async function* readParquet(file: string, opts: ReadOptions = {}): AsyncGenerator<SourceRecord> {
+  let buffer;
+  let metadata;
+  try {
+    buffer = await asyncBufferFromFile(file);
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (err) {
+    throw new Error(`${file}: not a readable Parquet file (${(err as Error).message})`);
+  }
+  let start = 0;
+  for (const group of metadata.row_groups) {
+    const end = start + Number(group.num_rows);
+    let rows: Record<string, unknown>[];
+    try {
+      rows = (await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end })) as Record<string, unknown>[];
+    } catch (err) {
+      throw new Error(`${file}: rows ${start + 1}-${end}: cannot decode (${(err as Error).message})`);
+    }
+    for (let i = 0; i < rows.length; i++) {
+      if (opts.stats) opts.stats.records++;
+      yield { where: `${file}:row ${start + i + 1}`, value: plain(rows[i]) as Record<string, unknown> };
+    }
+    start = end;
+  }
+}
+
+/** Reads JSONL or Parquet, told apart by the Parquet magic bytes `PAR1`. */
+export async function* readRecords(file: string, opts: ReadOptions = {}): AsyncGenerator<SourceRecord> {
+  const head = await magic(file);
+  if (head.toString('latin1') === 'PAR1') yield* readParquet(file, opts);
+  else yield* readJsonl(file, opts);
+}
+
+/**
+ * The string at a dotted path: `prompt`, `meta.question`, `messages.1.content` (numbers index
+ * arrays). Throws a DataError naming the record and the field.
+ */
+export function getField(rec: SourceRecord, path: string): string {
+  let v: unknown = rec.value;
+  for (const key of path.split('.')) {
+    if (v === null || typeof v !== 'object' || !(key in (v as object))) {
+      throw new DataError(rec.where, `field "${path}" is missing`);
+    }
+    v = (v as Record<string, unknown>)[key];
+  }
+  if (typeof v !== 'string') throw new DataError(rec.where, `field "${path}" is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`}, not a string`);
+  return v;
+}
+
+/** Field names for (prompt, completion) pairs. */
+export interface FieldMap {
+  promptField: string;
+  completionField: string;
+}
+
+/** (prompt, completion) pairs from a JSONL or Parquet file through a field map; bad records follow `skipBad`. */
+export async function* readPairs(file: string, fields: FieldMap, opts: ReadOptions = {}): AsyncGenerator<SftPair & { where: string }> {
+  for await (const rec of readRecords(file, opts)) {
+    let pair;
+    try {
+      pair = { prompt: getField(rec, fields.promptField), completion: getField(rec, fields.completionField), where: rec.where };
+    } catch (err) {
+      if (!(err instanceof DataError)) throw err;
+      if (opts.stats) opts.stats.records--;
+      skipOrThrow(err, opts);
+      continue;
+    }
+    yield pair;
+  }
+}

@@ -1,0 +1,47 @@
+// Seeded shuffling for reproducible epochs and splits: a SplitMix32 stream per (seed, stream),
+// Fisher-Yates on top. The same seed gives the same order on every platform and Node version.
+
+/** A uniform 32-bit random stream determined by `seed` and `stream` (e.g. the epoch). */
+export function seededStream(seed: number, stream = 0): () => number {
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  if (!Number.isInteger(stream)) throw new RangeError(`stream must be an integer, got ${stream}`);
+  let state = Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul((stream >>> 0) + 0x632be5ab, 0x85ebca77);
+  return () => {
+    state = (state + 0x9e3779b9) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x21f0aaad) >>> 0;
+    z = Math.imul(z ^ (z >>> 15), 0x735a2d97) >>> 0;
+    return (z ^ (z >>> 15)) >>> 0;
+  };
+}
+
+/** A seeded random permutation of 0..n-1 (Fisher-Yates). */
+export function permutation(n: number, seed: number, stream = 0): Int32Array {
+  const next = seededStream(seed, stream);
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor((next() / 4294967296) * (i + 1));
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
+/**
+ * Holds out `size` items, chosen by a seeded permutation, as a validation set (the paper holds
+ * out 100 traces). Both parts keep the input order.
+ */
+export function splitValidation<T>(items: readonly T[], size: number, seed: number): { train: T[]; validation: T[] } {
+  if (!Number.isInteger(size) || size < 0 || size > items.length) {
+    throw new RangeError(`validation size must be an integer in [0, ${items.length}], got ${size}`);
+  }
+  const held = new Uint8Array(items.length);
+  const p = permutation(items.length, seed, 0x7a11d);
+  for (let i = 0; i < size; i++) held[p[i]] = 1;
+  const train: T[] = [];
+  const validation: T[] = [];
+  items.forEach((x, i) => (held[i] ? validation : train).push(x));
+  return { train, validation };
+}
