@@ -6,9 +6,9 @@
 // Scalars are formed in double as Python does, then used in float as PyTorch's kernels do.
 #include <cmath>
 
-#include "core/error.h"
-#include "core/threadpool.h"
-#include "cpu/ops.h"
+#include "../core/error.h"
+#include "../core/threadpool.h"
+#include "ops.h"
 
 namespace ws::cpu {
 

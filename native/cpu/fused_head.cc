@@ -13,10 +13,10 @@
 #include <cmath>
 #include <vector>
 
-#include "core/error.h"
-#include "core/threadpool.h"
-#include "cpu/ops.h"
-#include "cpu/simd.h"
+#include "../core/error.h"
+#include "../core/threadpool.h"
+#include "ops.h"
+#include "simd.h"
 
 namespace ws::cpu {
 namespace {

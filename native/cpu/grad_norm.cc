@@ -7,9 +7,9 @@
 #include <cmath>
 #include <vector>
 
-#include "core/error.h"
-#include "core/threadpool.h"
-#include "cpu/ops.h"
+#include "../core/error.h"
+#include "../core/threadpool.h"
+#include "ops.h"
 
 namespace ws::cpu {
 

@@ -3,9 +3,9 @@
 //   backward  dx[M,K] += dout · w,  dw[N,K] += dout^T · x,  dbias[N] += sum_m dout[m,:]
 #include <algorithm>
 
-#include "core/error.h"
-#include "core/threadpool.h"
-#include "cpu/ops.h"
+#include "../core/error.h"
+#include "../core/threadpool.h"
+#include "ops.h"
 
 namespace ws::cpu {
 

@@ -12,8 +12,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/error.h"
-#include "cpu/ops.h"
+#include "../core/error.h"
+#include "ops.h"
 
 namespace ws::cpu {
 

@@ -19,9 +19,9 @@
 #include <numeric>
 #include <utility>
 
-#include "core/error.h"
-#include "core/threadpool.h"
-#include "cpu/ops.h"
+#include "../core/error.h"
+#include "../core/threadpool.h"
+#include "ops.h"
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
