@@ -1,0 +1,476 @@
+// The Qwen2 model on the engine: load a Hugging Face folder, logprobs, training (one objective
+// for SFT and Dr. GRPO, gradient accumulation, AdamW), batched generation, atomic save.
+// The native Model (native/napi/model.cc) does the arithmetic on a worker thread; this layer
+// checks arguments, packs sequences and owns files and folders.
+import { copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+import { checkBatch, type Batch } from '../data/batch.js';
+import { cpu, type Addon } from './addon.js';
+import { configJson, nativeConfig, readConfig, type Qwen2Config } from './config.js';
+
+export type Device = 'cpu';
+export type SaveDtype = 'f32' | 'bf16' | 'f16';
+
+/** Files copied from the source folder into every saved model folder (when present). */
+export const TOKENIZER_FILES = [
+  'tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json',
+  'added_tokens.json', 'generation_config.json',
+];
+
+/** Transformers' default shard size ("5GB"). */
+export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
+
+export interface LoadOptions { device?: Device }
+
+export interface LogprobOptions {
+  /** Divides the logits before the softmax (as TRL does), so it matches the sampling policy. Default 1. */
+  temperature?: number;
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** 0 = greedy. Default 1. */
+  temperature?: number;
+  /** Nucleus mass, (0, 1]. Default 1. */
+  topP?: number;
+  /** Keep the k most likely tokens; 0 = all. Default 0. */
+  topK?: number;
+  /** Seed of the sampler: same seed, prompts and model ⇒ same completions. Default 0. */
+  seed?: number;
+  /** Generation of a sequence ends after it samples one of these (included in its tokens). */
+  stopTokens?: number[];
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface Generation {
+  /** New tokens of each prompt (a stop token, when one ended it, is the last). */
+  tokens: number[][];
+  /** Log-probability of each new token under the sampling distribution (logits / temperature). */
+  logprobs: number[][];
+  finishReasons: FinishReason[];
+}
+
+export interface SaveOptions {
+  /** Dtype of the saved weights. Default 'f32'. */
+  dtype?: SaveDtype;
+  /** Shard above this many bytes of tensor data. Default 5e9 (Transformers' "5GB"). */
+  maxShardBytes?: number;
+  /** Folder whose tokenizer files are copied (default: the folder the model was loaded from). */
+  tokenizerFrom?: string;
+}
+
+export interface TrainerOptions {
+  lr: number;
+  /** AdamW betas. Default [0.9, 0.999]. */
+  betas?: [number, number];
+  /** Default 1e-8. */
+  eps?: number;
+  /** Decoupled weight decay on matrices (not on biases or norm weights). Default 0. */
+  weightDecay?: number;
+  /** Clip the global gradient norm to this (0 = no clipping). Default 1. */
+  maxGradNorm?: number;
+}
+
+/**
+ * Per-call options of {@link Trainer.step}. All per-token arrays are aligned like
+ * `batch.weights`: index t is the prediction of `tokens[t+1]` (lib/data/batch.ts).
+ */
+export interface StepOptions {
+  /** Per-token advantages A_t (Dr. GRPO: r_i − mean of the group, repeated over the completion). Default 1. */
+  advantages?: Float32Array;
+  /** Logprobs of the sampling policy, for the ratio ρ = exp(logp − old). Default: ρ = 1 exactly. */
+  oldLogprobs?: Float32Array;
+  /** Logprobs of a frozen reference model for the k3 KL term; needs `beta` > 0. */
+  refLogprobs?: Float32Array;
+  /** KL coefficient. Default 0. */
+  beta?: number;
+  /** PPO clip ε: one number for both sides, or [low, high]. Default 0.2. */
+  clip?: number | [number, number];
+  /** Lower clip ε (overrides `clip`'s). */
+  clipLow?: number;
+  /** Upper clip ε (overrides `clip`'s; DAPO's clip-higher). */
+  clipHigh?: number;
+  /**
+   * The loss is Σ_t L_t / normaliser. Default: Σ weights of this batch (SFT mean over trained
+   * tokens). With accumulation, pass the total over all micro-batches of the step.
+   */
+  normaliser?: number;
+  /** Temperature dividing the logits (match the sampling temperature). Default 1. */
+  temperature?: number;
+  /** true: only add this batch's gradients; the update happens on a later step/update(). Default false. */
+  accumulate?: boolean;
+  /** Learning rate for this update and the ones after it (schedules). */
+  lr?: number;
+}
+
+export interface StepResult {
+  /** Σ_t L_t / normaliser of this batch. */
+  loss: number;
+  /** Global gradient norm before clipping; null when this call only accumulated. */
+  gradNorm: number | null;
+  /** Trained tokens in this batch (weight > 0). */
+  tokens: number;
+  /** Trained tokens whose gradient the ratio clip cut. */
+  clipped: number;
+  /** log p of each target under the current policy (before the update), aligned to the targets. */
+  logprobs: Float32Array;
+  /** Whether the optimizer stepped in this call. */
+  updated: boolean;
+}
+
+function finite(name: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${name} must be a finite number, got ${String(v)}`);
+  if (v < lo || v > hi) throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${v}`);
+  return v;
+}
+
+function integer(name: string, v: unknown, lo: number, hi: number): number {
+  finite(name, v, lo, hi);
+  if (!Number.isInteger(v)) throw new RangeError(`${name} must be an integer, got ${String(v)}`);
+  return v as number;
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+  } catch {
+    // some filesystems refuse to fsync a directory; the rename is still atomic
+  }
+}
+
+function writeSynced(file: string, text: string): void {
+  writeFileSync(file, text);
+  const fd = openSync(file, 'r+');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/** Packs sequences (each ≥ 1 token) into one stream, with their targets' logprob spans. */
+function packSeqs(name: string, seqs: readonly (readonly number[])[], vocabSize: number): { tokens: Int32Array; positions: Int32Array; cu: Int32Array } {
+  if (!Array.isArray(seqs)) throw new TypeError(`${name} must be an array of token arrays`);
+  let total = 0;
+  seqs.forEach((s, i) => {
+    if (!Array.isArray(s) && !(s instanceof Int32Array)) throw new TypeError(`${name}[${i}] must be an array of token ids`);
+    if (s.length === 0) throw new RangeError(`${name}[${i}] is empty`);
+    total += s.length;
+  });
+  const tokens = new Int32Array(total);
+  const positions = new Int32Array(total);
+  const cu = new Int32Array(seqs.length + 1);
+  let o = 0;
+  seqs.forEach((s, i) => {
+    for (let j = 0; j < s.length; j++) {
+      const id = s[j];
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new RangeError(`${name}[${i}][${j}] = ${String(id)} is not a token id in [0, ${vocabSize})`);
+      tokens[o + j] = id;
+      positions[o + j] = j;
+    }
+    o += s.length;
+    cu[i + 1] = o;
+  });
+  return { tokens, positions, cu };
+}
+
+/** A Qwen2 model in memory. Calls on one model run one at a time (they queue natively). */
+export class Model {
+  readonly config: Qwen2Config;
+  readonly device: Device;
+  /** Folder the model was loaded from (its tokenizer files are copied on save), or null. */
+  readonly dir: string | null;
+  /** @internal */
+  readonly native: Addon;
+  private trainerInUse: Trainer | null = null;
+
+  /** @internal use loadModel / initModel */
+  constructor(config: Qwen2Config, native: Addon, dir: string | null, device: Device) {
+    this.config = config;
+    this.native = native;
+    this.dir = dir;
+    this.device = device;
+  }
+
+  /** Number of parameters. */
+  get numParams(): number {
+    return this.native.numParams();
+  }
+
+  /** Hugging Face names of the model's tensors. */
+  tensorNames(): string[] {
+    return this.native.tensorNames();
+  }
+
+  /**
+   * log p(x_t | x_<t) for t = 1 … len−1 of each sequence (length len−1 each), computed in one
+   * packed batch (no padding) per `maxTokens` tokens.
+   */
+  async logprobs(seqs: number[][], opts: LogprobOptions & { maxTokens?: number } = {}): Promise<Float32Array[]> {
+    const temperature = finite('temperature', opts.temperature ?? 1, 1e-6, 1e6);
+    const maxTokens = integer('maxTokens', opts.maxTokens ?? 16384, 1, 1 << 24);
+    const out: Float32Array[] = [];
+    let i = 0;
+    while (i < seqs.length) {
+      // greedy chunks of whole sequences up to maxTokens (a longer sequence goes alone)
+      let j = i;
+      let n = 0;
+      while (j < seqs.length && (j === i || n + (seqs[j]?.length ?? 0) <= maxTokens)) {
+        n += seqs[j]?.length ?? 0;
+        j++;
+      }
+      const p = packSeqs('seqs', seqs.slice(i, j), this.config.vocabSize);
+      const lp: Float32Array = await this.native.logprobs(p.tokens, p.positions, p.cu, temperature);
+      for (let s = 0; s + 1 < p.cu.length; s++) out.push(lp.slice(p.cu[s], p.cu[s + 1] - 1));
+      i = j;
+    }
+    return out;
+  }
+
+  /** Logprobs of a packed batch, aligned to its targets (index t: log p(tokens[t+1]); 0 at each sequence's end). */
+  async batchLogprobs(batch: Batch, opts: LogprobOptions = {}): Promise<Float32Array> {
+    checkBatch(batch, this.config.vocabSize);
+    const temperature = finite('temperature', opts.temperature ?? 1, 1e-6, 1e6);
+    return this.native.logprobs(batch.tokens, batch.positions, batch.cuSeqlens, temperature);
+  }
+
+  /**
+   * Replaces the weights with those of another folder of the same config (e.g. a checkpoint to
+   * resume from). The weights change only when every tensor was read and checked.
+   */
+  async loadWeights(dir: string): Promise<void> {
+    if (typeof dir !== 'string' || dir === '') throw new TypeError('loadWeights: dir must be a non-empty string');
+    const other = readConfig(join(dir, 'config.json'));
+    const a = nativeConfig(other);
+    const b = nativeConfig(this.config);
+    for (const k of Object.keys(a) as (keyof typeof a)[]) {
+      if (a[k] !== b[k]) throw new Error(`${join(dir, 'config.json')}: ${k} is ${String(a[k])}, this model has ${String(b[k])}`);
+    }
+    await this.native.load(dir);
+  }
+
+  /** Batched sampling with a KV cache. */
+  async generate(prompts: number[][], opts: GenerateOptions): Promise<Generation> {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('generate: options must be an object with maxNewTokens');
+    const p = packSeqs('prompts', prompts, this.config.vocabSize);
+    if (prompts.length === 0) throw new RangeError('prompts must hold at least one prompt');
+    const stop = opts.stopTokens ?? [];
+    if (!Array.isArray(stop)) throw new TypeError('stopTokens must be an array of token ids');
+    stop.forEach((t, i) => integer(`stopTokens[${i}]`, t, 0, this.config.vocabSize - 1));
+    const r = await this.native.generate(p.tokens, p.cu, {
+      maxNewTokens: integer('maxNewTokens', opts.maxNewTokens, 1, 1 << 20),
+      temperature: finite('temperature', opts.temperature ?? 1, 0, 1e6),
+      topK: integer('topK', opts.topK ?? 0, 0, this.config.vocabSize),
+      topP: finite('topP', opts.topP ?? 1, 1e-9, 1),
+      seed: integer('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER),
+      stopTokens: Int32Array.from(stop),
+    });
+    return {
+      tokens: (r.tokens as Int32Array[]).map((a) => Array.from(a)),
+      logprobs: (r.logprobs as Float32Array[]).map((a) => Array.from(a)),
+      finishReasons: (r.stopped as boolean[]).map((s) => (s ? 'stop' : 'length')),
+    };
+  }
+
+  /**
+   * The optimizer over this model's parameters (AdamW state lives with the model: one trainer
+   * per model; asking again returns a trainer over the same state with the new options).
+   */
+  trainer(opts: TrainerOptions): Trainer {
+    this.trainerInUse = new Trainer(this, opts);
+    return this.trainerInUse;
+  }
+
+  /**
+   * Writes the model as a Hugging Face folder (config.json, model.safetensors or shards + index,
+   * tokenizer files) into a temporary folder beside `dir`, then renames it into place: `dir` is
+   * either the old folder or the complete new one, never half-written.
+   */
+  async save(dir: string, opts: SaveOptions = {}): Promise<void> {
+    if (typeof dir !== 'string' || dir === '') throw new TypeError('save: dir must be a non-empty string');
+    const dtype = opts.dtype ?? 'f32';
+    if (dtype !== 'f32' && dtype !== 'bf16' && dtype !== 'f16') throw new RangeError(`save: dtype must be 'f32', 'bf16' or 'f16', got ${String(dtype)}`);
+    const maxShard = integer('maxShardBytes', opts.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, 1, Number.MAX_SAFE_INTEGER);
+    const target = resolve(dir);
+    const parent = dirname(target);
+    mkdirSync(parent, { recursive: true });
+    const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
+    try {
+      await this.native.saveTensors(tmp, dtype, maxShard);
+      writeSynced(join(tmp, 'config.json'), configJson(this.config, dtype));
+      const from = opts.tokenizerFrom ?? this.dir;
+      if (from !== null && resolve(from) !== target) {
+        for (const f of TOKENIZER_FILES) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(tmp, f));
+      } else if (from !== null) {
+        // saving over the folder we came from: keep its tokenizer files
+        for (const f of TOKENIZER_FILES) if (existsSync(join(target, f))) copyFileSync(join(target, f), join(tmp, f));
+      }
+      fsyncDir(tmp);
+      if (existsSync(target)) {
+        const old = join(parent, `.${basename(target)}.old-${process.pid}-${Date.now()}`);
+        renameSync(target, old);
+        renameSync(tmp, target);
+        rmSync(old, { recursive: true, force: true });
+      } else {
+        renameSync(tmp, target);
+      }
+      fsyncDir(parent);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  }
+}
+
+/**
+ * AdamW over a model (no decay on biases and norm weights, as the Hugging Face Trainer does),
+ * global gradient-norm clipping, and gradient accumulation: `step(b, {accumulate: true})` (or
+ * `backward(b)`) only adds gradients; the next `step(b)` without it (or `update()`) adds its own,
+ * then clips and updates once.
+ */
+export class Trainer {
+  readonly model: Model;
+  lr: number;
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly maxGradNorm: number;
+
+  /** @internal use model.trainer() */
+  constructor(model: Model, opts: TrainerOptions) {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('trainer: options must be an object with lr');
+    this.model = model;
+    this.lr = finite('lr', opts.lr, 0, 10);
+    const betas = opts.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError('betas must be [beta1, beta2]');
+    this.betas = [finite('betas[0]', betas[0], 0, 0.999999), finite('betas[1]', betas[1], 0, 0.999999999)];
+    this.eps = finite('eps', opts.eps ?? 1e-8, 0, 1);
+    this.weightDecay = finite('weightDecay', opts.weightDecay ?? 0, 0, 10);
+    this.maxGradNorm = finite('maxGradNorm', opts.maxGradNorm ?? 1, 0, 1e30);
+  }
+
+  /** Optimizer updates done so far (restored by loadState). */
+  get stepCount(): number {
+    return this.model.native.stepCount();
+  }
+
+  /** Micro-batches whose gradients wait for the next update. */
+  get pending(): number {
+    return this.model.native.pendingMicroBatches();
+  }
+
+  /** Sets the learning rate of the next updates (for schedules). */
+  setLr(lr: number): void {
+    this.lr = finite('lr', lr, 0, 10);
+  }
+
+  /** Forward + backward on one packed batch; updates unless `opts.accumulate`. */
+  async step(batch: Batch, opts: StepOptions = {}): Promise<StepResult> {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('step: options must be an object');
+    if (opts.lr !== undefined) this.setLr(opts.lr);
+    checkBatch(batch, this.model.config.vocabSize);
+    const T = batch.tokens.length;
+    let tokens = 0;
+    let wsum = 0;
+    for (let t = 0; t < T; t++) {
+      if (batch.weights[t] > 0) tokens++;
+      wsum += batch.weights[t];
+    }
+    const arr = (name: string, a: Float32Array | undefined): Float32Array | undefined => {
+      if (a === undefined) return undefined;
+      if (!(a instanceof Float32Array)) throw new TypeError(`${name} must be a Float32Array`);
+      if (a.length !== T) throw new RangeError(`${name} has length ${a.length}, the batch has ${T} tokens`);
+      return a;
+    };
+    const clip = opts.clip ?? 0.2;
+    const [clipLow0, clipHigh0] = Array.isArray(clip) ? clip : [clip, clip];
+    const clipLow = opts.clipLow ?? clipLow0;
+    const clipHigh = opts.clipHigh ?? clipHigh0;
+    const beta = finite('beta', opts.beta ?? 0, 0, 1e6);
+    if (beta > 0 && opts.refLogprobs === undefined) throw new RangeError('refLogprobs is required when beta > 0');
+    const r = await this.model.native.accumulate(batch.tokens, batch.positions, batch.cuSeqlens, {
+      weights: batch.weights,
+      advantages: arr('advantages', opts.advantages),
+      oldLogprobs: arr('oldLogprobs', opts.oldLogprobs),
+      refLogprobs: arr('refLogprobs', opts.refLogprobs),
+      beta,
+      clipLow: finite('clip low', clipLow, 0, 1),
+      clipHigh: finite('clip high', clipHigh, 0, 1e6),
+      normaliser: finite('normaliser', opts.normaliser ?? Math.max(wsum, 1e-30), 1e-30, 1e30),
+      temperature: finite('temperature', opts.temperature ?? 1, 1e-6, 1e6),
+    });
+    let gradNorm: number | null = null;
+    if (!opts.accumulate) gradNorm = (await this.update()).gradNorm;
+    return { loss: r.loss, gradNorm, tokens, clipped: r.clipped, logprobs: r.logprobs, updated: gradNorm !== null };
+  }
+
+  /** Adds one batch's gradients without updating (same as step(batch, {...opts, accumulate: true})). */
+  async backward(batch: Batch, opts: Omit<StepOptions, 'accumulate'> = {}): Promise<StepResult> {
+    return this.step(batch, { ...opts, accumulate: true });
+  }
+
+  /** Same as {@link backward}: forward + backward of one micro-batch, gradients add up until update(). */
+  async accumulate(batch: Batch, objective: Omit<StepOptions, 'accumulate'> = {}): Promise<StepResult> {
+    return this.step(batch, { ...objective, accumulate: true });
+  }
+
+  /**
+   * Clips the accumulated gradients, takes one AdamW step (at `opts.lr` when given, which also
+   * becomes the trainer's lr) and zeroes them; returns the global norm before clipping.
+   */
+  async update(opts: { lr?: number } = {}): Promise<{ gradNorm: number }> {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('update: options must be an object');
+    if (opts.lr !== undefined) this.setLr(opts.lr);
+    const gradNorm: number = await this.model.native.optimizerStep({
+      lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps,
+      weightDecay: this.weightDecay, maxGradNorm: this.maxGradNorm,
+    });
+    return { gradNorm };
+  }
+
+  /** Drops accumulated gradients. */
+  zeroGrad(): void {
+    this.model.native.zeroGrad();
+  }
+
+  /** Writes the AdamW state (m, v, step count) to DIR/optimizer.safetensors (DIR is created). */
+  async saveState(dir: string): Promise<void> {
+    if (typeof dir !== 'string' || dir === '') throw new TypeError('saveState: dir must be a non-empty string');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'optimizer.safetensors');
+    const tmp = `${file}.tmp-${process.pid}`;
+    await this.model.native.saveOptimizer(tmp);
+    renameSync(tmp, file);
+  }
+
+  /** Restores what saveState wrote; nothing changes when the file does not fit this model. */
+  async loadState(dir: string): Promise<void> {
+    if (typeof dir !== 'string' || dir === '') throw new TypeError('loadState: dir must be a non-empty string');
+    await this.model.native.loadOptimizer(join(dir, 'optimizer.safetensors'));
+  }
+}
+
+function newNative(config: Qwen2Config): Addon {
+  const addon = cpu();
+  return new addon.Model(nativeConfig(config));
+}
+
+/** Loads a Hugging Face Qwen2 folder (config.json + model.safetensors or a sharded index). */
+export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Model> {
+  if (typeof dir !== 'string' || dir === '') throw new TypeError('loadModel: dir must be a non-empty string');
+  const device = opts.device ?? 'cpu';
+  if (device !== 'cpu') throw new RangeError(`loadModel: device must be 'cpu', got ${String(device)}`);
+  if (!existsSync(dir)) throw new Error(`${dir}: no such model folder`);
+  const config = readConfig(join(dir, 'config.json'));
+  const native = newNative(config);
+  await native.load(dir);
+  return new Model(config, native, resolve(dir), device);
+}
+
+/** @internal a model with a given config and random weights (initModel writes it to a folder). */
+export async function randomModel(config: Qwen2Config, seed: number, std: number): Promise<Model> {
+  const native = newNative(config);
+  await native.initRandom(seed, std);
+  return new Model(config, native, null, 'cpu');
+}

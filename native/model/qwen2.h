@@ -1,0 +1,157 @@
+// Qwen2 (Qwen2, Qwen2.5, Qwen2.5-Math) on the engine's op interface (dispatch.h):
+//   x = embed(tokens)
+//   per layer: x += o_proj(attn(rope(q), rope(k), v)) with q,k,v = Linear+bias(rmsnorm(x))
+//              x += down(silu(gate(rmsnorm(x))) * up(rmsnorm(x)))
+//   logits = rmsnorm(x) · W^T, W = lm_head or the embedding (tied)
+// Packed batches (tokens, positions, cu_seqlens) as in DESIGN.md. The model owns four flat fp32
+// buffers laid out alike (parameters, gradients, Adam m, Adam v) and an activation arena sized
+// for the largest batch seen; a step allocates nothing once the arena fits the batch.
+// Within a layer q/k/v (and gate/up) are stored back to back, so each pair is one matmul, while
+// every tensor keeps its own Hugging Face name and shape.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../cpu/ops.h"
+#include "dispatch.h"
+
+namespace ws::model {
+
+struct Qwen2Config {
+  int vocab_size = 0, hidden_size = 0, intermediate_size = 0, num_layers = 0;
+  int num_heads = 0, num_kv_heads = 0, head_dim = 0;
+  float rms_eps = 1e-6f, rope_theta = 10000.0f;
+  bool tied = false;
+  void validate() const;  // throws ws::RangeError naming the field
+};
+
+struct ParamInfo {
+  std::string name;            // Hugging Face tensor name
+  std::vector<int64_t> shape;
+  int64_t offset = 0, numel = 0;  // in floats, into the flat buffers
+  bool decay = false;          // AdamW weight decay applies (matrices; not biases or norm weights)
+};
+
+// A packed batch (DESIGN.md): sequence s owns tokens [cu_seqlens[s], cu_seqlens[s+1]).
+struct PackedBatch {
+  const int32_t* tokens = nullptr;
+  const int32_t* positions = nullptr;
+  const int32_t* cu_seqlens = nullptr;
+  int T = 0, num_seqs = 0;
+};
+
+struct AdamWConfig {
+  float lr = 1e-5f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
+  float max_grad_norm = 0.0f;  // <= 0: no clipping
+};
+
+struct StepResult {
+  double loss = 0.0;
+  int64_t clipped = 0;
+};
+
+struct GenerateOptions {
+  int max_new_tokens = 16;
+  float temperature = 1.0f;  // <= 0: greedy
+  int top_k = 0;
+  float top_p = 1.0f;
+  uint64_t seed = 0;
+  std::vector<int32_t> stop_tokens;
+};
+
+struct Generation {
+  std::vector<std::vector<int32_t>> tokens;   // new tokens per prompt (a stop token included)
+  std::vector<std::vector<float>> logprobs;   // log p of each new token under the sampling policy
+  std::vector<bool> stopped;                  // true: ended on a stop token; false: length limit
+};
+
+class Qwen2 {
+ public:
+  explicit Qwen2(const Qwen2Config& cfg, Device device = Device::CPU);
+
+  const Qwen2Config& config() const { return cfg_; }
+  Device device() const { return device_; }
+  const std::vector<ParamInfo>& params() const { return params_; }
+  const ParamInfo* find_param(const std::string& name) const;
+  float* param_data() { return params_buf_.data(); }
+  int64_t flat_size() const { return flat_size_; }
+
+  // Every call below takes this lock: one computation at a time per model.
+  std::mutex& mutex() { return mu_; }
+
+  // Random init as Transformers does: matrices N(0, std), biases 0, norm weights 1.
+  void init_random(uint64_t seed, float std);
+
+  // logp[t] = log p(tokens[t+1] | tokens of its sequence up to t) at the given temperature;
+  // 0 at the last token of each sequence. No activations kept.
+  void logprobs(const PackedBatch& b, float temperature, float* logp);
+
+  // Forward + backward of the objective (ws::cpu::HeadObjective, aligned to the targets t ->
+  // tokens[t+1]); ADDS the gradients into the gradient buffer (accumulation across calls).
+  // logp (may be null) receives the per-target logprobs.
+  StepResult accumulate(const PackedBatch& b, const ws::cpu::HeadObjective& obj, float* logp);
+  // Global grad norm (before clipping), clip, AdamW on every tensor, zero the gradients, step++.
+  // Throws when the gradient is not finite (the gradients are zeroed, parameters untouched).
+  double optimizer_step(const AdamWConfig& opt);
+  void zero_grad();
+  int64_t pending_micro_batches() const { return pending_; }
+
+  // Optimizer state (same layout as params); allocated on first use.
+  int64_t step_count() const { return step_; }
+  void set_step_count(int64_t s) { step_ = s; }
+  float* adam_m() { ensure_train_state(); return m_.data(); }
+  float* adam_v() { ensure_train_state(); return v_.data(); }
+  float* grads() { ensure_train_state(); return grads_.data(); }
+
+  Generation generate(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& opt);
+
+ private:
+  struct LayerW {  // pointers into a flat buffer (params or grads)
+    float *ln1, *wqkv, *bqkv, *wo, *ln2, *wgu, *wdown;
+  };
+  struct LayerActs {
+    float *x_in, *rstd1, *xn1, *q, *k, *v, *att, *lse, *x_mid, *rstd2, *xn2, *gate, *up, *h;
+  };
+  struct KvCache { float* k; float* v; int B; int max_len; };
+
+  LayerW layer_ptrs(float* base, int l) const;
+  float* embed(float* base) const { return base + embed_off_; }
+  float* final_norm(float* base) const { return base + norm_off_; }
+  float* head(float* base) const { return base + (cfg_.tied ? embed_off_ : head_off_); }
+
+  void ensure_train_state();
+  void ensure_arena(int T, bool train);
+  LayerActs acts_for(int l, bool train);
+  // Runs the layers over the batch; leaves the final normed hidden in xnf_. With a cache, the
+  // rotated k and v of token i of sequence s are stored at cache row (s, i).
+  void forward(const PackedBatch& b, bool train, const KvCache* cache);
+  void check_batch(const PackedBatch& b) const;
+  void make_targets(const PackedBatch& b);
+  int head_chunk(int T) const;
+
+  Qwen2Config cfg_;
+  Device device_;
+  int q_dim_, kv_dim_, qkv_dim_;
+  std::vector<ParamInfo> params_;
+  int64_t flat_size_ = 0, embed_off_ = 0, norm_off_ = 0, head_off_ = 0;
+  std::vector<int64_t> layer_off_;
+  std::vector<float> params_buf_, grads_, m_, v_;
+  int64_t step_ = 0, pending_ = 0;
+
+  // Activation arena: capacity in tokens, and whether it holds every layer's activations.
+  std::vector<float> arena_;
+  std::vector<int32_t> targets_;
+  int cap_T_ = 0;
+  bool cap_train_ = false;
+  std::vector<LayerActs> acts_;
+  float *res_last_ = nullptr, *rstdf_ = nullptr, *xnf_ = nullptr, *head_scratch_ = nullptr;
+  float *qkv_ = nullptr, *gu_ = nullptr, *tmp_ = nullptr;
+  float *dres_ = nullptr, *dxn_ = nullptr, *datt_ = nullptr, *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr;
+  float *dqr_ = nullptr, *dkr_ = nullptr, *dqkv_ = nullptr, *dh_ = nullptr, *dgate_ = nullptr, *dup_ = nullptr,
+        *dgu_ = nullptr;
+  std::mutex mu_;
+};
+
+}  // namespace ws::model
