@@ -22,7 +22,7 @@ export interface GenerateOptions {
   count: number;
   /** Seed (integer); the same options and seed give the same puzzles. Default 0. */
   seed?: number;
-  /** Statement nesting depth: 1 = only "X is a knight/knave", 2 = the published data (default). */
+  /** Statement nesting depth, >= 2: 2 = the published data (default), 3 and up nest further. */
   depth?: number;
   /** Most operands of an and/or (default 2, as in the published data). */
   width?: number;
@@ -108,7 +108,9 @@ export function generatePuzzles(opts: GenerateOptions): KKPuzzle[] {
   const maxTries = opts.maxTriesPerPuzzle ?? 1000;
   if (!Number.isInteger(opts.count) || opts.count < 0) throw new RangeError(`count: expected an integer >= 0, got ${opts.count}`);
   if (!Number.isInteger(seed)) throw new RangeError(`seed: expected an integer, got ${seed}`);
-  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`depth: expected an integer >= 1, got ${depth}`);
+  // With depth 1 every claim is "X is a knight/knave", and swapping all roles keeps every claim's
+  // truth relative to its speaker: such a puzzle never has exactly one solution.
+  if (!Number.isInteger(depth) || depth < 2) throw new RangeError(`depth: expected an integer >= 2 (depth-1 puzzles never have a unique solution), got ${depth}`);
   if (!Number.isInteger(width) || width < 2) throw new RangeError(`width: expected an integer >= 2, got ${width}`);
   if (new Set(names).size !== names.length) throw new RangeError('names: the list has repeated names');
   const tooBig = sizes.find((n) => n > names.length);
