@@ -5,7 +5,8 @@
 import { createWriteStream, renameSync } from 'node:fs';
 
 import { mixSeed } from '../train/order.js';
-import type { PolicyModel, TextCodec } from '../train/policy.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import type { Model } from '../engine/model.js';
 import type { PromptedExample, RewardTask } from '../train/tasks.js';
 
 export interface EvalConfig {
@@ -23,8 +24,8 @@ export const EVAL_PAPER: EvalConfig = { samples: 4, temperature: 0.7, topP: 0.95
 export interface EvalProgress { done: number; total: number }
 
 export interface EvalOptions<E> {
-  model: Pick<PolicyModel, 'generate'>;
-  tokenizer: TextCodec;
+  model: Pick<Model, 'generate'>;
+  tokenizer: Tokenizer;
   task: RewardTask<E>;
   examples: PromptedExample<E>[];
   config: EvalConfig;
@@ -76,10 +77,10 @@ export async function evaluate<E>(opts: EvalOptions<E>): Promise<EvalResult> {
   const { model, tokenizer, task, examples, config: c } = opts;
   if (examples.length === 0) throw new RangeError('evaluate: no problems');
   if (!Number.isInteger(c.samples) || c.samples < 1) throw new RangeError(`evaluate: samples must be a positive integer, got ${c.samples}`);
-  const stop = tokenizer.stopTokenIds;
+  const stop = [...tokenizer.stopTokenIds];
   const jobs: { problem: number; sample: number }[] = [];
   for (let i = 0; i < examples.length; i++) for (let j = 0; j < c.samples; j++) jobs.push({ problem: i, sample: j });
-  const promptIds = examples.map((e) => tokenizer.encode(e.prompt));
+  const promptIds = examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
   const correct = examples.map(() => new Array<boolean>(c.samples).fill(false));
   let rewardSum = 0;
   let lengthSum = 0;

@@ -12,13 +12,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { packSequences, type Batch } from '../data/batch.js';
+import { packBatches } from '../data/pack.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import { loadModel, type Model, type Trainer } from '../engine/model.js';
 import { groupAdvantages, drGrpoNormaliser, type RewardScaling } from './advantages.js';
 import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { appendMetrics, truncateMetrics, type MetricsRecord } from './metrics.js';
 import { mixSeed, stepIndices } from './order.js';
 import { warmupConstant } from './schedules.js';
-import type { PolicyModel, TextCodec } from './policy.js';
 import type { PromptedExample, RewardTask } from './tasks.js';
 
 export interface GrpoConfig {
@@ -60,27 +61,28 @@ export interface GrpoProgress {
 }
 
 export interface GrpoOptions<E> {
-  model: PolicyModel;            // trained in place
-  tokenizer: TextCodec;
+  model: Model;                  // trained in place (on resume: replaced by the checkpoint's; see the result)
+  tokenizer: Tokenizer;
   task: RewardTask<E>;
   examples: PromptedExample<E>[];  // the (at most a few hundred) training examples
   runDir: string;
   config: GrpoConfig;
   resume?: boolean;
-  reference?: PolicyModel;       // frozen reference for the KL term (needed when beta > 0)
+  reference?: Model;       // frozen reference for the KL term (needed when beta > 0)
   signal?: AbortSignal;
   onProgress?: (p: GrpoProgress) => void;
   onLog?: (message: string) => void;
 }
 
 export interface GrpoResult {
+  model: Model;                  // the trained policy
   steps: number;                 // optimizer steps done (the run's total when it finished)
   aborted: boolean;
   checkpoint: string | null;
   metrics: MetricsRecord[];
 }
 
-interface GrpoState { seed: number; totalSteps: number; examples: number; promptsPerStep: number }
+interface GrpoState { seed: number; totalSteps: number; examples: number; promptsPerStep: number; nextPrompts: number[] }
 
 export function checkGrpoConfig(c: GrpoConfig): void {
   const posInt = (k: keyof GrpoConfig) => {
@@ -96,133 +98,52 @@ export function checkGrpoConfig(c: GrpoConfig): void {
   if (!Number.isInteger(c.saveEvery) || c.saveEvery < 0) throw new RangeError(`grpo: saveEvery must be an integer >= 0, got ${c.saveEvery}`);
 }
 
-// Splits sequences into consecutive micro-batches under a token budget (a longer sequence goes alone).
-export function chunkByTokens(lengths: number[], budget: number): number[][] {
-  const chunks: number[][] = [];
-  let cur: number[] = [];
-  let used = 0;
-  lengths.forEach((len, i) => {
-    if (cur.length > 0 && used + len > budget) { chunks.push(cur); cur = []; used = 0; }
-    cur.push(i);
-    used += len;
-  });
-  if (cur.length > 0) chunks.push(cur);
-  return chunks;
-}
-
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const std = (xs: number[]) => { const m = mean(xs); return Math.sqrt(mean(xs.map((x) => (x - m) ** 2))); };
 
 export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
-  const { model, tokenizer, task, examples, runDir, config: c } = opts;
+  const { tokenizer, task, examples, runDir, config: c } = opts;
   checkGrpoConfig(c);
   if (examples.length === 0) throw new RangeError('grpo: no training examples');
   if (c.beta > 0 && !opts.reference) throw new RangeError('grpo: beta > 0 needs a reference model');
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
-  const trainer = model.trainer({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
+  let model = opts.model;
+  const tokenizerFrom = model.dir;  // tokenizer files travel with every saved checkpoint
   const lrAt = warmupConstant(c.lr, c.warmupSteps);
-  const stop = tokenizer.stopTokenIds;
-  const promptIds = examples.map((e) => tokenizer.encode(e.prompt));
+  const stop = [...tokenizer.stopTokenIds];
+  const promptIds = examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
 
   let start = 0;
+  let resumed: string | null = null;
   if (opts.resume) {
     const ck = latestCheckpoint<GrpoState>(runDir);
     if (ck) {
       if (ck.state.examples !== examples.length || ck.state.seed !== c.seed || ck.state.promptsPerStep !== c.promptsPerStep) {
         throw new Error(`${ck.dir}/state.json: the run was started with ${ck.state.examples} examples, seed ${ck.state.seed}, ${ck.state.promptsPerStep} prompts per step; resume needs the same`);
       }
-      await model.loadWeights(ck.modelDir);
-      await trainer.loadState(ck.optimizerDir);
+      model = await loadModel(ck.modelDir);
       start = ck.step;
+      resumed = ck.optimizerDir;
       truncateMetrics(runDir, start);
       log(`resumed from ${ck.dir} at step ${start}`);
     }
-  } else {
-    writeFileSync(join(runDir, 'metrics.jsonl'), '');
   }
+  const trainer = model.trainer({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
+  if (resumed) await trainer.loadState(resumed);
+  else writeFileSync(join(runDir, 'metrics.jsonl'), '');
   writeFileSync(join(runDir, 'config.json'), JSON.stringify({ stage: 'grpo', task: task.name, examples: examples.length, ...c }, null, 2) + '\n');
 
-  const state = (): GrpoState => ({ seed: c.seed, totalSteps: c.steps, examples: examples.length, promptsPerStep: c.promptsPerStep });
-  const checkpoint = (step: number) => saveCheckpoint(runDir, step, { ...state(), order: stepIndices(examples.length, c.promptsPerStep, c.seed, step).indices },
-    { model: (d) => model.save(d, { dtype: 'f32' }), optimizer: (d) => trainer.saveState(d) });
+  const checkpoint = (step: number) => saveCheckpoint(runDir, step,
+    { seed: c.seed, totalSteps: c.steps, examples: examples.length, promptsPerStep: c.promptsPerStep, nextPrompts: step < c.steps ? stepIndices(examples.length, c.promptsPerStep, c.seed, step).indices : [] },
+    { model: (d) => model.save(d, { dtype: 'f32', tokenizerFrom: tokenizerFrom ?? undefined }), optimizer: (d) => trainer.saveState(d) });
 
   const all: MetricsRecord[] = [];
   let lastCheckpoint: string | null = null;
   let step = start;
   for (; step < c.steps; step++) {
     if (opts.signal?.aborted) break;
-    const { indices, epoch } = stepIndices(examples.length, c.promptsPerStep, c.seed, step);
-    // 1-2. sample G completions per prompt
-    const prompts: number[][] = [];
-    for (const i of indices) for (let g = 0; g < c.generations; g++) prompts.push(promptIds[i]);
-    const t0 = performance.now();
-    const gen = await model.generate(prompts, {
-      maxNewTokens: c.maxCompletionLength, temperature: c.temperature, topP: c.topP, topK: c.topK,
-      seed: mixSeed(c.seed, step, 1), stopTokens: stop,
-    });
-    const genSeconds = (performance.now() - t0) / 1000;
-    // 3. rewards
-    const rewards: number[] = [];
-    const correct: boolean[] = [];
-    const lengths: number[] = [];
-    for (let k = 0; k < prompts.length; k++) {
-      const ex = examples[indices[Math.floor(k / c.generations)]];
-      const text = tokenizer.decode(gen.tokens[k].filter((id) => !stop.includes(id)));
-      rewards.push(await task.reward(text, ex.example));
-      correct.push(await task.correct(text, ex.example));
-      lengths.push(gen.tokens[k].length);
-    }
-    // 4. advantages
-    const adv = groupAdvantages(rewards, c.generations, c.scaleRewards);
-    // 5. policy update(s): sequences prompt + completion, weight 1 on completion tokens
-    const seqs = prompts.map((p, k) => {
-      const ids = Int32Array.from([...p, ...gen.tokens[k]]);
-      const w = new Float32Array(ids.length);
-      w.fill(1, p.length);
-      return { ids, tokenWeights: w, advantage: adv.advantages[k] };
-    });
-    const normaliser = drGrpoNormaliser(prompts.length, c.maxCompletionLength);
-    const chunks = chunkByTokens(seqs.map((s) => s.ids.length), c.microBatchTokens);
-    const batches = chunks.map((idx) => {
-      const b = packSequences(idx.map((i) => seqs[i]));
-      const a = new Float32Array(b.tokens.length);
-      idx.forEach((i, j) => a.fill(seqs[i].advantage, b.cuSeqlens[j], b.cuSeqlens[j + 1]));
-      return { batch: b, advantages: a };
-    });
-    const old = c.mu > 1 ? await Promise.all(batches.map((b) => model.batchLogprobs(b.batch, { temperature: c.temperature }))) : null;
-    const ref = c.beta > 0 ? await Promise.all(batches.map((b) => opts.reference!.batchLogprobs(b.batch, { temperature: c.temperature }))) : null;
-    const t1 = performance.now();
-    let loss = 0, clipped = 0, gradNorm = 0, trainTokens = 0, weighted = 0;
-    const lr = lrAt(step);
-    for (let it = 0; it < c.mu; it++) {
-      loss = 0; clipped = 0;
-      for (let j = 0; j < batches.length; j++) {
-        const r = await trainer.accumulate(batches[j].batch as Batch, {
-          advantages: batches[j].advantages, oldLogprobs: old?.[j], refLogprobs: ref?.[j], beta: c.beta,
-          clipLow: c.clipLow, clipHigh: c.clipHigh, normaliser, temperature: c.temperature,
-        });
-        loss += r.loss;
-        clipped += r.clipped;
-        trainTokens += batches[j].batch.tokens.length;
-        if (it === 0) weighted += batches[j].batch.weights.reduce((s, w) => s + w, 0);
-      }
-      gradNorm = (await trainer.update({ lr })).gradNorm;
-    }
-    const trainSeconds = (performance.now() - t1) / 1000;
-    const genTokens = lengths.reduce((a, b) => a + b, 0);
-    const record: MetricsRecord = {
-      step: step + 1, epoch,
-      reward_mean: mean(rewards), reward_std: std(rewards),
-      accuracy: mean(correct.map(Number)),
-      zero_adv_frac: adv.zeroAdvantageGroups / adv.groups,
-      completion_len: mean(lengths),
-      truncated_frac: mean(gen.finishReasons.map((f) => Number(f === 'length'))),
-      loss, grad_norm: gradNorm, lr,
-      clip_frac: weighted > 0 ? clipped / weighted : 0,
-      gen_tokens_per_s: genTokens / Math.max(genSeconds, 1e-9),
-      train_tokens_per_s: trainTokens / Math.max(trainSeconds, 1e-9),
-    };
+    const record = await grpoStep(model, trainer, opts, promptIds, step, lrAt(step));
     appendMetrics(runDir, record);
     all.push(record);
     opts.onProgress?.({ step: step + 1, totalSteps: c.steps, metrics: record });
@@ -230,5 +151,80 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   }
   const aborted = step < c.steps;
   if (step > start || aborted) lastCheckpoint = await checkpoint(step);
-  return { steps: step, aborted, checkpoint: lastCheckpoint, metrics: all };
+  return { model, steps: step, aborted, checkpoint: lastCheckpoint, metrics: all };
+}
+
+// One optimizer step: sample, score, advantages, mu policy updates. Returns its metrics record.
+async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E>, promptIds: number[][], step: number, lr: number): Promise<MetricsRecord> {
+  const { tokenizer, task, examples, config: c } = opts;
+  const stop = [...tokenizer.stopTokenIds];
+  const { indices, epoch } = stepIndices(examples.length, c.promptsPerStep, c.seed, step);
+  // 1-2. G completions per prompt
+  const prompts: number[][] = [];
+  for (const i of indices) for (let g = 0; g < c.generations; g++) prompts.push(promptIds[i]);
+  const t0 = performance.now();
+  const gen = await model.generate(prompts, {
+    maxNewTokens: c.maxCompletionLength, temperature: c.temperature, topP: c.topP, topK: c.topK,
+    seed: mixSeed(c.seed, step, 1), stopTokens: stop,
+  });
+  const genSeconds = (performance.now() - t0) / 1000;
+  // 3. rewards
+  const rewards: number[] = [];
+  const correct: number[] = [];
+  const lengths = gen.tokens.map((t) => t.length);
+  for (let k = 0; k < prompts.length; k++) {
+    const ex = examples[indices[Math.floor(k / c.generations)]].example;
+    const text = tokenizer.decode(gen.tokens[k].filter((id) => !stop.includes(id)));
+    rewards.push(await task.reward(text, ex));
+    correct.push(Number(await task.correct(text, ex)));
+  }
+  // 4. advantages
+  const adv = groupAdvantages(rewards, c.generations, c.scaleRewards);
+  // 5. prompt + completion sequences, weight 1 on every completion token (a stop token included)
+  const seqs = prompts.map((p, k) => {
+    const ids = Int32Array.from([...p, ...gen.tokens[k]]);
+    const tokenWeights = new Float32Array(ids.length);
+    tokenWeights.fill(1, p.length);
+    return { ids, tokenWeights };
+  });
+  const budget = Math.max(c.microBatchTokens, ...seqs.map((s) => s.ids.length));
+  const batches = packBatches(seqs, { tokenBudget: budget }).map((b) => {
+    const advantages = new Float32Array(b.tokens.length);
+    b.members.forEach((m, j) => advantages.fill(adv.advantages[m], b.cuSeqlens[j], b.cuSeqlens[j + 1]));
+    return { batch: b, advantages };
+  });
+  const normaliser = drGrpoNormaliser(prompts.length, c.maxCompletionLength);
+  // mu = 1: no old logprobs, so the ratio is exactly 1 (TRL's detached current logprobs);
+  // mu > 1: the policy's logprobs before the first update.
+  const old = c.mu > 1 ? await Promise.all(batches.map((b) => model.batchLogprobs(b.batch, { temperature: c.temperature }))) : null;
+  const ref = c.beta > 0 ? await Promise.all(batches.map((b) => opts.reference!.batchLogprobs(b.batch, { temperature: c.temperature }))) : null;
+  const t1 = performance.now();
+  let loss = 0, clipped = 0, trained = 0, gradNorm = 0, trainTokens = 0;
+  for (let it = 0; it < c.mu; it++) {
+    loss = 0; clipped = 0; trained = 0;
+    for (let j = 0; j < batches.length; j++) {
+      const r = await trainer.step(batches[j].batch, {
+        advantages: batches[j].advantages, oldLogprobs: old?.[j], refLogprobs: ref?.[j], beta: c.beta,
+        clip: [c.clipLow, c.clipHigh], normaliser, temperature: c.temperature, accumulate: true,
+      });
+      loss += r.loss;
+      clipped += r.clipped;
+      trained += r.tokens;
+      trainTokens += batches[j].batch.tokens.length;
+    }
+    gradNorm = (await trainer.update({ lr })).gradNorm;
+  }
+  const trainSeconds = (performance.now() - t1) / 1000;
+  return {
+    step: step + 1, epoch,
+    reward_mean: mean(rewards), reward_std: std(rewards),
+    accuracy: mean(correct),
+    zero_adv_frac: adv.zeroAdvantageGroups / adv.groups,
+    completion_len: mean(lengths),
+    truncated_frac: mean(gen.finishReasons.map((f) => Number(f === 'length'))),
+    loss, grad_norm: gradNorm, lr,
+    clip_frac: trained > 0 ? clipped / trained : 0,
+    gen_tokens_per_s: lengths.reduce((a, b) => a + b, 0) / Math.max(genSeconds, 1e-9),
+    train_tokens_per_s: trainTokens / Math.max(trainSeconds, 1e-9),
+  };
 }

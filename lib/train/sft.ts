@@ -7,12 +7,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { packSequences, type Batch, type Sequence } from '../data/batch.js';
+import type { Batch, Sequence } from '../data/batch.js';
+import { packBatches } from '../data/pack.js';
+import { splitValidation } from '../data/shuffle.js';
+import { loadModel, type Model } from '../engine/model.js';
 import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { chunkByTokens } from './grpo.js';
 import { appendMetrics, truncateMetrics, type MetricsRecord } from './metrics.js';
-import { epochOrder } from './order.js';
-import type { PolicyModel } from './policy.js';
 import { warmupConstant } from './schedules.js';
 
 export interface SftConfig {
@@ -41,7 +41,7 @@ export const SFT_PAPER: SftConfig = {
 export interface SftProgress { step: number; totalSteps: number; metrics: MetricsRecord }
 
 export interface SftOptions {
-  model: PolicyModel;          // trained in place
+  model: Model;                // trained in place (on resume: replaced by the checkpoint's; see the result)
   examples: Sequence[];        // tokenized (prompt + completion) with completion-only token weights
   runDir: string;
   config: SftConfig;
@@ -51,7 +51,7 @@ export interface SftOptions {
   onLog?: (message: string) => void;
 }
 
-export interface SftResult { steps: number; totalSteps: number; aborted: boolean; checkpoint: string | null; metrics: MetricsRecord[]; valLoss: number | null }
+export interface SftResult { model: Model; steps: number; totalSteps: number; aborted: boolean; checkpoint: string | null; metrics: MetricsRecord[]; valLoss: number | null }
 
 export function checkSftConfig(c: SftConfig): void {
   for (const k of ['epochs', 'microBatchTokens', 'gradAccum'] as const) {
@@ -63,29 +63,21 @@ export function checkSftConfig(c: SftConfig): void {
   if (!(c.lr > 0)) throw new RangeError(`sft: lr must be > 0, got ${c.lr}`);
 }
 
-// The seeded train/validation split: the validation set is the first `n` of a permutation.
-export function splitValidation<T>(items: T[], n: number, seed: number): { train: T[]; val: T[] } {
-  if (n >= items.length) throw new RangeError(`sft: ${n} validation examples leave none of the ${items.length} for training`);
-  const order = epochOrder(items.length, seed, 0x7a1);
-  return { val: order.slice(0, n).map((i) => items[i]), train: order.slice(n).map((i) => items[i]) };
-}
-
-// One epoch's plan: micro-batches (lists of example indices) in order, grouped into steps.
-function epochPlan(train: Sequence[], c: SftConfig, epoch: number): number[][][] {
-  const order = epochOrder(train.length, c.seed, epoch + 1);
-  const micro = chunkByTokens(order.map((i) => train[i].ids.length), c.microBatchTokens).map((chunk) => chunk.map((j) => order[j]));
-  const steps: number[][][] = [];
+// One epoch's plan: packed micro-batches (first-fit decreasing, seeded per epoch), grouped into
+// optimizer steps of `gradAccum` micro-batches.
+function epochPlan(train: Sequence[], c: SftConfig, epoch: number): Batch[][] {
+  const micro = packBatches(train, { tokenBudget: c.microBatchTokens, seed: c.seed, epoch });
+  const steps: Batch[][] = [];
   for (let i = 0; i < micro.length; i += c.gradAccum) steps.push(micro.slice(i, i + c.gradAccum));
   return steps;
 }
 
 const weightSum = (b: Batch) => b.weights.reduce((s, w) => s + w, 0);
 
-export async function validationLoss(model: PolicyModel, val: Sequence[], budget: number): Promise<number> {
+export async function validationLoss(model: Model, val: Sequence[], budget: number): Promise<number> {
   let nll = 0;
   let count = 0;
-  for (const idx of chunkByTokens(val.map((s) => s.ids.length), budget)) {
-    const b = packSequences(idx.map((i) => val[i]));
+  for (const b of packBatches(val, { tokenBudget: budget })) {
     const lp = await model.batchLogprobs(b, { temperature: 1 });
     for (let t = 0; t < lp.length; t++) { nll -= b.weights[t] * lp[t]; count += b.weights[t]; }
   }
@@ -93,33 +85,38 @@ export async function validationLoss(model: PolicyModel, val: Sequence[], budget
 }
 
 export async function sft(opts: SftOptions): Promise<SftResult> {
-  const { model, runDir, config: c } = opts;
+  const { runDir, config: c } = opts;
   checkSftConfig(c);
-  const { train, val } = c.valExamples > 0 ? splitValidation(opts.examples, c.valExamples, c.seed) : { train: opts.examples, val: [] };
-  if (train.length === 0) throw new RangeError('sft: no training examples');
+  const longest = Math.max(...opts.examples.map((e) => e.ids.length));
+  if (longest > c.microBatchTokens) throw new RangeError(`sft: an example has ${longest} tokens, more than microBatchTokens ${c.microBatchTokens}; raise it or lower the max length`);
+  const { train, validation: val } = splitValidation(opts.examples, c.valExamples, c.seed);
+  if (train.length === 0) throw new RangeError(`sft: holding out ${c.valExamples} examples leaves none of the ${opts.examples.length} for training`);
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
   const plans = Array.from({ length: c.epochs }, (_, e) => epochPlan(train, c, e));
   const totalSteps = plans.reduce((s, p) => s + p.length, 0);
-  const trainer = model.trainer({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
   const lrAt = warmupConstant(c.lr, c.warmupSteps);
+  let model = opts.model;
+  const tokenizerFrom = model.dir;
 
   let start = 0;
+  let resumed: string | null = null;
   if (opts.resume) {
     const ck = latestCheckpoint<{ seed: number; examples: number; totalSteps: number }>(runDir);
     if (ck) {
       if (ck.state.seed !== c.seed || ck.state.examples !== opts.examples.length || ck.state.totalSteps !== totalSteps) {
         throw new Error(`${ck.dir}/state.json: the run was started with seed ${ck.state.seed} on ${ck.state.examples} examples (${ck.state.totalSteps} steps); resume needs the same`);
       }
-      await model.loadWeights(ck.modelDir);
-      await trainer.loadState(ck.optimizerDir);
+      model = await loadModel(ck.modelDir);
       start = ck.step;
+      resumed = ck.optimizerDir;
       truncateMetrics(runDir, start);
       log(`resumed from ${ck.dir} at step ${start}`);
     }
-  } else {
-    writeFileSync(join(runDir, 'metrics.jsonl'), '');
   }
+  const trainer = model.trainer({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
+  if (resumed) await trainer.loadState(resumed);
+  else writeFileSync(join(runDir, 'metrics.jsonl'), '');
   writeFileSync(join(runDir, 'config.json'), JSON.stringify({ stage: 'sft', examples: opts.examples.length, train: train.length, val: val.length, totalSteps, ...c }, null, 2) + '\n');
 
   const all: MetricsRecord[] = [];
@@ -132,27 +129,27 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
     all.push(r);
   };
   const checkpoint = (step: number) => saveCheckpoint(runDir, step, { seed: c.seed, examples: opts.examples.length, totalSteps },
-    { model: (d) => model.save(d, { dtype: 'f32' }), optimizer: (d) => trainer.saveState(d) });
+    { model: (d) => model.save(d, { dtype: 'f32', tokenizerFrom: tokenizerFrom ?? undefined }), optimizer: (d) => trainer.saveState(d) });
   if (start === 0) await evaluate(0);
 
   let step = 0;
   let lastCheckpoint: string | null = null;
   let aborted = false;
   outer: for (let epoch = 0; epoch < c.epochs; epoch++) {
-    for (const micro of plans[epoch]) {
+    for (const batches of plans[epoch]) {
       if (step < start) { step++; continue; }
       if (opts.signal?.aborted) { aborted = true; break outer; }
-      const batches = micro.map((idx) => packSequences(idx.map((i) => train[i])));
       const normaliser = batches.reduce((s, b) => s + weightSum(b), 0);
       const t0 = performance.now();
-      let loss = 0, tokens = 0;
-      for (const b of batches) {
-        if (normaliser === 0) break;
-        loss += (await trainer.accumulate(b, { normaliser })).loss;
-        tokens += b.tokens.length;
-      }
+      let loss = 0, tokens = 0, gradNorm = 0;
       const lr = lrAt(step);
-      const { gradNorm } = normaliser > 0 ? await trainer.update({ lr }) : { gradNorm: 0 };
+      if (normaliser > 0) {
+        for (const b of batches) {
+          loss += (await trainer.step(b, { normaliser, accumulate: true })).loss;
+          tokens += b.tokens.length;
+        }
+        gradNorm = (await trainer.update({ lr })).gradNorm;
+      }
       const seconds = (performance.now() - t0) / 1000;
       step++;
       const record: MetricsRecord = { step, epoch: epoch + 1, loss, grad_norm: gradNorm, lr, tokens, completion_tokens: normaliser, train_tokens_per_s: tokens / Math.max(seconds, 1e-9) };
@@ -165,5 +162,5 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   }
   if (!aborted) await evaluate(step);
   if (step > start || aborted) lastCheckpoint = await checkpoint(step);
-  return { steps: step, totalSteps, aborted, checkpoint: lastCheckpoint, metrics: all, valLoss };
+  return { model, steps: step, totalSteps, aborted, checkpoint: lastCheckpoint, metrics: all, valLoss };
 }

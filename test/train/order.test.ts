@@ -1,9 +1,7 @@
 import test from 'ava';
 
 import { passAt1 } from '../../lib/eval/evaluate.js';
-import { chunkByTokens } from '../../lib/train/grpo.js';
 import { epochOrder, stepIndices } from '../../lib/train/order.js';
-import { splitValidation } from '../../lib/train/sft.js';
 
 test('epoch orders are permutations, reproducible by seed, different across epochs and seeds', (t) => {
   const a = epochOrder(50, 7, 0);
@@ -21,21 +19,6 @@ test('step indices walk the epoch orders, crossing epoch boundaries inside a ste
     t.deepEqual(indices, stream.slice(s * P, s * P + P));
     t.is(epoch, Math.floor((s * P) / n));
   }
-});
-
-test('validation split is seeded and disjoint from training', (t) => {
-  const items = Array.from({ length: 30 }, (_, i) => i);
-  const { train, val } = splitValidation(items, 5, 1);
-  t.is(val.length, 5);
-  t.is(train.length, 25);
-  t.deepEqual([...train, ...val].sort((x, y) => x - y), items);
-  t.deepEqual(splitValidation(items, 5, 1).val, val);
-  t.throws(() => splitValidation(items, 30, 1), { instanceOf: RangeError, message: /leave none/ });
-});
-
-test('micro-batches fill a token budget in order; a long sequence goes alone', (t) => {
-  t.deepEqual(chunkByTokens([3, 4, 2, 9, 1, 1], 8), [[0, 1], [2], [3], [4, 5]]);
-  t.deepEqual(chunkByTokens([5, 3, 8], 8), [[0, 1], [2]]);
 });
 
 test('pass@1: accuracy per sample index, then mean and std over indices', (t) => {
