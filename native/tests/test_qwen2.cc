@@ -1,0 +1,189 @@
+// Qwen2 graph tests on a tiny random model: gradients of the whole model against finite
+// differences (in the DESIGN.md objective, with weights, advantages, old logprobs and clipping),
+// packed == one sequence at a time, gradient accumulation == one big batch, tied embeddings,
+// greedy KV-cache generation == argmax of the teacher-forced logits, seeded sampling reproducible.
+#include <cmath>
+#include <vector>
+
+#include "../model/qwen2.h"
+#include "test_util.h"
+
+using ws::model::PackedBatch;
+using ws::model::Qwen2;
+using ws::model::Qwen2Config;
+
+static Qwen2Config tiny_config(bool tied) {
+  Qwen2Config c;
+  c.vocab_size = 37; c.hidden_size = 16; c.intermediate_size = 24; c.num_layers = 2;
+  c.num_heads = 4; c.num_kv_heads = 2; c.head_dim = 4; c.rms_eps = 1e-6f; c.rope_theta = 10000.f; c.tied = tied;
+  return c;
+}
+
+// Random parameters everywhere (biases and norm weights too), so every gradient is exercised.
+static void randomise(Qwen2& m, uint64_t seed) {
+  m.init_random(seed, 0.3f);
+  auto r = wstest::randn(m.flat_size(), seed + 1, 0.1f);
+  for (auto& p : m.params())
+    if (p.shape.size() == 1)
+      for (int64_t i = 0; i < p.numel; ++i) m.param_data()[p.offset + i] += r[p.offset + i];
+}
+
+struct Packed {
+  std::vector<int32_t> tokens, positions, cu{0};
+  PackedBatch batch() { return {tokens.data(), positions.data(), cu.data(), (int)tokens.size(), (int)cu.size() - 1}; }
+  void add(const std::vector<int32_t>& seq) {
+    for (size_t i = 0; i < seq.size(); ++i) { tokens.push_back(seq[i]); positions.push_back((int32_t)i); }
+    cu.push_back((int32_t)tokens.size());
+  }
+};
+
+static std::vector<std::vector<int32_t>> some_seqs(int V, uint64_t seed) {
+  ws::Rng r(seed);
+  std::vector<std::vector<int32_t>> out;
+  for (int len : {5, 1, 7, 3}) {
+    std::vector<int32_t> s;
+    for (int i = 0; i < len; ++i) s.push_back((int32_t)(r.next_u64() % V));
+    out.push_back(s);
+  }
+  return out;
+}
+
+static void gradient_check(bool tied) {
+  Qwen2 m(tiny_config(tied));
+  randomise(m, 7);
+  Packed p;
+  for (auto& s : some_seqs(m.config().vocab_size, 3)) p.add(s);
+  auto b = p.batch();
+  std::vector<float> w = wstest::uniform(b.T, 11, 0.2f, 1.0f), adv = wstest::randn(b.T, 12, 1.0f);
+  std::vector<float> old = wstest::uniform(b.T, 13, -4.0f, -3.0f);
+  ws::cpu::HeadObjective obj;
+  obj.weights = w.data(); obj.advantages = adv.data(); obj.old_logp = old.data();
+  obj.clip_low = obj.clip_high = 10.0f;  // no clipping: the objective is smooth for finite differences
+  obj.normaliser = 3.0f;
+  m.accumulate(b, obj, nullptr);
+  std::vector<float> g(m.grads(), m.grads() + m.flat_size());
+  auto loss = [&]() {
+    std::vector<float> lp(b.T);
+    m.logprobs(b, 1.0f, lp.data());
+    double L = 0;
+    for (int t = 0; t < b.T; ++t) {
+      bool last = false;
+      for (int s = 1; s < b.num_seqs + 1; ++s) last |= (t == b.cu_seqlens[s] - 1);
+      if (!last) L += -std::exp((double)lp[t] - old[t]) * adv[t] * w[t];
+    }
+    return L / 3.0;
+  };
+  for (auto& prm : m.params()) {
+    int64_t stride = std::max<int64_t>(1, prm.numel / 6);
+    for (int64_t i = 0; i < prm.numel; i += stride) {
+      float* x = m.param_data() + prm.offset + i;
+      float orig = *x;
+      const double h = 1e-2;
+      *x = orig + (float)h; double lp = loss();
+      *x = orig - (float)h; double lm = loss();
+      *x = orig;
+      double num = (lp - lm) / (2 * h), ana = g[prm.offset + i];
+      if (std::fabs(num - ana) > 2e-3 + 3e-2 * std::fabs(num)) {
+        std::printf("  %s[%lld]: numeric %.8g analytic %.8g\n", prm.name.c_str(), (long long)i, num, ana);
+        CHECK(false);
+        return;
+      }
+    }
+  }
+}
+
+TEST(gradients_match_finite_differences_untied) { gradient_check(false); }
+TEST(gradients_match_finite_differences_tied) { gradient_check(true); }
+
+TEST(packed_equals_one_sequence_at_a_time) {
+  Qwen2 m(tiny_config(false));
+  randomise(m, 5);
+  auto seqs = some_seqs(m.config().vocab_size, 9);
+  Packed all;
+  for (auto& s : seqs) all.add(s);
+  std::vector<float> lp(all.tokens.size());
+  m.logprobs(all.batch(), 0.7f, lp.data());
+  int o = 0;
+  for (auto& s : seqs) {
+    Packed one;
+    one.add(s);
+    std::vector<float> l1(s.size());
+    m.logprobs(one.batch(), 0.7f, l1.data());
+    CHECK(wstest::allclose(lp.data() + o, l1.data(), s.size(), 1e-5f, 1e-5f, "packed vs single"));
+    CHECK(lp[o + s.size() - 1] == 0.0f);
+    o += (int)s.size();
+  }
+}
+
+TEST(accumulation_equals_one_batch) {
+  Qwen2 a(tiny_config(false)), b(tiny_config(false));
+  randomise(a, 21);
+  randomise(b, 21);
+  auto seqs = some_seqs(a.config().vocab_size, 4);
+  Packed all, p1, p2;
+  for (size_t i = 0; i < seqs.size(); ++i) { all.add(seqs[i]); (i < 2 ? p1 : p2).add(seqs[i]); }
+  ws::cpu::HeadObjective obj;
+  obj.normaliser = 10.0f;
+  a.accumulate(all.batch(), obj, nullptr);
+  b.accumulate(p1.batch(), obj, nullptr);
+  b.accumulate(p2.batch(), obj, nullptr);
+  CHECK(wstest::allclose(b.grads(), a.grads(), a.flat_size(), 1e-6f, 1e-4f, "accumulated grads"));
+  ws::model::AdamWConfig opt;
+  opt.lr = 1e-2f; opt.weight_decay = 0.1f; opt.max_grad_norm = 0.5f;
+  double na = a.optimizer_step(opt), nb = b.optimizer_step(opt);
+  CHECK_NEAR(na, nb, 1e-4 * na);
+  CHECK(a.step_count() == 1);
+  CHECK(wstest::allclose(b.param_data(), a.param_data(), a.flat_size(), 1e-6f, 1e-4f, "params after step"));
+  CHECK_THROWS(a.optimizer_step(opt));  // no gradients pending
+}
+
+// Greedy generation must pick, at every step, the argmax of the teacher-forced distribution.
+TEST(greedy_generation_is_teacher_forced_argmax) {
+  Qwen2 m(tiny_config(true));
+  randomise(m, 33);
+  const int V = m.config().vocab_size;
+  std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {4}, {5, 6, 7, 8, 9}};
+  ws::model::GenerateOptions o;
+  o.max_new_tokens = 6; o.temperature = 0.0f; o.stop_tokens = {};
+  auto g = m.generate(prompts, o);
+  for (size_t s = 0; s < prompts.size(); ++s) {
+    CHECK(g.tokens[s].size() == 6);
+    std::vector<int32_t> seq = prompts[s];
+    for (size_t i = 0; i < g.tokens[s].size(); ++i) {
+      // logits of every candidate next token at this position
+      Packed p;
+      for (int v = 0; v < V; ++v) { auto c = seq; c.push_back(v); p.add(c); }
+      std::vector<float> lp(p.tokens.size());
+      m.logprobs(p.batch(), 1.0f, lp.data());
+      int n = (int)seq.size();
+      int best = 0;
+      for (int v = 0; v < V; ++v) if (lp[v * (n + 1) + n - 1] > lp[best * (n + 1) + n - 1]) best = v;
+      CHECK(g.tokens[s][i] == best);
+      CHECK_NEAR(g.logprobs[s][i], lp[best * (n + 1) + n - 1], 1e-4);
+      seq.push_back(g.tokens[s][i]);
+    }
+  }
+}
+
+TEST(seeded_sampling_is_reproducible_and_stops) {
+  Qwen2 m(tiny_config(false));
+  randomise(m, 44);
+  std::vector<std::vector<int32_t>> prompts = {{1, 2}, {3}};
+  ws::model::GenerateOptions o;
+  o.max_new_tokens = 20; o.temperature = 1.3f; o.top_k = 10; o.top_p = 0.9f; o.seed = 123;
+  auto a = m.generate(prompts, o), b = m.generate(prompts, o);
+  CHECK(a.tokens == b.tokens);
+  CHECK(a.logprobs == b.logprobs);
+  o.seed = 124;
+  auto c = m.generate(prompts, o);
+  CHECK(c.tokens != a.tokens);
+  // Stop on the 3rd token sampled for prompt 0: that sequence ends there, with the stop token.
+  o.seed = 123;
+  o.stop_tokens = {a.tokens[0][2]};
+  auto d = m.generate(prompts, o);
+  CHECK(d.stopped[0]);
+  CHECK(d.tokens[0].size() <= 3);
+  CHECK(d.tokens[0].back() == a.tokens[0][2]);
+}
+
+int main() { return wstest::run_tests(); }
