@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { registerDoctor } from './doctor.js';
+import { registerKk } from './kk.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .description('Warm up a reasoning model on Knights & Knaves traces, then adapt it with Dr. GRPO on scarce data')
     .showHelpAfterError();
   registerDoctor(program);
+  registerKk(program);
   return program;
 }
 

@@ -1,6 +1,8 @@
-// Re-checks puzzles: re-solves each one and compares with its stored solution and text.
+// Re-checks puzzles: re-solves each one and compares with its stored solution and text; scores
+// the completions of a traces file.
 
 import type { KKPuzzle } from './puzzle.js';
+import { kkReward } from './reward.js';
 import { solve } from './solver.js';
 import { matchQuizTemplates, solutionTextFormat } from './text.js';
 
@@ -48,4 +50,29 @@ export function checkPuzzles(puzzles: readonly KKPuzzle[]): KKCheckReport {
     if (!matchQuizTemplates(p.quiz, p.statements, p.names, p.knight_knave)) add('quiz-mismatch', 'the quiz text is not the rendering of its statements');
   });
   return { total: puzzles.length, sizes: new Map([...sizes].sort((a, b) => a[0] - b[0])), valid, problems };
+}
+
+/** How a file's completions score: count of each reward value of the paper's reward. */
+export interface KKCompletionReport {
+  scored: number;
+  rewards: Map<number, number>;
+}
+
+/**
+ * Scores trace records' completions (a string, or chat messages whose last one is the
+ * assistant's, starting with `<think>`) with the paper's reward against their puzzles.
+ */
+export function scoreCompletions(puzzles: readonly KKPuzzle[], completions: readonly unknown[]): KKCompletionReport {
+  const rewards = new Map<number, number>();
+  let scored = 0;
+  completions.forEach((c, i) => {
+    let text: string | undefined;
+    if (typeof c === 'string') text = c;
+    else if (Array.isArray(c) && c.length > 0 && typeof c[c.length - 1]?.content === 'string') text = String(c[c.length - 1].content).replace(/^\s*<think>/, '');
+    if (text === undefined) return;
+    const r = kkReward(text, puzzles[i], { variant: 'paper' });
+    rewards.set(r, (rewards.get(r) ?? 0) + 1);
+    scored++;
+  });
+  return { scored, rewards: new Map([...rewards].sort((a, b) => b[0] - a[0])) };
 }

@@ -33,4 +33,4 @@ export {
   type Teacher, type TeacherOption, type TeacherSpec, type TraceRecord,
   registerTeacher, teacherSpecs, teacherSpec, symbolicTeacher, writeTraces,
 } from './teacher.js';
-export { type KKProblem, type KKCheckReport, checkPuzzles } from './check.js';
+export { type KKProblem, type KKCheckReport, type KKCompletionReport, checkPuzzles, scoreCompletions } from './check.js';

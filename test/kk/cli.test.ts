@@ -1,0 +1,76 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import test from 'ava';
+import { Command } from 'commander';
+
+import { registerKk } from '../../lib/cli/kk.js';
+import { kkReward, loadPuzzles, readJsonlRows } from '../../lib/kk/index.js';
+import { KK_DATA } from './published.js';
+
+// Runs `warmstart kk ...` in-process; returns what it printed and the exit code it set.
+async function kk(...args: string[]): Promise<{ out: string; code: number }> {
+  const program = new Command().exitOverride();
+  registerKk(program);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => { lines.push(a.join(' ')); };
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(['node', 'warmstart', 'kk', ...args]);
+    return { out: lines.join('\n'), code: Number(process.exitCode ?? 0) };
+  } finally {
+    console.log = log;
+    process.exitCode = before;
+  }
+}
+
+test.serial('generate, check and traces work end to end', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kk-cli-'));
+  const gen = path.join(dir, 'puzzles.jsonl');
+  const { out } = await kk('generate', '--people', '3-7', '--count', '50', '--seed', '5', '--out', gen);
+  t.is(out, `wrote 50 puzzles to ${gen} (3 people: 10, 4 people: 10, 5 people: 10, 6 people: 10, 7 people: 10)`);
+  t.is((await loadPuzzles(gen)).length, 50);
+
+  const check = await kk('check', gen);
+  t.is(check.code, 0);
+  t.regex(check.out, /50 puzzles, 50 with exactly one solution/);
+
+  const traces = path.join(dir, 'traces.jsonl');
+  const tr = await kk('traces', '--teacher', 'symbolic', '--in', gen, '--out', traces, '--verbosity', 'long', '--limit', '20');
+  t.is(tr.out, `wrote 20 symbolic traces to ${traces}`);
+  const rows = (await readJsonlRows(traces)).map((r) => r.row as { prompt: string; completion: string; teacher: string });
+  const puzzles = await loadPuzzles(traces);
+  t.is(rows.length, 20);
+  rows.forEach((r, i) => {
+    t.true(r.prompt.endsWith('Assistant: <think>'));
+    t.is(kkReward(r.completion, puzzles[i]), 2);
+  });
+  t.regex((await kk('check', traces)).out, /completions: 20, paper reward \+2: 20/);
+});
+
+test.serial('check reports a bad file with a non-zero exit code', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kk-cli-'));
+  const gen = path.join(dir, 'p.jsonl');
+  await kk('generate', '--people', '3', '--count', '3', '--out', gen);
+  const rows = (await fs.readFile(gen, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  rows[1].statements = "(('telling-truth', 0), ('telling-truth', 1), ('telling-truth', 2))";
+  await fs.writeFile(gen, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const r = await kk('check', gen);
+  t.is(r.code, 1);
+  t.regex(r.out, /3 puzzles, 2 with exactly one solution/);
+  t.regex(r.out, /not-unique: 1/);
+  t.regex(r.out, /puzzle 1: not-unique/);
+});
+
+test.serial('the published Parquet checks clean; bad arguments are named', async (t) => {
+  const r = await kk('check', path.join(KK_DATA, '3ppl', 'test.parquet'));
+  t.is(r.code, 0);
+  t.regex(r.out, /100 puzzles, 100 with exactly one solution equal to the stored one\nsizes: 3 people: 100$/);
+  await t.throwsAsync(kk('generate', '--count', 'ten', '--out', '/tmp/x.jsonl'), { message: /--count: expected an integer >= 0, got "ten"/ });
+  await t.throwsAsync(kk('generate', '--count', '3', '--roles', 'a knight', '--out', '/tmp/x.jsonl'), { message: /--roles/ });
+  await t.throwsAsync(kk('generate', '--count', '3', '--out', '/tmp/x.txt'), { message: /written as JSONL/ });
+  await t.throwsAsync(kk('traces', '--teacher', 'oracle', '--in', path.join(KK_DATA, '3ppl', 'test.parquet'), '--out', '/tmp/y.jsonl'), { message: /unknown teacher "oracle"/ });
+});
