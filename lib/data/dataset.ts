@@ -1,0 +1,53 @@
+// From a file to (prompt, completion) pairs: the reader (JSONL, gzip, Parquet), the field map or
+// the K&K preset, and the prompt format, in one call shared by the CLI and the library API.
+import { kkTracePair } from './kk-traces.js';
+import { chatPrompt, rawPrompt } from './prompts.js';
+import { DataError, newReadStats, readPairs, readRecords, type ReadStats } from './readers.js';
+import type { SftPair } from './sft.js';
+import type { Tokenizer } from './tokenizer.js';
+
+/** How the prompt text is made: `none` uses the prompt field as it is; `raw` and `chat` wrap it (prompts.ts). */
+export type PromptTemplate = 'none' | 'raw' | 'chat';
+
+export interface DatasetOptions {
+  /** Field holding the prompt (dotted paths reach into objects and lists). Default 'prompt'. */
+  promptField?: string;
+  /** Field holding the completion. Default 'completion'. */
+  completionField?: string;
+  /** Build pairs from the published K&K columns (quiz, cot_*, solution_text_format) instead of fields. */
+  kk?: boolean;
+  /** Prompt format. Default 'none', or 'raw' with `kk`. */
+  template?: PromptTemplate;
+  /** Needed for the 'chat' template. */
+  tokenizer?: Tokenizer;
+  /** Count and skip bad records instead of stopping. */
+  skipBad?: boolean;
+}
+
+export type SourcedPair = SftPair & { where: string };
+
+/** Reads all pairs of a file; `stats` counts records read and skipped. */
+export async function loadSftPairs(file: string, opts: DatasetOptions = {}): Promise<{ pairs: SourcedPair[]; stats: ReadStats }> {
+  const template = opts.template ?? (opts.kk ? 'raw' : 'none');
+  if (!['none', 'raw', 'chat'].includes(template)) throw new RangeError(`template must be none, raw or chat, got ${template}`);
+  if (template === 'chat' && !opts.tokenizer) throw new Error('the chat template needs a tokenizer');
+  const wrap = (user: string) => (template === 'raw' ? rawPrompt(user) : template === 'chat' ? chatPrompt(opts.tokenizer!, user) : user);
+  const stats = newReadStats();
+  const pairs: SourcedPair[] = [];
+  if (opts.kk) {
+    for await (const rec of readRecords(file, { skipBad: opts.skipBad, stats })) {
+      try {
+        pairs.push({ ...kkTracePair(rec, wrap), where: rec.where });
+      } catch (err) {
+        if (!(err instanceof DataError) || !opts.skipBad) throw err;
+        stats.records--;
+        stats.skipped++;
+        if (stats.errors.length < 5) stats.errors.push(err.message);
+      }
+    }
+  } else {
+    const fields = { promptField: opts.promptField ?? 'prompt', completionField: opts.completionField ?? 'completion' };
+    for await (const p of readPairs(file, fields, { skipBad: opts.skipBad, stats })) pairs.push({ ...p, prompt: wrap(p.prompt) });
+  }
+  return { pairs, stats };
+}
