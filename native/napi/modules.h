@@ -4,4 +4,5 @@
 
 namespace ws::napi {
 void init_info(Napi::Env env, Napi::Object exports);     // addon.cc: version, threads, BLAS
+void init_model(Napi::Env env, Napi::Object exports);    // model.cc: the Qwen2 Model class
 }  // namespace ws::napi

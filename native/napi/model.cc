@@ -1,0 +1,414 @@
+// Binding for the Qwen2 model (native/model/qwen2.h): a `Model` class whose long calls run on a
+// worker thread and return Promises. Only checks and conversions here; the TypeScript layer
+// (lib/engine/model.ts) owns the public API. Inputs are copied before the work starts, so the
+// caller may reuse its arrays at once; the model itself is shared with running work, so a
+// garbage-collected wrapper never frees a model that a worker still uses.
+#include <napi.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../io/safetensors.h"
+#include "../model/qwen2.h"
+#include "check.h"
+#include "modules.h"
+
+namespace ws::napi {
+namespace {
+
+using ws::model::Qwen2;
+using ws::model::Qwen2Config;
+
+std::vector<int32_t> copy_i32(const Napi::Int32Array& a) { return {a.Data(), a.Data() + a.ElementLength()}; }
+std::vector<float> copy_f32(const Napi::Float32Array& a) { return {a.Data(), a.Data() + a.ElementLength()}; }
+
+// An optional number field of an options object: absent -> def.
+double opt_number(Napi::Env env, const Napi::Object& o, const char* key, const char* name, double lo, double hi,
+                  double def) {
+  Napi::Value v = o.Get(key);
+  if (absent(v)) return def;
+  return number_in(env, v, name, lo, hi);
+}
+
+// A packed batch from (tokens, positions, cuSeqlens), every value checked against the model.
+struct BatchCopy {
+  std::vector<int32_t> tokens, positions, cu;
+  ws::model::PackedBatch view() {
+    return {tokens.data(), positions.data(), cu.data(), (int)tokens.size(), (int)cu.size() - 1};
+  }
+};
+
+BatchCopy batch_arg(const Napi::CallbackInfo& info, size_t i, int vocab) {
+  Napi::Env env = info.Env();
+  auto tokens = i32(env, arg(info, i), "tokens");
+  int64_t T = tokens.ElementLength();
+  if (T < 1 || T > (1 << 24)) range_error(env, str("tokens must have length in [1, 16777216], got ", T));
+  auto positions = i32(env, arg(info, i + 1), "positions", T);
+  auto cu = i32(env, arg(info, i + 2), "cuSeqlens");
+  ids_in_range(env, tokens, "tokens", 0, vocab);
+  ids_in_range(env, positions, "positions", 0, 1 << 24);
+  check_cu_seqlens(env, cu, "cuSeqlens", T);
+  return {copy_i32(tokens), copy_i32(positions), copy_i32(cu)};
+}
+
+Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) {
+  auto a = Napi::Float32Array::New(env, v.size());
+  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(float));
+  return a;
+}
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Model",
+                       {InstanceMethod("load", &ModelWrap::load), InstanceMethod("initRandom", &ModelWrap::init_random),
+                        InstanceMethod("logprobs", &ModelWrap::logprobs),
+                        InstanceMethod("accumulate", &ModelWrap::accumulate),
+                        InstanceMethod("optimizerStep", &ModelWrap::optimizer_step),
+                        InstanceMethod("zeroGrad", &ModelWrap::zero_grad),
+                        InstanceMethod("pendingMicroBatches", &ModelWrap::pending),
+                        InstanceMethod("stepCount", &ModelWrap::step_count),
+                        InstanceMethod("numParams", &ModelWrap::num_params),
+                        InstanceMethod("generate", &ModelWrap::generate),
+                        InstanceMethod("saveTensors", &ModelWrap::save_tensors),
+                        InstanceMethod("saveOptimizer", &ModelWrap::save_optimizer),
+                        InstanceMethod("loadOptimizer", &ModelWrap::load_optimizer),
+                        InstanceMethod("tensorNames", &ModelWrap::tensor_names)});
+  }
+
+  // new Model({vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+  //            rmsEps, ropeTheta, tied})
+  explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+    Napi::Env env = info.Env();
+    guard(env, [&] {
+      auto o = object(env, arg(info, 0), "config");
+      Qwen2Config c;
+      c.vocab_size = (int)integer(env, o.Get("vocabSize"), "config.vocabSize", 1, 1 << 22);
+      c.hidden_size = (int)integer(env, o.Get("hiddenSize"), "config.hiddenSize", 1, 1 << 16);
+      c.intermediate_size = (int)integer(env, o.Get("intermediateSize"), "config.intermediateSize", 1, 1 << 18);
+      c.num_layers = (int)integer(env, o.Get("numLayers"), "config.numLayers", 1, 1024);
+      c.num_heads = (int)integer(env, o.Get("numHeads"), "config.numHeads", 1, 1024);
+      c.num_kv_heads = (int)integer(env, o.Get("numKvHeads"), "config.numKvHeads", 1, 1024);
+      c.head_dim = (int)integer(env, o.Get("headDim"), "config.headDim", 2, 4096);
+      c.rms_eps = (float)number_in(env, o.Get("rmsEps"), "config.rmsEps", 1e-12, 1.0);
+      c.rope_theta = (float)number_in(env, o.Get("ropeTheta"), "config.ropeTheta", 1.0, 1e12);
+      c.tied = boolean(env, o.Get("tied"), "config.tied");
+      if (c.num_heads % c.num_kv_heads != 0)
+        range_error(env, str("config.numKvHeads (", c.num_kv_heads, ") must divide config.numHeads (", c.num_heads, ")"));
+      if (c.head_dim % 2 != 0) range_error(env, str("config.headDim must be even, got ", c.head_dim));
+      // Refuse a model whose parameters alone exceed the machine's memory (rather than be killed).
+      double C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+      double qd = (double)c.num_heads * c.head_dim, kvd = (double)c.num_kv_heads * c.head_dim;
+      double n = V * C * (c.tied ? 1 : 2) + C +
+                 c.num_layers * (2 * C + (qd + 2 * kvd) * (C + 1) + C * qd + 3 * C * F);
+      double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+      if (n * 4 > mem)
+        range_error(env, str("config: the model's ", n, " parameters need ", n * 4 / (1 << 30),
+                             " GiB, more than this machine's ", mem / (1 << 30), " GiB"));
+      model_ = std::make_shared<Qwen2>(c);
+    });
+  }
+
+ private:
+  std::shared_ptr<Qwen2> model_;
+
+  int vocab() const { return model_->config().vocab_size; }
+
+  Napi::Value run(Napi::Env env, Task::Work work, Task::Done done) {
+    auto* t = new Task(env, std::move(work), std::move(done));
+    auto p = t->promise();
+    t->Queue();
+    return p;
+  }
+
+  // load(dir): reads every tensor of the model from a Hugging Face folder into a fresh buffer;
+  // the model's parameters change only when all of them were read and checked.
+  Napi::Value load(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string dir = string(env, arg(info, 0), "dir");
+    auto m = model_;
+    return run(env, [m, dir] {
+      auto ck = ws::io::Checkpoint::open(dir);
+      const std::string where = ck.sharded() ? dir + "/model.safetensors.index.json" : dir + "/model.safetensors";
+      std::set<std::string> expected;
+      for (auto& p : m->params()) expected.insert(p.name);
+      for (auto& name : ck.names()) {
+        bool ignorable = name == "lm_head.weight" && m->config().tied;  // a tied head saved anyway
+        if (!expected.count(name) && !ignorable && name.find("rotary_emb.inv_freq") == std::string::npos)
+          throw ws::Error(ws::str(where, ": unexpected tensor \"", name, "\" (not part of this Qwen2 config)"));
+      }
+      std::vector<float> staged(m->flat_size(), 0.0f);
+      for (auto& p : m->params()) {
+        const ws::io::TensorInfo* t = ck.find(p.name);
+        if (!t) throw ws::Error(ws::str(where, ": missing tensor \"", p.name, "\""));
+        if (t->shape != p.shape) {
+          std::string want, got;
+          for (auto d : p.shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
+          for (auto d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+          throw ws::Error(ws::str(ck.file_of(p.name), ": tensor \"", p.name, "\" has shape [", got, "], config.json implies [",
+                                  want, "]"));
+        }
+        ck.read_f32(p.name, staged.data() + p.offset, p.numel);
+      }
+      std::lock_guard<std::mutex> lock(m->mutex());
+      std::memcpy(m->param_data(), staged.data(), staged.size() * sizeof(float));
+    }, nullptr);
+  }
+
+  // initRandom(seed, std)
+  Napi::Value init_random(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t seed = (uint64_t)integer(env, arg(info, 0), "seed", 0, (int64_t(1) << 53));
+    float sd = (float)number_in(env, arg(info, 1), "std", 0.0, 10.0);
+    auto m = model_;
+    return run(env, [m, seed, sd] {
+      std::lock_guard<std::mutex> lock(m->mutex());
+      m->init_random(seed, sd);
+    }, nullptr);
+  }
+
+  // logprobs(tokens, positions, cuSeqlens, temperature) -> Promise<Float32Array[T]> aligned to targets
+  Napi::Value logprobs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab()));
+    float temp = (float)number_in(env, arg(info, 3), "temperature", 1e-6, 1e6);
+    auto out = std::make_shared<std::vector<float>>(b->tokens.size());
+    auto m = model_;
+    return run(env, [m, b, temp, out] {
+      std::lock_guard<std::mutex> lock(m->mutex());
+      m->logprobs(b->view(), temp, out->data());
+    }, [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
+  }
+
+  // accumulate(tokens, positions, cuSeqlens, objective) -> Promise<{loss, clipped, logprobs}>
+  // objective: {weights?, advantages?, oldLogprobs?, refLogprobs?: Float32Array[T], beta, clipLow,
+  //             clipHigh, normaliser, temperature}
+  Napi::Value accumulate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab()));
+    int64_t T = (int64_t)b->tokens.size();
+    auto o = object(env, arg(info, 3), "objective");
+    struct Obj { std::vector<float> w, adv, old, ref; ws::cpu::HeadObjective h; };
+    auto ob = std::make_shared<Obj>();
+    auto opt_arr = [&](const char* key, const char* name, std::vector<float>& dst) {
+      Napi::Value v = o.Get(key);
+      if (absent(v)) return;
+      auto a = f32(env, v, name, T);
+      for (size_t i = 0; i < a.ElementLength(); ++i)
+        if (!std::isfinite(a[i])) range_error(env, str(name, "[", i, "] is not finite"));
+      dst = copy_f32(a);
+    };
+    opt_arr("weights", "objective.weights", ob->w);
+    opt_arr("advantages", "objective.advantages", ob->adv);
+    opt_arr("oldLogprobs", "objective.oldLogprobs", ob->old);
+    opt_arr("refLogprobs", "objective.refLogprobs", ob->ref);
+    for (size_t i = 0; i < ob->w.size(); ++i)
+      if (ob->w[i] < 0) range_error(env, str("objective.weights[", i, "] must be >= 0, got ", ob->w[i]));
+    ob->h.beta = (float)opt_number(env, o, "beta", "objective.beta", 0.0, 1e6, 0.0);
+    ob->h.clip_low = (float)opt_number(env, o, "clipLow", "objective.clipLow", 0.0, 1.0, 0.2);
+    ob->h.clip_high = (float)opt_number(env, o, "clipHigh", "objective.clipHigh", 0.0, 1e6, 0.2);
+    ob->h.normaliser = (float)opt_number(env, o, "normaliser", "objective.normaliser", 1e-30, 1e30, 1.0);
+    ob->h.temperature = (float)opt_number(env, o, "temperature", "objective.temperature", 1e-6, 1e6, 1.0);
+    if (ob->h.beta > 0 && ob->ref.empty()) range_error(env, "objective.refLogprobs is required when objective.beta > 0");
+    ob->h.weights = ob->w.empty() ? nullptr : ob->w.data();
+    ob->h.advantages = ob->adv.empty() ? nullptr : ob->adv.data();
+    ob->h.old_logp = ob->old.empty() ? nullptr : ob->old.data();
+    ob->h.ref_logp = ob->ref.empty() ? nullptr : ob->ref.data();
+    auto out = std::make_shared<std::vector<float>>(T);
+    auto res = std::make_shared<ws::model::StepResult>();
+    auto m = model_;
+    return run(env, [m, b, ob, out, res] {
+      std::lock_guard<std::mutex> lock(m->mutex());
+      *res = m->accumulate(b->view(), ob->h, out->data());
+    }, [out, res](Napi::Env e) -> Napi::Value {
+      auto r = Napi::Object::New(e);
+      r.Set("loss", res->loss);
+      r.Set("clipped", (double)res->clipped);
+      r.Set("logprobs", to_js(e, *out));
+      return r;
+    });
+  }
+
+  // optimizerStep({lr, beta1, beta2, eps, weightDecay, maxGradNorm}) -> Promise<gradNorm>
+  Napi::Value optimizer_step(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto o = object(env, arg(info, 0), "options");
+    ws::model::AdamWConfig c;
+    c.lr = (float)number_in(env, o.Get("lr"), "options.lr", 0.0, 10.0);
+    c.beta1 = (float)number_in(env, o.Get("beta1"), "options.beta1", 0.0, 0.999999);
+    c.beta2 = (float)number_in(env, o.Get("beta2"), "options.beta2", 0.0, 0.999999999);
+    c.eps = (float)number_in(env, o.Get("eps"), "options.eps", 0.0, 1.0);
+    c.weight_decay = (float)number_in(env, o.Get("weightDecay"), "options.weightDecay", 0.0, 10.0);
+    c.max_grad_norm = (float)number_in(env, o.Get("maxGradNorm"), "options.maxGradNorm", 0.0, 1e30);
+    auto m = model_;
+    auto norm = std::make_shared<double>(0.0);
+    return run(env, [m, c, norm] {
+      std::lock_guard<std::mutex> lock(m->mutex());
+      *norm = m->optimizer_step(c);
+    }, [norm](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, *norm); });
+  }
+
+  Napi::Value zero_grad(const Napi::CallbackInfo& info) {
+    std::unique_lock<std::mutex> lock(model_->mutex(), std::try_to_lock);
+    if (!lock.owns_lock()) throw Napi::Error::New(info.Env(), "zeroGrad: the model is busy (await the running call first)");
+    model_->zero_grad();
+    return info.Env().Undefined();
+  }
+  Napi::Value pending(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), (double)model_->pending_micro_batches());
+  }
+  Napi::Value step_count(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), (double)model_->step_count());
+  }
+  Napi::Value num_params(const Napi::CallbackInfo& info) {
+    double n = 0;
+    for (auto& p : model_->params()) n += (double)p.numel;
+    return Napi::Number::New(info.Env(), n);
+  }
+  Napi::Value tensor_names(const Napi::CallbackInfo& info) {
+    auto a = Napi::Array::New(info.Env(), model_->params().size());
+    for (size_t i = 0; i < model_->params().size(); ++i) a.Set((uint32_t)i, model_->params()[i].name);
+    return a;
+  }
+
+  // generate(prompts Int32Array, promptCu Int32Array, {maxNewTokens, temperature, topK, topP, seed,
+  //          stopTokens: Int32Array}) -> Promise<{tokens: Int32Array[], logprobs: Float32Array[], stopped: boolean[]}>
+  Napi::Value generate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto toks = i32(env, arg(info, 0), "prompts");
+    auto cu = i32(env, arg(info, 1), "promptCuSeqlens");
+    ids_in_range(env, toks, "prompts", 0, vocab());
+    check_cu_seqlens(env, cu, "promptCuSeqlens", (int64_t)toks.ElementLength());
+    auto o = object(env, arg(info, 2), "options");
+    auto opt = std::make_shared<ws::model::GenerateOptions>();
+    opt->max_new_tokens = (int)integer(env, o.Get("maxNewTokens"), "options.maxNewTokens", 1, 1 << 20);
+    opt->temperature = (float)number_in(env, o.Get("temperature"), "options.temperature", 0.0, 1e6);
+    opt->top_k = (int)integer(env, o.Get("topK"), "options.topK", 0, vocab());
+    opt->top_p = (float)number_in(env, o.Get("topP"), "options.topP", 1e-9, 1.0);
+    opt->seed = (uint64_t)integer(env, o.Get("seed"), "options.seed", 0, int64_t(1) << 53);
+    auto stops = i32(env, o.Get("stopTokens"), "options.stopTokens");
+    ids_in_range(env, stops, "options.stopTokens", 0, vocab());
+    opt->stop_tokens = copy_i32(stops);
+    auto prompts = std::make_shared<std::vector<std::vector<int32_t>>>();
+    for (size_t s = 0; s + 1 < cu.ElementLength(); ++s) {
+      if (cu[s + 1] == cu[s]) range_error(env, str("prompt ", s, " is empty"));
+      prompts->emplace_back(toks.Data() + cu[s], toks.Data() + cu[s + 1]);
+    }
+    int64_t longest = 0;
+    for (auto& p : *prompts) longest = std::max<int64_t>(longest, (int64_t)p.size());
+    if (longest + opt->max_new_tokens > (1 << 24)) range_error(env, "options.maxNewTokens: prompt + new tokens exceed 16777216");
+    auto g = std::make_shared<ws::model::Generation>();
+    auto m = model_;
+    return run(env, [m, prompts, opt, g] {
+      std::lock_guard<std::mutex> lock(m->mutex());
+      *g = m->generate(*prompts, *opt);
+    }, [g](Napi::Env e) -> Napi::Value {
+      auto r = Napi::Object::New(e);
+      auto ts = Napi::Array::New(e, g->tokens.size()), ls = Napi::Array::New(e, g->tokens.size()),
+           st = Napi::Array::New(e, g->tokens.size());
+      for (size_t s = 0; s < g->tokens.size(); ++s) {
+        auto t = Napi::Int32Array::New(e, g->tokens[s].size());
+        if (!g->tokens[s].empty()) std::memcpy(t.Data(), g->tokens[s].data(), g->tokens[s].size() * sizeof(int32_t));
+        ts.Set((uint32_t)s, t);
+        ls.Set((uint32_t)s, to_js(e, g->logprobs[s]));
+        st.Set((uint32_t)s, Napi::Boolean::New(e, g->stopped[s]));
+      }
+      r.Set("tokens", ts);
+      r.Set("logprobs", ls);
+      r.Set("stopped", st);
+      return r;
+    });
+  }
+
+  static ws::io::DType dtype_arg(Napi::Env env, Napi::Value v, const char* name) {
+    std::string s = string(env, v, name);
+    if (s == "f32") return ws::io::DType::F32;
+    if (s == "bf16") return ws::io::DType::BF16;
+    if (s == "f16") return ws::io::DType::F16;
+    range_error(env, str(name, " must be \"f32\", \"bf16\" or \"f16\", got \"", s, "\""));
+  }
+
+  // saveTensors(dir, dtype, maxShardBytes) -> Promise<string[]> (files written into the existing dir)
+  Napi::Value save_tensors(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string dir = string(env, arg(info, 0), "dir");
+    ws::io::SaveOptions so;
+    so.dtype = dtype_arg(env, arg(info, 1), "dtype");
+    so.max_shard_bytes = (uint64_t)integer(env, arg(info, 2), "maxShardBytes", 1, int64_t(1) << 53);
+    auto files = std::make_shared<std::vector<std::string>>();
+    auto m = model_;
+    return run(env, [m, dir, so, files] {
+      std::lock_guard<std::mutex> lock(m->mutex());
+      std::vector<ws::io::TensorToWrite> ts;
+      for (auto& p : m->params()) ts.push_back({p.name, p.shape, m->param_data() + p.offset});
+      *files = ws::io::save_checkpoint(dir, ts, so);
+    }, [files](Napi::Env e) -> Napi::Value {
+      auto a = Napi::Array::New(e, files->size());
+      for (size_t i = 0; i < files->size(); ++i) a.Set((uint32_t)i, (*files)[i]);
+      return a;
+    });
+  }
+
+  // saveOptimizer(path): one f32 safetensors file with NAME.exp_avg / NAME.exp_avg_sq for every
+  // parameter and the step count in its metadata.
+  Napi::Value save_optimizer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string path = string(env, arg(info, 0), "path");
+    auto m = model_;
+    return run(env, [m, path] {
+      std::lock_guard<std::mutex> lock(m->mutex());
+      std::vector<ws::io::TensorToWrite> ts;
+      for (auto& p : m->params()) {
+        ts.push_back({p.name + ".exp_avg", p.shape, m->adam_m() + p.offset});
+        ts.push_back({p.name + ".exp_avg_sq", p.shape, m->adam_v() + p.offset});
+      }
+      ws::io::write_safetensors(path, ts, ws::io::DType::F32,
+                                {{"format", "pt"}, {"step", std::to_string(m->step_count())}});
+    }, nullptr);
+  }
+
+  // loadOptimizer(path): the reverse; nothing changes unless every tensor is present and fits.
+  Napi::Value load_optimizer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string path = string(env, arg(info, 0), "path");
+    auto m = model_;
+    return run(env, [m, path] {
+      auto f = ws::io::SafetensorsFile::open(path);
+      auto it = f.metadata().find("step");
+      if (it == f.metadata().end()) throw ws::Error(ws::str(path, ": missing metadata \"step\""));
+      char* end = nullptr;
+      long long step = std::strtoll(it->second.c_str(), &end, 10);
+      if (it->second.empty() || *end != '\0' || step < 0)
+        throw ws::Error(ws::str(path, ": metadata \"step\" is not a count: \"", it->second, "\""));
+      if (f.tensors().size() != 2 * m->params().size())
+        throw ws::Error(ws::str(path, ": holds ", f.tensors().size(), " tensors, this model's optimizer has ",
+                                2 * m->params().size()));
+      std::vector<float> mm(m->flat_size(), 0.0f), vv(m->flat_size(), 0.0f);
+      for (auto& p : m->params()) {
+        for (int k = 0; k < 2; ++k) {
+          std::string name = p.name + (k ? ".exp_avg_sq" : ".exp_avg");
+          const ws::io::TensorInfo* t = f.find(name);
+          if (!t) throw ws::Error(ws::str(path, ": missing tensor \"", name, "\""));
+          if (t->shape != p.shape) throw ws::Error(ws::str(path, ": tensor \"", name, "\" has the wrong shape"));
+          f.read_f32(name, (k ? vv : mm).data() + p.offset, p.numel);
+        }
+      }
+      std::lock_guard<std::mutex> lock(m->mutex());
+      std::memcpy(m->adam_m(), mm.data(), mm.size() * sizeof(float));
+      std::memcpy(m->adam_v(), vv.data(), vv.size() * sizeof(float));
+      m->set_step_count(step);
+      m->zero_grad();
+    }, nullptr);
+  }
+};
+
+}  // namespace
+
+void init_model(Napi::Env env, Napi::Object exports) { exports.Set("Model", ModelWrap::define(env)); }
+
+}  // namespace ws::napi

@@ -1,0 +1,314 @@
+// The Qwen2 model through the library API: save/load, packing, generation against the
+// teacher-forced forward, seeded sampling, determinism of training, gradient accumulation, and
+// clear errors for every kind of bad model folder.
+import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync, statSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { packSequences } from '../../lib/data/batch.js';
+import { initModel, loadModel, type Model } from '../../lib/index.js';
+
+const SMALL = { hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 };
+const V = 61;
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'ws-model-'));
+}
+
+async function small(seed = 1, tied = true, std = 0.2): Promise<Model> {
+  return initModel({ preset: 'tiny', vocabSize: V, seed, std, overrides: { ...SMALL, tie_word_embeddings: tied } });
+}
+
+function seqs(seed: number, lens: number[]): number[][] {
+  let s = seed;
+  const next = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % V;
+  };
+  return lens.map((n) => Array.from({ length: n }, next));
+}
+
+function batchOf(ss: number[][]) {
+  return packSequences(ss.map((ids) => ({ ids: Int32Array.from(ids), tokenWeights: new Float32Array(ids.length).fill(1) })));
+}
+
+test('save → load is bit-exact in f32 and writes the Hugging Face folder', async (t) => {
+  const dir = tmp();
+  const m = await small(3, false);
+  await m.save(join(dir, 'm'));
+  const names = readdirSync(join(dir, 'm')).sort();
+  t.deepEqual(names, ['config.json', 'model.safetensors']);
+  const cfg = JSON.parse(readFileSync(join(dir, 'm', 'config.json'), 'utf8'));
+  t.deepEqual(cfg.architectures, ['Qwen2ForCausalLM']);
+  t.is(cfg.torch_dtype, 'float32');
+  t.is(cfg.tie_word_embeddings, false);
+  const back = await loadModel(join(dir, 'm'));
+  const s = seqs(5, [9, 4]);
+  const a = await m.logprobs(s);
+  const b = await back.logprobs(s);
+  t.deepEqual(b, a);
+  // saving again writes the same bytes
+  await back.save(join(dir, 'm2'));
+  t.deepEqual(readFileSync(join(dir, 'm2', 'model.safetensors')), readFileSync(join(dir, 'm', 'model.safetensors')));
+  // no temporary folders are left behind
+  t.deepEqual(readdirSync(dir).sort(), ['m', 'm2']);
+  rmSync(dir, { recursive: true });
+});
+
+test('save shards above the size limit, replaces an old folder and copies tokenizer files', async (t) => {
+  const dir = tmp();
+  const src = join(dir, 'src');
+  const m = await small(4);
+  await m.save(src);
+  writeFileSync(join(src, 'tokenizer.json'), '{"fake": true}');
+  writeFileSync(join(src, 'tokenizer_config.json'), '{}');
+  const loaded = await loadModel(src);
+  await loaded.save(join(dir, 'out'), { maxShardBytes: 20_000 });
+  const files = readdirSync(join(dir, 'out')).sort();
+  t.true(files.includes('model.safetensors.index.json'));
+  t.true(files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).length > 1);
+  t.true(files.includes('tokenizer.json') && files.includes('tokenizer_config.json'));
+  const back = await loadModel(join(dir, 'out'));
+  const s = seqs(6, [7]);
+  t.deepEqual(await back.logprobs(s), await m.logprobs(s));
+  // bf16 over the same folder: replaced whole, loads, logprobs close to f32
+  await back.save(join(dir, 'out'), { dtype: 'bf16' });
+  t.deepEqual(readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.safetensors')), ['model.safetensors']);
+  t.is(JSON.parse(readFileSync(join(dir, 'out', 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
+  t.true(existsSync(join(dir, 'out', 'tokenizer.json')));
+  const b16 = await loadModel(join(dir, 'out'));
+  const [x] = await b16.logprobs(s);
+  const [y] = await m.logprobs(s);
+  for (let i = 0; i < x.length; i++) t.true(Math.abs(x[i] - y[i]) < 0.05);
+  rmSync(dir, { recursive: true });
+});
+
+test('packed logprobs equal one sequence at a time, temperature divides the logits', async (t) => {
+  const m = await small(5);
+  const s = seqs(7, [6, 1, 11, 3]);
+  const packed = await m.logprobs(s, { temperature: 0.7 });
+  t.deepEqual(packed.map((a) => a.length), [5, 0, 10, 2]);
+  for (let i = 0; i < s.length; i++) {
+    const [one] = await m.logprobs([s[i]], { temperature: 0.7 });
+    for (let j = 0; j < one.length; j++) t.true(Math.abs(one[j] - packed[i][j]) <= 1e-5, `seq ${i} token ${j}`);
+  }
+  const hot = await m.logprobs([s[2]], { temperature: 2 });
+  t.notDeepEqual(hot[0], packed[2]);
+  // the batch form is aligned to the targets, 0 at each sequence's end
+  const lp = await m.batchLogprobs(batchOf(s), { temperature: 0.7 });
+  t.is(lp[5], 0);
+  t.true(Math.abs(lp[6 + 1 + 3] - packed[2][3]) <= 1e-6);
+});
+
+test('greedy generation reproduces the argmax of the teacher-forced logits', async (t) => {
+  const m = await small(6);
+  const prompts = [[1, 2, 3], [4], [5, 6, 7, 8, 9, 10]];
+  const g = await m.generate(prompts, { maxNewTokens: 5, temperature: 0 });
+  t.deepEqual(g.finishReasons, ['length', 'length', 'length']);
+  for (let p = 0; p < prompts.length; p++) {
+    t.is(g.tokens[p].length, 5);
+    const seq = [...prompts[p]];
+    for (let i = 0; i < 5; i++) {
+      // teacher-forced log p of every candidate next token
+      const cands = Array.from({ length: V }, (_, v) => [...seq, v]);
+      const lps = await m.logprobs(cands);
+      const scores = lps.map((a) => a[a.length - 1]);
+      const best = scores.indexOf(Math.max(...scores));
+      t.is(g.tokens[p][i], best, `prompt ${p} step ${i}`);
+      t.true(Math.abs(g.logprobs[p][i] - scores[best]) < 1e-4);
+      seq.push(g.tokens[p][i]);
+    }
+  }
+});
+
+test('seeded sampling is reproducible, stops on stop tokens, logprobs match the sampling policy', async (t) => {
+  const m = await small(7);
+  const prompts = [[1, 2], [3], [4, 5, 6]];
+  const o = { maxNewTokens: 12, temperature: 0.8, topP: 0.95, topK: 20, seed: 42 };
+  const a = await m.generate(prompts, o);
+  const b = await m.generate(prompts, o);
+  t.deepEqual(a, b);
+  const c = await m.generate(prompts, { ...o, seed: 43 });
+  t.notDeepEqual(c.tokens, a.tokens);
+  // each returned logprob is log softmax(logits / T) of the sampled token, as the trainer sees it
+  const full = prompts.map((p, i) => [...p, ...a.tokens[i]]);
+  const tf = await m.logprobs(full, { temperature: 0.8 });
+  for (let i = 0; i < prompts.length; i++) {
+    for (let j = 0; j < a.tokens[i].length; j++) {
+      t.true(Math.abs(tf[i][prompts[i].length - 1 + j] - a.logprobs[i][j]) < 1e-4);
+    }
+  }
+  const stop = a.tokens[0][3];
+  const s = await m.generate(prompts, { ...o, stopTokens: [stop] });
+  t.is(s.finishReasons[0], 'stop');
+  t.is(s.tokens[0][s.tokens[0].length - 1], stop);
+  t.true(s.tokens[0].length <= 4);
+  t.deepEqual(s.tokens[0], a.tokens[0].slice(0, s.tokens[0].length));
+});
+
+test('same seed, same threads: bitwise the same losses over 10 steps', async (t) => {
+  const run = async () => {
+    const m = await small(8);
+    const tr = m.trainer({ lr: 3e-3, betas: [0.9, 0.99], weightDecay: 0.1, maxGradNorm: 1 });
+    const losses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await tr.step(batchOf(seqs(100 + i, [12, 7, 9])));
+      losses.push(r.loss, r.gradNorm as number);
+    }
+    return losses;
+  };
+  const a = await run();
+  const b = await run();
+  t.deepEqual(a, b);
+  t.true(a[18] < a[0], `loss fell: ${a[0]} -> ${a[18]}`);
+});
+
+test('accumulating two halves equals one step on the whole batch', async (t) => {
+  const whole = await small(9);
+  const split = await small(9);
+  const s = seqs(11, [8, 5, 9, 6]);
+  const all = batchOf(s);
+  const total = all.weights.reduce((x, y) => x + y, 0);
+  const opts = { lr: 1e-2, weightDecay: 0.1, maxGradNorm: 0.5 };
+  const r1 = await whole.trainer(opts).step(all);
+  const tr = split.trainer(opts);
+  const h1 = await tr.step(batchOf(s.slice(0, 2)), { normaliser: total, accumulate: true });
+  t.is(h1.gradNorm, null);
+  t.is(tr.pending, 1);
+  const h2 = await tr.step(batchOf(s.slice(2)), { normaliser: total });
+  t.true(Math.abs(h1.loss + h2.loss - r1.loss) < 1e-5);
+  t.true(Math.abs((h2.gradNorm as number) - (r1.gradNorm as number)) < 1e-4 * (r1.gradNorm as number));
+  t.is(tr.stepCount, 1);
+  const [x] = await whole.logprobs([s[0]]);
+  const [y] = await split.logprobs([s[0]]);
+  for (let i = 0; i < x.length; i++) t.true(Math.abs(x[i] - y[i]) < 1e-5);
+});
+
+test('optimizer state saves and restores: resumed training matches uninterrupted training', async (t) => {
+  const dir = tmp();
+  const opts = { lr: 5e-3, betas: [0.9, 0.99] as [number, number], weightDecay: 0.01, maxGradNorm: 1 };
+  const a = await small(10);
+  const ta = a.trainer(opts);
+  for (let i = 0; i < 2; i++) await ta.step(batchOf(seqs(200 + i, [10, 6])));
+  await a.save(join(dir, 'model'));
+  await ta.saveState(join(dir, 'opt'));
+  const third = await ta.step(batchOf(seqs(202, [10, 6])));
+  const b = await loadModel(join(dir, 'model'));
+  const tb = b.trainer(opts);
+  await tb.loadState(join(dir, 'opt'));
+  t.is(tb.stepCount, 2);
+  const resumed = await tb.step(batchOf(seqs(202, [10, 6])));
+  t.is(resumed.loss, third.loss);
+  t.is(resumed.gradNorm, third.gradNorm);
+  const s = seqs(3, [9]);
+  t.deepEqual(await b.logprobs(s), await a.logprobs(s));
+  // a state file of another shape is refused and changes nothing
+  const other = await initModel({ preset: 'tiny', vocabSize: V + 1, seed: 1, overrides: SMALL });
+  const to = other.trainer(opts);
+  await t.throwsAsync(to.loadState(join(dir, 'opt')), { message: /optimizer\.safetensors/ });
+  t.is(to.stepCount, 0);
+  rmSync(dir, { recursive: true });
+});
+
+// ---- load errors --------------------------------------------------------------------------------
+
+async function savedSmall(dir: string, tied = true): Promise<string> {
+  const m = await small(12, tied);
+  await m.save(dir);
+  return dir;
+}
+
+function editConfig(dir: string, f: (c: Record<string, unknown>) => void): void {
+  const file = join(dir, 'config.json');
+  const c = JSON.parse(readFileSync(file, 'utf8'));
+  f(c);
+  writeFileSync(file, JSON.stringify(c));
+}
+
+test('load errors name the file and the field or tensor', async (t) => {
+  const root = tmp();
+  const fresh = async (name: string, tied = true) => savedSmall(join(root, name), tied);
+
+  await t.throwsAsync(loadModel(join(root, 'nowhere')), { message: /nowhere: no such model folder/ });
+
+  let d = await fresh('noweights');
+  unlinkSync(join(d, 'model.safetensors'));
+  await t.throwsAsync(loadModel(d), { message: /model\.safetensors/ });
+
+  d = await fresh('noconfig');
+  unlinkSync(join(d, 'config.json'));
+  await t.throwsAsync(loadModel(d), { message: /config\.json: cannot read/ });
+
+  d = await fresh('arch');
+  editConfig(d, (c) => { c.architectures = ['LlamaForCausalLM']; c.model_type = 'llama'; });
+  await t.throwsAsync(loadModel(d), { message: /config\.json: field "architectures".*unknown architecture/ });
+
+  d = await fresh('badfield');
+  editConfig(d, (c) => { c.num_key_value_heads = 3; });
+  await t.throwsAsync(loadModel(d), { message: /config\.json: field "num_key_value_heads"/ });
+
+  d = await fresh('missing');
+  editConfig(d, (c) => { c.num_hidden_layers = 3; });
+  await t.throwsAsync(loadModel(d), { message: /model\.safetensors: missing tensor "model\.layers\.2\.input_layernorm\.weight"/ });
+
+  d = await fresh('untiedmissing');
+  editConfig(d, (c) => { c.tie_word_embeddings = false; });
+  await t.throwsAsync(loadModel(d), { message: /missing tensor "lm_head\.weight"/ });
+
+  d = await fresh('unexpected');
+  editConfig(d, (c) => { c.num_hidden_layers = 1; });
+  await t.throwsAsync(loadModel(d), { message: /model\.safetensors: unexpected tensor "model\.layers\.1\./ });
+
+  d = await fresh('shape');
+  editConfig(d, (c) => { c.intermediate_size = 40; });
+  await t.throwsAsync(loadModel(d), { message: /model\.safetensors: tensor "model\.layers\.0\.mlp\.(gate|up|down)_proj\.weight" has shape/ });
+
+  d = await fresh('truncated');
+  const f = join(d, 'model.safetensors');
+  truncateSync(f, statSync(f).size - 8);
+  await t.throwsAsync(loadModel(d), { message: /model\.safetensors/ });
+
+  d = await fresh('header');
+  const bytes = readFileSync(join(d, 'model.safetensors'));
+  bytes.writeBigUInt64LE(1n << 40n, 0);
+  writeFileSync(join(d, 'model.safetensors'), bytes);
+  await t.throwsAsync(loadModel(d), { message: /model\.safetensors/ });
+
+  d = await fresh('dtype');
+  writeFileSync(join(d, 'model.safetensors'), retypeTensor(readFileSync(join(d, 'model.safetensors')), 'model.norm.weight', 'I32'));
+  await t.throwsAsync(loadModel(d), { message: /model\.norm\.weight/ });
+  rmSync(root, { recursive: true });
+});
+
+test('a failed reload leaves the weights untouched', async (t) => {
+  const root = tmp();
+  const d = await savedSmall(join(root, 'good'));
+  const m = await loadModel(d);
+  const s = seqs(13, [10]);
+  const before = await m.logprobs(s);
+  const bad = await savedSmall(join(root, 'bad'));
+  // a valid file whose last tensor is cut off: every earlier tensor is readable
+  const f = join(bad, 'model.safetensors');
+  const other = await small(99);
+  await other.save(join(root, 'other'));
+  writeFileSync(f, readFileSync(join(root, 'other', 'model.safetensors')));
+  truncateSync(f, statSync(f).size - 4);
+  await t.throwsAsync(m.loadWeights(bad));
+  t.deepEqual(await m.logprobs(s), before);
+  editConfig(bad, (c) => { c.hidden_size = 64; });
+  await t.throwsAsync(m.loadWeights(bad), { message: /hiddenSize is 64, this model has 32/ });
+  rmSync(root, { recursive: true });
+});
+
+// Rewrites one F32 tensor's dtype in a safetensors header (same byte size, so the file stays
+// well-formed): a test of the loader's dtype check.
+function retypeTensor(file: Buffer, name: string, dtype: string): Buffer {
+  const n = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8'));
+  header[name].dtype = dtype;
+  let text = JSON.stringify(header);
+  if (text.length > n) throw new Error('header grew');
+  text = text.padEnd(n, ' ');
+  return Buffer.concat([file.subarray(0, 8), Buffer.from(text, 'utf8'), file.subarray(8 + n)]);
+}
