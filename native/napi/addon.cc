@@ -26,6 +26,7 @@ void init_info(Napi::Env env, Napi::Object exports) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ws::napi::init_info(env, exports);
   ws::napi::init_model(env, exports);
+  ws::napi::init_kernels(env, exports);
   return exports;
 }
 
