@@ -115,15 +115,14 @@ void pack_a(float* dst, const float* A, int lda, bool trans, int i0, int mc, int
   for (int s = 0; s < mc; s += MR, dst += (size_t)MR * kc) {
     int rows = std::min(MR, mc - s);
     if (rows < MR) std::fill(dst, dst + (size_t)MR * kc, 0.0f);
-    for (int r = 0; r < rows; ++r) {
-      int i = i0 + s + r;
-      if (!trans) {
-        const float* src = A + (size_t)i * lda + p0;
+    if (!trans) {
+      for (int r = 0; r < rows; ++r) {
+        const float* src = A + (size_t)(i0 + s + r) * lda + p0;
         for (int p = 0; p < kc; ++p) dst[(size_t)p * MR + r] = src[p];
-      } else {
-        const float* src = A + (size_t)p0 * lda + i;
-        for (int p = 0; p < kc; ++p) dst[(size_t)p * MR + r] = src[(size_t)p * lda];
       }
+    } else {  // the MR rows of one k are contiguous
+      for (int p = 0; p < kc; ++p)
+        std::memcpy(dst + (size_t)p * MR, A + (size_t)(p0 + p) * lda + i0 + s, rows * sizeof(float));
     }
   }
 }
