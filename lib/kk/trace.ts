@@ -36,6 +36,7 @@ function hashString(s: string): number {
 class Narrator {
   private a: Int8Array;
   private readonly snapshots: Int8Array[] = [];
+  private readonly chain: number[] = [];
   private readonly paragraphs: string[][] = [[]];
   private solutions = 0;
 
@@ -117,16 +118,21 @@ class Narrator {
     if (e.knight) this.snapshots[e.depth] = this.a.slice();
     else this.a = this.snapshots[e.depth].slice();
     this.a[e.person] = e.knight ? 1 : 0;
+    this.chain.length = e.depth;
+    this.chain.push(e.person);
     this.paragraph();
     const P = this.name(e.person);
+    // The assumptions still standing above this choice.
+    const standing = listAnd(this.chain.slice(0, e.depth).map((i) => this.is(i, this.a[i] === 1)));
     if (e.knight) {
       this.say(this.pick([`Suppose ${this.is(e.person, true)}.`, `Let's assume ${this.is(e.person, true)}.`, `Assume ${this.is(e.person, true)}.`, `What if ${this.is(e.person, true)}?`]));
     } else if (e.retry) {
-      if (this.verbosity === 'long') this.say(this.pick(['Let me go back.', 'So that assumption was wrong; let me step back.', 'Hmm, that fails. Going back.']));
-      const under = e.depth > 0 && this.verbosity !== 'terse' ? ', given the earlier assumptions' : '';
+      if (this.verbosity === 'long') this.say(this.pick(['That fails.', 'Hmm, that does not work.', 'That assumption leads nowhere.']));
+      const under = e.depth > 0 && this.verbosity !== 'terse' ? ` while ${standing}` : '';
       this.say(`So ${P} cannot be ${this.role(true)}${under}; ${this.is(e.person, false)}.`);
     } else {
-      this.say(this.pick([`Now the other case: what if ${this.is(e.person, false)}?`, `Could ${P} be ${this.role(false)} instead? Let me check.`]));
+      const still = e.depth > 0 ? `, still with ${listAnd(this.chain.slice(0, e.depth).map((i) => `${this.name(i)} ${this.role(this.a[i] === 1)}`))}` : '';
+      this.say(this.pick([`Now the other case${still}: what if ${this.is(e.person, false)}?`, `Could ${P} be ${this.role(false)} instead${still}? Let me check.`]));
     }
     if (next?.kind === 'assume' && next.depth > e.depth && this.verbosity !== 'terse') this.say('That alone does not fix anyone else yet.');
     return 1;
@@ -172,7 +178,7 @@ class Narrator {
     if (e.person !== undefined) {
       const p = e.person;
       const has = this.a[p] === 1;
-      if (this.verbosity === 'terse') this.say(`${oops}${this.name(j)}'s statement would then need ${this.is(p, !has)}, and ${this.is(p, has)}. Contradiction.`);
+      if (this.verbosity === 'terse') this.say(`${oops}${this.name(j)}'s statement would then need ${this.name(p)} to be ${this.role(!has)}, while ${this.is(p, has)}. Contradiction.`);
       else this.say(`${oops}for ${this.name(j)}'s statement ${this.claim(j)} to be ${knight ? 'true' : 'false'}, ${this.name(p)} would have to be ${this.role(!has)}, and we already have ${this.is(p, has)}. Contradiction.`);
     } else {
       const v = this.truth(j);
