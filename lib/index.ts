@@ -1,6 +1,8 @@
 // The warmstart library API. Every CLI command has a function here.
 export { engineInfo } from './engine/addon.js';
 export * from './kk/index.js';
+export * from './rewards/index.js';
+export * from './eval/index.js';
 export { loadModel, Model, Trainer, TOKENIZER_FILES, DEFAULT_MAX_SHARD_BYTES } from './engine/model.js';
 export type {
   Device, SaveDtype, LoadOptions, LogprobOptions, GenerateOptions, Generation, FinishReason, SaveOptions,

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 
 import { registerDoctor } from './doctor.js';
 import { registerKk } from './kk.js';
+import { registerScore } from './score.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerDoctor(program);
   registerKk(program);
+  registerScore(program);
   return program;
 }
 

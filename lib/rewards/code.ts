@@ -31,7 +31,7 @@ export function extractCode(text: string): string {
  * The program that is run: the code (prefixed with the prompt when it does not define the entry
  * point itself, as for a function body), then the tests, then `check(entry_point)`.
  */
-export function buildProgram(code: string, example: CodeExample): string {
+export function buildTestProgram(code: string, example: CodeExample): string {
   const defines = new RegExp(`^\\s*(?:async\\s+)?def\\s+${example.entry_point}\\s*\\(`, 'm').test(code);
   const body = defines ? code : example.prompt + code;
   return `${body}\n\n${example.test}\n\ncheck(${example.entry_point})\n`;
@@ -39,7 +39,7 @@ export function buildProgram(code: string, example: CodeExample): string {
 
 /** Runs a piece of code against an example's tests. */
 export function runTests(sandbox: Sandbox, code: string, example: CodeExample, limits?: Partial<SandboxLimits>): Promise<RunResult> {
-  return sandbox.run(buildProgram(code, example), limits);
+  return sandbox.run(buildTestProgram(code, example), limits);
 }
 
 /**
@@ -50,7 +50,7 @@ export function codeTask(sandbox: Sandbox = new Sandbox()): RewardTask<CodeExamp
   // reward() and correct() of one completion usually run the same program: run it once.
   const recent = new Map<string, Promise<RunResult>>();
   const passes = async (code: string, example: CodeExample): Promise<boolean> => {
-    const program = buildProgram(code, example);
+    const program = buildTestProgram(code, example);
     let run = recent.get(program);
     if (!run) {
       run = sandbox.run(program);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 
 import test from 'ava';
 
-import { buildProgram, CODE_REWARD, codeTask, extractCode, runTests, type CodeExample } from '../../lib/rewards/code.js';
+import { buildTestProgram, CODE_REWARD, codeTask, extractCode, runTests, type CodeExample } from '../../lib/rewards/code.js';
 import { Sandbox } from '../../lib/rewards/sandbox.js';
 import { loadHumanEval } from '../../lib/eval/humaneval.js';
 import { leftovers } from './procs.js';
@@ -53,12 +53,12 @@ test('extractCode: first ```python block, else any fenced block, else the text',
   t.is(extractCode('def f():\n    return 1'), 'def f():\n    return 1');
 });
 
-test('buildProgram: a body gets the prompt, a full function does not', (t) => {
+test('buildTestProgram: a body gets the prompt, a full function does not', (t) => {
   const ex = problems[0];
-  t.true(buildProgram('    return True\n', ex).startsWith(ex.prompt));
+  t.true(buildTestProgram('    return True\n', ex).startsWith(ex.prompt));
   const full = `def ${ex.entry_point}(numbers, threshold):\n    return True\n`;
-  t.true(buildProgram(full, ex).startsWith(full));
-  t.true(buildProgram(full, ex).trimEnd().endsWith(`check(${ex.entry_point})`));
+  t.true(buildTestProgram(full, ex).startsWith(full));
+  t.true(buildTestProgram(full, ex).trimEnd().endsWith(`check(${ex.entry_point})`));
 });
 
 test('reward shape: format gate -2, pass +2, fail -1; correct() without the gate', async (t) => {
