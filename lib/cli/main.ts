@@ -2,6 +2,7 @@
 // here; the library API (lib/index.ts) mirrors every command.
 import { Command, CommanderError } from 'commander';
 
+import { registerData } from './data.js';
 import { registerDoctor } from './doctor.js';
 import { registerKk } from './kk.js';
 import { registerScore } from './score.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .description('Warm up a reasoning model on Knights & Knaves traces, then adapt it with Dr. GRPO on scarce data')
     .showHelpAfterError();
   registerDoctor(program);
+  registerData(program);
   registerKk(program);
   registerScore(program);
   return program;

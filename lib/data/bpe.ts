@@ -70,6 +70,8 @@ export interface BpeTrainOptions {
 export interface BpeTrainResult extends TokenizerFiles {
   /** Merges learned (may be fewer than asked when pairs run out). */
   merges: number;
+  /** The vocabulary actually built: 256 bytes + distinct merged tokens + added tokens. */
+  vocabSize: number;
   /** Tokens the training text takes with the learned merges (added tokens in the text count one each). */
   trainedTokens: number;
 }
@@ -260,7 +262,7 @@ export function trainBpe(texts: Iterable<string>, opts: BpeTrainOptions): BpeTra
     model_max_length: 32768,
     chat_template: CHATML_TEMPLATE,
   };
-  const result = { tokenizer, config, merges: merges.length, trainedTokens };
+  const result = { tokenizer, config, merges: merges.length, vocabSize: vocab.length + specials.length, trainedTokens };
   if (opts.out !== undefined) saveTokenizer(result, opts.out);
   return result;
 }
