@@ -53,7 +53,29 @@ BatchCopy batch_arg(const Napi::CallbackInfo& info, size_t i, int vocab) {
   ids_in_range(env, tokens, "tokens", 0, vocab);
   ids_in_range(env, positions, "positions", 0, 1 << 24);
   check_cu_seqlens(env, cu, "cuSeqlens", T);
+  for (size_t s = 1; s < cu.ElementLength(); ++s)
+    if (cu[s] == cu[s - 1]) range_error(env, str("cuSeqlens: sequence ", s - 1, " is empty"));
   return {copy_i32(tokens), copy_i32(positions), copy_i32(cu)};
+}
+
+// Runs f; an engine error about a file gets the name of the argument that gave the path.
+template <typename F>
+void naming(const char* arg_name, F&& f) {
+  try {
+    f();
+  } catch (const ws::RangeError& e) {
+    throw ws::RangeError(ws::str(arg_name, ": ", e.what()));
+  } catch (const ws::Error& e) {
+    throw ws::Error(ws::str(arg_name, ": ", e.what()));
+  }
+}
+
+// A file or folder path: a non-empty string.
+std::string path_arg(Napi::Env env, Napi::Value v, const char* name) {
+  std::string p = string(env, v, name);
+  if (p.empty()) range_error(env, str(name, " must not be empty"));
+  if (p.find('\0') != std::string::npos) range_error(env, str(name, " must not contain a NUL character"));
+  return p;
 }
 
 Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) {
@@ -130,9 +152,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // the model's parameters change only when all of them were read and checked.
   Napi::Value load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    std::string dir = string(env, arg(info, 0), "dir");
+    std::string dir = path_arg(env, arg(info, 0), "dir");
     auto m = model_;
-    return run(env, [m, dir] {
+    return run(env, [m, dir] { naming("dir", [&] { load_into(*m, dir); }); }, nullptr);
+  }
+
+  static void load_into(Qwen2& mm, const std::string& dir) {
+    Qwen2* m = &mm;
+    {
       auto ck = ws::io::Checkpoint::open(dir);
       const std::string where = ck.sharded() ? dir + "/model.safetensors.index.json" : dir + "/model.safetensors";
       std::set<std::string> expected;
@@ -157,7 +184,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       }
       std::lock_guard<std::mutex> lock(m->mutex());
       std::memcpy(m->param_data(), staged.data(), staged.size() * sizeof(float));
-    }, nullptr);
+    }
   }
 
   // initRandom(seed, std)
@@ -277,7 +304,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
 
   // generate(prompts Int32Array, promptCu Int32Array, {maxNewTokens, temperature, topK, topP, seed,
-  //          stopTokens: Int32Array}) -> Promise<{tokens: Int32Array[], logprobs: Float32Array[], stopped: boolean[]}>
+  //          stopTokens?: Int32Array (any length, absent = none)}) -> Promise<{tokens: Int32Array[], logprobs: Float32Array[], stopped: boolean[]}>
   Napi::Value generate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto toks = i32(env, arg(info, 0), "prompts");
@@ -291,12 +318,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     opt->top_k = (int)integer(env, o.Get("topK"), "options.topK", 0, vocab());
     opt->top_p = (float)number_in(env, o.Get("topP"), "options.topP", 1e-9, 1.0);
     opt->seed = (uint64_t)integer(env, o.Get("seed"), "options.seed", 0, int64_t(1) << 53);
-    auto stops = i32(env, o.Get("stopTokens"), "options.stopTokens");
-    ids_in_range(env, stops, "options.stopTokens", 0, vocab());
-    opt->stop_tokens = copy_i32(stops);
+    if (!absent(o.Get("stopTokens"))) {
+      auto stops = i32(env, o.Get("stopTokens"), "options.stopTokens");
+      ids_in_range(env, stops, "options.stopTokens", 0, vocab());
+      opt->stop_tokens = copy_i32(stops);
+    }
     auto prompts = std::make_shared<std::vector<std::vector<int32_t>>>();
     for (size_t s = 0; s + 1 < cu.ElementLength(); ++s) {
-      if (cu[s + 1] == cu[s]) range_error(env, str("prompt ", s, " is empty"));
+      if (cu[s + 1] == cu[s]) range_error(env, str("promptCuSeqlens: prompt ", s, " is empty"));
       prompts->emplace_back(toks.Data() + cu[s], toks.Data() + cu[s + 1]);
     }
     int64_t longest = 0;
@@ -336,7 +365,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // saveTensors(dir, dtype, maxShardBytes) -> Promise<string[]> (files written into the existing dir)
   Napi::Value save_tensors(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    std::string dir = string(env, arg(info, 0), "dir");
+    std::string dir = path_arg(env, arg(info, 0), "dir");
     ws::io::SaveOptions so;
     so.dtype = dtype_arg(env, arg(info, 1), "dtype");
     so.max_shard_bytes = (uint64_t)integer(env, arg(info, 2), "maxShardBytes", 1, int64_t(1) << 53);
@@ -346,7 +375,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       std::lock_guard<std::mutex> lock(m->mutex());
       std::vector<ws::io::TensorToWrite> ts;
       for (auto& p : m->params()) ts.push_back({p.name, p.shape, m->param_data() + p.offset});
-      *files = ws::io::save_checkpoint(dir, ts, so);
+      naming("dir", [&] { *files = ws::io::save_checkpoint(dir, ts, so); });
     }, [files](Napi::Env e) -> Napi::Value {
       auto a = Napi::Array::New(e, files->size());
       for (size_t i = 0; i < files->size(); ++i) a.Set((uint32_t)i, (*files)[i]);
@@ -358,7 +387,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // parameter and the step count in its metadata.
   Napi::Value save_optimizer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    std::string path = string(env, arg(info, 0), "path");
+    std::string path = path_arg(env, arg(info, 0), "path");
     auto m = model_;
     return run(env, [m, path] {
       std::lock_guard<std::mutex> lock(m->mutex());
@@ -367,17 +396,24 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         ts.push_back({p.name + ".exp_avg", p.shape, m->adam_m() + p.offset});
         ts.push_back({p.name + ".exp_avg_sq", p.shape, m->adam_v() + p.offset});
       }
-      ws::io::write_safetensors(path, ts, ws::io::DType::F32,
-                                {{"format", "pt"}, {"step", std::to_string(m->step_count())}});
+      naming("path", [&] {
+        ws::io::write_safetensors(path, ts, ws::io::DType::F32,
+                                  {{"format", "pt"}, {"step", std::to_string(m->step_count())}});
+      });
     }, nullptr);
   }
 
   // loadOptimizer(path): the reverse; nothing changes unless every tensor is present and fits.
   Napi::Value load_optimizer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    std::string path = string(env, arg(info, 0), "path");
+    std::string path = path_arg(env, arg(info, 0), "path");
     auto m = model_;
-    return run(env, [m, path] {
+    return run(env, [m, path] { naming("path", [&] { load_optimizer_from(*m, path); }); }, nullptr);
+  }
+
+  static void load_optimizer_from(Qwen2& mm, const std::string& path) {
+    Qwen2* m = &mm;
+    {
       auto f = ws::io::SafetensorsFile::open(path);
       auto it = f.metadata().find("step");
       if (it == f.metadata().end()) throw ws::Error(ws::str(path, ": missing metadata \"step\""));
@@ -403,7 +439,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       std::memcpy(m->adam_v(), vv.data(), vv.size() * sizeof(float));
       m->set_step_count(step);
       m->zero_grad();
-    }, nullptr);
+    }
   }
 };
 
