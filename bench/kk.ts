@@ -1,6 +1,7 @@
 // K&K benchmark: puzzles generated and solved per second by number of people, and symbolic traces
-// written per second. The solver (search with propagation, all solutions) is set beside the
-// exhaustive 2^n enumeration that the published generator uses, timed in the same run.
+// written per second (with their mean length in characters). The solver (search with
+// propagation, all solutions) is set beside the exhaustive 2^n enumeration that the published
+// generator uses, timed in the same run.
 //
 //   node --import tsx bench/kk.ts [--sizes 2-12,16,20,24] [--count 200] [--min-ms 300]
 //
@@ -43,8 +44,8 @@ for (const p of generatePuzzles({ people: '2-10', count: 900, seed: 99 })) {
 }
 
 console.log(`node ${process.version}, ${count} puzzles per size (depth 2, width 2), best of 3 rounds of >= ${Math.round(minMs / 3)} ms each; generation timed on fresh sets of 10 puzzles\n`);
-console.log('| people | generated/s | solved/s (search) | solved/s (2^n enumeration) | search / enumeration | traces/s (normal) | traces/s (long) |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| people | generated/s | solved/s (search) | solved/s (2^n enumeration) | search / enumeration | traces/s (normal) | traces/s (long) | trace chars, mean (terse / normal / long) |');
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const n of sizes) {
   const puzzles = generatePuzzles({ people: n, count, seed: 1 });
   let seed = 2;
@@ -53,7 +54,8 @@ for (const n of sizes) {
   const brute = n <= BRUTE_MAX ? rate(puzzles.slice(0, Math.max(1, Math.floor(count / 2 ** Math.max(0, n - 10)))), (p) => solveBruteForce(p.statements)) : NaN;
   const normal = rate(puzzles, (p) => symbolicTrace(p));
   const long = rate(puzzles, (p) => symbolicTrace(p, { verbosity: 'long' }));
+  const chars = (['terse', 'normal', 'long'] as const).map((verbosity) => Math.round(puzzles.reduce((sum, p) => sum + symbolicTrace(p, { verbosity }).length, 0) / puzzles.length));
   console.log(
-    `| ${n} | ${fmt(generated)} | ${fmt(search)} | ${Number.isNaN(brute) ? '—' : fmt(brute)} | ${Number.isNaN(brute) ? '—' : `${fmt(search / brute)}×`} | ${fmt(normal)} | ${fmt(long)} |`,
+    `| ${n} | ${fmt(generated)} | ${fmt(search)} | ${Number.isNaN(brute) ? '—' : fmt(brute)} | ${Number.isNaN(brute) ? '—' : `${fmt(search / brute)}×`} | ${fmt(normal)} | ${fmt(long)} | ${chars.join(' / ')} |`,
   );
 }

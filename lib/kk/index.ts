@@ -1,8 +1,10 @@
 // Knights & Knaves: the public API (statement model, solver, generator, text, loaders, traces,
 // prompts, rewards, teachers).
+// Generic names get a K&K-specific alias, since lib/index.ts re-exports all of this.
 export {
   type Statement, type StatementOp, type Truth3,
-  evaluate, evaluate3, mentioned, depth, width, isLeaf, children,
+  evaluate as evaluateStatement, evaluate3 as evaluateStatement3, mentioned as mentionedPeople,
+  depth as statementDepth, width as statementWidth, isLeaf as isLeafStatement, children as statementChildren,
   parseStatements, formatStatements, statementKey, validateStatement,
 } from './statement.js';
 export {
@@ -15,13 +17,12 @@ export {
   solutionText, solutionTextFormat, matchQuizTemplates,
 } from './text.js';
 export { KK_NAMES } from './names.js';
-export { Rng, mixSeed } from './random.js';
 export { type KKPuzzle, type KKRecord, toRecord, fromRecord } from './puzzle.js';
-export { type GenerateOptions, generatePuzzles, parsePeople, sampleStatements } from './generate.js';
+export { type GenerateOptions as KKGenerateOptions, generatePuzzles, parsePeople, sampleStatements } from './generate.js';
 export { loadPuzzles, writePuzzles, writeJsonl, readParquetRows, readJsonlRows } from './io.js';
-export { type TraceVerbosity, type TraceOptions, symbolicTrace } from './trace.js';
+export { type TraceVerbosity, type TraceOptions as SymbolicTraceOptions, symbolicTrace } from './trace.js';
 export {
-  type ChatMessage,
+  type ChatMessage as KKChatMessage,
   KK_ASSISTANT_PREFIX, KK_RAW_TEMPLATE, KK_CHAT_SYSTEM, KK_CHAT_USER,
   buildPrompt, buildChatMessages, formatAnswer,
 } from './prompt.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 
 import {
-  depth, formatStatements, generatePuzzles, loadPuzzles, matchQuizTemplates, parsePeople, SAYING_TEMPLATES, solve, width, writePuzzles,
+  statementDepth as depth, formatStatements, generatePuzzles, loadPuzzles, matchQuizTemplates, parsePeople, SAYING_TEMPLATES, solve, statementWidth as width, writePuzzles,
   type KKPuzzle, type Statement,
 } from '../../lib/kk/index.js';
 import { publishedPuzzles } from './published.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 
-import { buildChatMessages, buildPrompt, formatAnswer, generatePuzzles, KK_ASSISTANT_PREFIX, type ChatMessage } from '../../lib/kk/index.js';
+import { buildChatMessages, buildPrompt, formatAnswer, generatePuzzles, KK_ASSISTANT_PREFIX, type KKChatMessage as ChatMessage } from '../../lib/kk/index.js';
 import { readParquetRows } from '../../lib/kk/io.js';
 import { PUBLISHED_FILES, publishedPuzzles } from './published.js';
 

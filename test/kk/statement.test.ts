@@ -1,9 +1,10 @@
 import test from 'ava';
 
+import { sampleStatements } from '../../lib/kk/generate.js';
+import { Rng } from '../../lib/kk/random.js';
 import {
-  evaluate, evaluate3, formatStatements, parseStatements, depth, width, mentioned, sampleStatements, Rng,
-  type Statement,
-} from '../../lib/kk/index.js';
+  evaluate, evaluate3, formatStatements, parseStatements, depth, width, mentioned, type Statement,
+} from '../../lib/kk/statement.js';
 import { readParquetRows } from '../../lib/kk/io.js';
 import { PUBLISHED_FILES } from './published.js';
 
