@@ -259,7 +259,7 @@ function mutations(a: Arg, r: Rng): Mutation[] {
     case 'obj': {
       // the object itself, or one of its fields (a required field may also go missing)
       const base = validValue(a, r) as Record<string, unknown>;
-      const out = self([1, 'x', true, [1, 2], new Float32Array(2), ...(a.optional ? [] : [null, undefined])]);
+      const out: Mutation[] = self([1, 'x', true, [1, 2], new Float32Array(2), ...(a.optional ? [] : [null, undefined])]);
       for (const f of a.fields) {
         const fieldMuts = mutations(f, r);
         if (!f.optional) fieldMuts.push({ value: undefined, level: 'self', name: f.name });
