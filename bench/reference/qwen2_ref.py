@@ -131,11 +131,11 @@ def load_folder(path, dtype=torch.float64):
     with open(os.path.join(path, "config.json")) as f:
         cfg = Config(json.load(f))
     index = os.path.join(path, "model.safetensors.index.json")
-    if os.path.exists(index):
+    if os.path.exists(os.path.join(path, "model.safetensors")) or not os.path.exists(index):
+        files = ["model.safetensors"]  # preferred over an index, as Transformers does
+    else:
         with open(index) as f:
             files = sorted(set(json.load(f)["weight_map"].values()))
-    else:
-        files = ["model.safetensors"]
     tensors = {}
     for fn in files:
         tensors.update(read_safetensors(os.path.join(path, fn)))

@@ -291,8 +291,13 @@ Checkpoint Checkpoint::open(const std::string& dir) {
   struct stat st;
   WS_CHECK(::stat(dir.c_str(), &st) == 0, dir, ": model folder not found");
   WS_CHECK(S_ISDIR(st.st_mode), dir, ": not a folder");
+  std::string single = join_path(dir, "model.safetensors");
   std::string index_path = join_path(dir, "model.safetensors.index.json");
-  if (file_exists(index_path)) {
+  if (file_exists(single)) {
+    ck.files_.push_back(std::make_unique<SafetensorsFile>(SafetensorsFile::open(single)));
+    for (auto& t : ck.files_[0]->tensors()) ck.where_[t.name] = {0, &t};
+  } else {
+    WS_CHECK(file_exists(index_path), dir, ": no model.safetensors or model.safetensors.index.json");
     ck.sharded_ = true;
     json::Value idx = json::parse(read_text_file(index_path), index_path);
     const json::Value& wm = idx.at("weight_map", index_path);
@@ -315,11 +320,6 @@ Checkpoint Checkpoint::open(const std::string& dir) {
                " has no such tensor");
       ck.where_[kv.first] = {it->second, t};
     }
-  } else {
-    std::string single = join_path(dir, "model.safetensors");
-    WS_CHECK(file_exists(single), dir, ": no model.safetensors or model.safetensors.index.json");
-    ck.files_.push_back(std::make_unique<SafetensorsFile>(SafetensorsFile::open(single)));
-    for (auto& t : ck.files_[0]->tensors()) ck.where_[t.name] = {0, &t};
   }
   for (auto& kv : ck.where_) ck.names_.push_back(kv.first);
   return ck;

@@ -11,7 +11,7 @@
 //
 // Usage:
 //   using namespace ws::io;
-//   Checkpoint ck = Checkpoint::open("models/qwen");   // index.json if present, else model.safetensors
+//   Checkpoint ck = Checkpoint::open("models/qwen");   // model.safetensors, else the sharded index
 //   for (const std::string& name : ck.names()) {
 //     const TensorInfo& t = ck.info(name);              // dtype, shape, numel
 //     std::vector<float> buf(t.numel());
@@ -83,9 +83,9 @@ class SafetensorsFile {
 // Throws ws::Error for other dtypes; `what` names the tensor in the message.
 void convert_to_f32(DType src_dtype, const uint8_t* src, int64_t n, float* out, const std::string& what);
 
-// A Hugging Face model folder's weights: `model.safetensors.index.json` (weight_map: tensor ->
-// shard file; each shard opened once; every listed tensor must be in its shard) when present,
-// else `model.safetensors`. names() is the set of tensors (sorted); for a sharded checkpoint,
+// A Hugging Face model folder's weights: `model.safetensors` when present (Transformers' order),
+// else `model.safetensors.index.json` (weight_map: tensor -> shard file; each shard opened once;
+// every listed tensor must be in its shard). names() is the set of tensors (sorted); for a sharded checkpoint,
 // tensors that a shard holds but the index does not list are ignored, as Transformers does.
 class Checkpoint {
  public:

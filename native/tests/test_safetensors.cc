@@ -377,7 +377,12 @@ TEST(sharded_round_trip_with_index) {
   CHECK_ERROR(Checkpoint::open(dir), "model.safetensors.index.json", "weight_map");
   // a tensor larger than the limit gets its own shard
   o.max_shard_bytes = 100;
-  CHECK(save_checkpoint(tmp_dir(), ts, o).size() == 5);
+  std::string dir2 = tmp_dir();
+  CHECK(save_checkpoint(dir2, ts, o).size() == 5);
+  // with both forms in one folder, model.safetensors wins (Transformers' order)
+  write_safetensors(dir2 + "/model.safetensors", {ts[1]}, DType::F32, {});
+  Checkpoint both = Checkpoint::open(dir2);
+  CHECK(!both.sharded() && both.names().size() == 1 && both.names()[0] == "model.norm.weight");
 }
 
 TEST(writer_rejects_bad_input_and_leaves_no_file) {
