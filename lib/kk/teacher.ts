@@ -1,7 +1,10 @@
 // Teachers write reasoning traces for puzzles; `warmstart kk traces --teacher NAME` picks one from
 // this registry. The symbolic teacher (the solver's search told in English) is built in; others
 // (e.g. a model behind an OpenAI-compatible server) register a TeacherSpec: its name, the extra
-// command-line options it takes, and a factory.
+// command-line options it takes, and a factory. A new teacher lives in its own module that calls
+// registerTeacher() when imported; lib/cli/kk.ts imports that module, and the teacher's options
+// then appear on `kk traces`. Its complete() gets the puzzle and the raw prompt (a chat teacher
+// builds its messages with buildChatMessages(puzzle)) and returns the text after `<think>`.
 
 import type { KKPuzzle } from './puzzle.js';
 import { toRecord, type KKRecord } from './puzzle.js';
