@@ -188,6 +188,39 @@ TEST(json_dump_round_trips) {
   CHECK(json::dump(json::Value::from_double(0.1 + 0.2)) == "0.30000000000000004");
 }
 
+TEST(json_mutations_parse_or_throw) {
+  // A config-like document with single bytes replaced, inserted or deleted: each either parses
+  // or throws ws::Error naming the source, never anything else (ASan builds check memory too).
+  const std::string doc =
+      "{\"architectures\": [\"Qwen2ForCausalLM\"], \"hidden_size\": 896, \"rms_norm_eps\": 1e-06,"
+      " \"rope_theta\": 1000000.0, \"tie_word_embeddings\": true, \"rope_scaling\": null,"
+      " \"name\": \"caf\u00e9 \\ud83d\\ude00\\n\", \"ids\": [-1, 0, 2.5e3, [{}]]}";
+  CHECK(json::parse(doc, "doc").object.size() == 8);
+  ws::Rng rng(3);
+  const char alphabet[] = "{}[]\",:.-+eE0123456789 \\untrfals\x00\x7f\xc3\xa9\xff";
+  int ok = 0, thrown = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string m = doc;
+    for (int k = 0, n = 1 + (int)(rng.next_u64() % 3); k < n; ++k) {
+      size_t at = rng.next_u64() % m.size();
+      char c = alphabet[rng.next_u64() % (sizeof alphabet - 1)];
+      switch (rng.next_u64() % 3) {
+        case 0: m[at] = c; break;
+        case 1: m.insert(m.begin() + (long)at, c); break;
+        default: m.erase(at, 1);
+      }
+    }
+    try {
+      json::parse(m, "mutant.json");
+      ++ok;
+    } catch (const ws::Error& e) {
+      ++thrown;
+      if (!contains(e.what(), "mutant.json: line ")) { CHECK(contains(e.what(), "mutant.json: line ")); break; }
+    }
+  }
+  CHECK(ok > 0 && thrown > 0);
+}
+
 // ---- half floats --------------------------------------------------------------------------------
 
 TEST(bf16_exact_on_representable_values) {
