@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -109,6 +110,15 @@ test('isolated runs cannot reach the network or write outside their folder', asy
   t.regex(r.stdout, /noetc/);
   t.false(existsSync(outside));
   t.false(existsSync('/etc/warmstart-escape'));
+});
+
+test('numpy imports under the limits where it is installed (HumanEval+ tests use it)', async (t) => {
+  if (spawnSync(sandbox.python, ['-c', 'import numpy']).status !== 0) {
+    t.pass('numpy is not installed for this python3');
+    return;
+  }
+  const r = await sandbox.run('import numpy as np\nassert np.isclose(0.1 + 0.2, 0.3)\n');
+  t.true(r.passed, r.stderr);
 });
 
 test('bad limits are refused with the name of the limit', (t) => {
