@@ -15,6 +15,7 @@
 
 #include "../io/safetensors.h"
 #include "../model/qwen2.h"
+#include "../model/qwen2_io.h"
 #include "check.h"
 #include "modules.h"
 
@@ -154,37 +155,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Env env = info.Env();
     std::string dir = path_arg(env, arg(info, 0), "dir");
     auto m = model_;
-    return run(env, [m, dir] { naming("dir", [&] { load_into(*m, dir); }); }, nullptr);
-  }
-
-  static void load_into(Qwen2& mm, const std::string& dir) {
-    Qwen2* m = &mm;
-    {
-      auto ck = ws::io::Checkpoint::open(dir);
-      const std::string where = ck.sharded() ? dir + "/model.safetensors.index.json" : dir + "/model.safetensors";
-      std::set<std::string> expected;
-      for (auto& p : m->params()) expected.insert(p.name);
-      for (auto& name : ck.names()) {
-        bool ignorable = name == "lm_head.weight" && m->config().tied;  // a tied head saved anyway
-        if (!expected.count(name) && !ignorable && name.find("rotary_emb.inv_freq") == std::string::npos)
-          throw ws::Error(ws::str(where, ": unexpected tensor \"", name, "\" (not part of this Qwen2 config)"));
-      }
-      std::vector<float> staged(m->flat_size(), 0.0f);
-      for (auto& p : m->params()) {
-        const ws::io::TensorInfo* t = ck.find(p.name);
-        if (!t) throw ws::Error(ws::str(where, ": missing tensor \"", p.name, "\""));
-        if (t->shape != p.shape) {
-          std::string want, got;
-          for (auto d : p.shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
-          for (auto d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
-          throw ws::Error(ws::str(ck.file_of(p.name), ": tensor \"", p.name, "\" has shape [", got, "], config.json implies [",
-                                  want, "]"));
-        }
-        ck.read_f32(p.name, staged.data() + p.offset, p.numel);
-      }
-      std::lock_guard<std::mutex> lock(m->mutex());
-      std::memcpy(m->param_data(), staged.data(), staged.size() * sizeof(float));
-    }
+    return run(env, [m, dir] { naming("dir", [&] { ws::model::load_weights(*m, dir); }); }, nullptr);
   }
 
   // initRandom(seed, std)
@@ -372,10 +343,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto files = std::make_shared<std::vector<std::string>>();
     auto m = model_;
     return run(env, [m, dir, so, files] {
-      std::lock_guard<std::mutex> lock(m->mutex());
-      std::vector<ws::io::TensorToWrite> ts;
-      for (auto& p : m->params()) ts.push_back({p.name, p.shape, m->param_data() + p.offset});
-      naming("dir", [&] { *files = ws::io::save_checkpoint(dir, ts, so); });
+      naming("dir", [&] { *files = ws::model::save_weights(*m, dir, so); });
     }, [files](Napi::Env e) -> Napi::Value {
       auto a = Napi::Array::New(e, files->size());
       for (size_t i = 0; i < files->size(); ++i) a.Set((uint32_t)i, (*files)[i]);
@@ -389,18 +357,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Env env = info.Env();
     std::string path = path_arg(env, arg(info, 0), "path");
     auto m = model_;
-    return run(env, [m, path] {
-      std::lock_guard<std::mutex> lock(m->mutex());
-      std::vector<ws::io::TensorToWrite> ts;
-      for (auto& p : m->params()) {
-        ts.push_back({p.name + ".exp_avg", p.shape, m->adam_m() + p.offset});
-        ts.push_back({p.name + ".exp_avg_sq", p.shape, m->adam_v() + p.offset});
-      }
-      naming("path", [&] {
-        ws::io::write_safetensors(path, ts, ws::io::DType::F32,
-                                  {{"format", "pt"}, {"step", std::to_string(m->step_count())}});
-      });
-    }, nullptr);
+    return run(env, [m, path] { naming("path", [&] { ws::model::save_optimizer(*m, path); }); }, nullptr);
   }
 
   // loadOptimizer(path): the reverse; nothing changes unless every tensor is present and fits.
@@ -408,38 +365,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Env env = info.Env();
     std::string path = path_arg(env, arg(info, 0), "path");
     auto m = model_;
-    return run(env, [m, path] { naming("path", [&] { load_optimizer_from(*m, path); }); }, nullptr);
-  }
-
-  static void load_optimizer_from(Qwen2& mm, const std::string& path) {
-    Qwen2* m = &mm;
-    {
-      auto f = ws::io::SafetensorsFile::open(path);
-      auto it = f.metadata().find("step");
-      if (it == f.metadata().end()) throw ws::Error(ws::str(path, ": missing metadata \"step\""));
-      char* end = nullptr;
-      long long step = std::strtoll(it->second.c_str(), &end, 10);
-      if (it->second.empty() || *end != '\0' || step < 0)
-        throw ws::Error(ws::str(path, ": metadata \"step\" is not a count: \"", it->second, "\""));
-      if (f.tensors().size() != 2 * m->params().size())
-        throw ws::Error(ws::str(path, ": holds ", f.tensors().size(), " tensors, this model's optimizer has ",
-                                2 * m->params().size()));
-      std::vector<float> mm(m->flat_size(), 0.0f), vv(m->flat_size(), 0.0f);
-      for (auto& p : m->params()) {
-        for (int k = 0; k < 2; ++k) {
-          std::string name = p.name + (k ? ".exp_avg_sq" : ".exp_avg");
-          const ws::io::TensorInfo* t = f.find(name);
-          if (!t) throw ws::Error(ws::str(path, ": missing tensor \"", name, "\""));
-          if (t->shape != p.shape) throw ws::Error(ws::str(path, ": tensor \"", name, "\" has the wrong shape"));
-          f.read_f32(name, (k ? vv : mm).data() + p.offset, p.numel);
-        }
-      }
-      std::lock_guard<std::mutex> lock(m->mutex());
-      std::memcpy(m->adam_m(), mm.data(), mm.size() * sizeof(float));
-      std::memcpy(m->adam_v(), vv.data(), vv.size() * sizeof(float));
-      m->set_step_count(step);
-      m->zero_grad();
-    }
+    return run(env, [m, path] { naming("path", [&] { ws::model::load_optimizer(*m, path); }); }, nullptr);
   }
 };
 

@@ -211,6 +211,35 @@ test('optimizer state saves and restores: resumed training matches uninterrupted
   rmSync(dir, { recursive: true });
 });
 
+// ---- parity with the PyTorch reference (test/fixtures/qwen2, bench/reference/make_fixtures.py) ----
+
+for (const name of ['tied', 'untied']) {
+  test(`${name} fixture: logprobs and 3 AdamW steps match the PyTorch reference`, async (t) => {
+    const dir = join('test', 'fixtures', 'qwen2', name);
+    const inputs = JSON.parse(readFileSync(join(dir, 'inputs.json'), 'utf8'));
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+    const m = await loadModel(dir);
+    t.is(m.config.tieWordEmbeddings, name === 'tied');
+    const seqs: number[][] = inputs.sequences;
+    const close = (got: Float32Array[], want: number[][], tol: number, what: string) => {
+      let worst = 0;
+      want.forEach((w, s) => w.forEach((x, i) => { worst = Math.max(worst, Math.abs(got[s][i] - x)); }));
+      t.true(worst <= tol, `${what}: max |diff| ${worst} > ${tol}`);
+    };
+    close(await m.logprobs(seqs), expected.logprobs.temperature_1, 1e-4, 'logprobs');
+    close(await m.logprobs(seqs, { temperature: expected.logprobs.temperature }), expected.logprobs.at_temperature, 1e-4, 'logprobs at T');
+    const tr = expected.train;
+    const trainer = m.trainer({ lr: tr.lr, betas: tr.betas, eps: tr.eps, weightDecay: tr.weight_decay, maxGradNorm: tr.max_grad_norm });
+    const batch = packSequences(seqs.map((ids, s) => ({ ids: Int32Array.from(ids), tokenWeights: Float32Array.from(inputs.token_weights[s]) })));
+    for (let i = 0; i < tr.steps; i++) {
+      const r = await trainer.step(batch, { normaliser: inputs.normaliser });
+      t.true(Math.abs(r.loss - tr.losses[i]) <= 1e-3 * tr.losses[i], `step ${i} loss ${r.loss} vs ${tr.losses[i]}`);
+      t.true(Math.abs((r.gradNorm as number) - tr.grad_norms[i]) <= 1e-3 * tr.grad_norms[i], `step ${i} grad norm`);
+    }
+    close(await m.logprobs(seqs), tr.logprobs_after, 1e-3, 'logprobs after 3 steps');
+  });
+}
+
 // ---- load errors --------------------------------------------------------------------------------
 
 async function savedSmall(dir: string, tied = true): Promise<string> {
