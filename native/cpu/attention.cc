@@ -180,11 +180,7 @@ void load_query_tile(const Shape& sh, int s, int h, int qb, const float* q, cons
   load_rows(Qs, sh.Dp, q + base, sh.q_stride(), nq, sh.D, sh.scale);
   load_rows(dOb, sh.Dp, dout + base, sh.q_stride(), nq, sh.D, 1.0f);
   for (int i = 0; i < nq; ++i) {
-    const float* o = out + base + i * sh.q_stride();
-    const float* d = dout + base + i * sh.q_stride();
-    float acc = 0.0f;
-    for (int c = 0; c < sh.D; ++c) acc += o[c] * d[c];
-    delta[i] = acc;
+    delta[i] = simd::dot(out + base + i * sh.q_stride(), dout + base + i * sh.q_stride(), sh.D);
     lse_t[i] = lse[(int64_t)(t0 + i) * sh.Hq + h];
   }
 }
@@ -353,10 +349,7 @@ void attention_decode(float* out, const float* q, const float* k_cache, const fl
       for (int j = 0; j < len; ++j) {
         const float* kj = K + j * row;
         for (int r = 0; r < group; ++r) {
-          const float* qh = qg + (int64_t)r * D;
-          float acc = 0.0f;
-          for (int c = 0; c < D; ++c) acc += qh[c] * kj[c];
-          sc[(int64_t)r * len + j] = acc * scale;
+          sc[(int64_t)r * len + j] = simd::dot(qg + (int64_t)r * D, kj, D) * scale;
         }
       }
       for (int r = 0; r < group; ++r) {

@@ -6,10 +6,12 @@
 // Rows run in parallel; dw is split by columns (each thread sums all rows of its columns in
 // order), so the result does not depend on the thread count.
 #include <cmath>
+#include <vector>
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
 #include "ops.h"
+#include "simd.h"
 
 namespace ws::cpu {
 
@@ -25,9 +27,7 @@ void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, in
     for (int64_t t = t0; t < t1; ++t) {
       const float* xt = x + t * C;
       float* ot = out + t * C;
-      float ss = 0.0f;
-      for (int c = 0; c < C; ++c) ss += xt[c] * xt[c];
-      float r = 1.0f / std::sqrt(ss / C + eps);
+      float r = 1.0f / std::sqrt(simd::dot(xt, xt, C) / C + eps);
       if (rstd) rstd[t] = r;
       for (int c = 0; c < C; ++c) ot[c] = xt[c] * r * w[c];
     }
@@ -39,16 +39,16 @@ void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, c
   check_rmsnorm(T, C);
   if (dx) {
     parallel_for(T, 1 + 8192 / C, [&](int64_t t0, int64_t t1) {
+      std::vector<float> scratch(C);
       for (int64_t t = t0; t < t1; ++t) {
         const float* xt = x + t * C;
         const float* gt = dout + t * C;
         float* dxt = dx + t * C;
         float r = rstd[t];
-        float m = 0.0f;
-        for (int c = 0; c < C; ++c) m += gt[c] * w[c] * xt[c];
-        m /= C;
-        float k = r * r * m;
-        for (int c = 0; c < C; ++c) dxt[c] += r * (gt[c] * w[c] - xt[c] * k);
+        float* gw = scratch.data();  // dout * w of this row
+        for (int c = 0; c < C; ++c) gw[c] = gt[c] * w[c];
+        const float k = r * r * simd::dot(gw, xt, C) / C;
+        for (int c = 0; c < C; ++c) dxt[c] += r * (gw[c] - xt[c] * k);
       }
     });
   }

@@ -39,6 +39,17 @@ inline vf exp(vf x) {
   return underflow ? vf{} : y;
 }
 
+// sum_i a[i] * b[i] in float, 16 lanes then a fixed-order tail (same bits on every call).
+inline float dot(const float* a, const float* b, int64_t n) {
+  vf acc{};
+  int64_t i = 0;
+  for (; i + W <= n; i += W) acc += load(a + i) * load(b + i);
+  float s = 0;
+  for (int l = 0; l < W; ++l) s += acc[l];
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
 inline float hmax(vf v) {
   float m = v[0];
   for (int i = 1; i < W; ++i) m = v[i] > m ? v[i] : m;
