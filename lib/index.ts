@@ -12,6 +12,27 @@ export { initModel, presetConfig, PRESETS } from './engine/init.js';
 export type { InitOptions, Preset } from './engine/init.js';
 export { readConfig, parseConfig } from './engine/config.js';
 export type { Qwen2Config } from './engine/config.js';
+// The recipe: warmup SFT, Dr. GRPO, model-based evaluation, curves and the embedded demo.
+export { sft, SFT_PAPER, validationLoss } from './train/sft.js';
+export type { SftConfig, SftOptions, SftProgress, SftResult } from './train/sft.js';
+export { grpo, GRPO_PAPER, checkGrpoConfig } from './train/grpo.js';
+export type { GrpoConfig, GrpoOptions, GrpoProgress, GrpoResult } from './train/grpo.js';
+export { groupAdvantages, drGrpoNormaliser, clippedTokenLoss, clippedObjective } from './train/advantages.js';
+export type { RewardScaling, GroupAdvantages, ClipRange } from './train/advantages.js';
+export { warmupConstant } from './train/schedules.js';
+export { saveCheckpoint, latestCheckpoint } from './train/checkpoint.js';
+export { readMetrics, appendMetrics } from './train/metrics.js';
+export type { MetricsRecord } from './train/metrics.js';
+export { plotRuns, curvesSpec, renderPng } from './train/plot.js';
+export { Progress } from './train/progress.js';
+export { kkTask, kkExamples } from './train/tasks.js';
+export type { PromptedExample } from './train/tasks.js';
+export { loadRlTask } from './train/task-registry.js';
+export type { LoadedTask, LoadTaskOptions } from './train/task-registry.js';
+export { evaluate, passAt1, EVAL_PAPER } from './eval/evaluate.js';
+export type { EvalConfig, EvalOptions, EvalProgress, EvalResult, CompletionRecord } from './eval/evaluate.js';
+export { demo, demoTable, DEMO_SETTINGS } from './demo.js';
+export type { DemoOptions, DemoResult, DemoRow, DemoSettings } from './demo.js';
 // Data: tokenizers, prompt formats, SFT examples with completion-only masks, packing, readers.
 export { Tokenizer } from './data/tokenizer.js';
 export type { TokenizerFiles, EncodeOptions, DecodeOptions } from './data/tokenizer.js';

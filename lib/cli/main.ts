@@ -6,6 +6,7 @@ import { registerData } from './data.js';
 import { registerDoctor } from './doctor.js';
 import { registerKk } from './kk.js';
 import { registerScore } from './score.js';
+import { registerTrain } from './train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerKk(program);
   registerScore(program);
+  registerTrain(program);
   return program;
 }
 

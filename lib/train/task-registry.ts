@@ -1,0 +1,103 @@
+// RLVR tasks and benchmarks by name, with the paper's raw prompts and the paper's splits:
+//   kk        K&K puzzles (lib/kk), paper reward; default data the published 3-person set
+//   math      MATH-style problems; training: 100 drawn from --data, never in MATH-500; eval MATH-500
+//   humaneval HumanEval(+): 50 training / 114 held-out problems (seeded)
+//   mmlu-pro  MMLU-Pro: 100 training questions per category, the rest held out
+//   a path    a module exporting `task` (a RewardTask) and `load(file) -> {id, prompt, ...}[]`
+// `split: 'train'` gives RLVR examples, `split: 'eval'` the evaluation set (for kk and math the
+// file given is used whole).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { rawPrompt } from '../data/prompts.js';
+import { humanEvalSplit, mathTrainSplit, mmluProSplit } from '../eval/splits.js';
+import { benchmarkData, BENCHMARKS } from '../eval/tasks.js';
+import { loadPuzzles } from '../kk/io.js';
+import type { ChoiceExample } from '../rewards/choice.js';
+import type { CodeExample } from '../rewards/code.js';
+import type { MathExample } from '../rewards/math.js';
+import { kkExamples, kkTask, type PromptedExample, type RewardTask } from './tasks.js';
+
+export interface LoadedTask {
+  task: RewardTask<unknown>;
+  examples: PromptedExample<unknown>[];
+}
+
+export interface LoadTaskOptions {
+  data?: string;
+  limit?: number;
+  seed: number;
+  split: 'train' | 'eval';
+}
+
+// User turns of the raw prompts: the answer goes inside <answer> </answer> as the format gate wants.
+export function mathUserMessage(problem: string): string {
+  return `${problem}\nPlease reason step by step, and put your final answer within \\boxed{} inside the <answer> </answer> tags.`;
+}
+
+export function choiceUserMessage(q: ChoiceExample): string {
+  const letters = 'ABCDEFGHIJ';
+  const options = q.options.map((o, i) => `${letters[i]}. ${o}`).join('\n');
+  return `${q.question}\n\nOptions:\n${options}\n\nAnswer with the letter of the correct option within \\boxed{} inside the <answer> </answer> tags.`;
+}
+
+export function codeUserMessage(p: CodeExample): string {
+  return `Complete the following Python function. Put the whole function in a \`\`\`python code block inside the <answer> </answer> tags.\n\n\`\`\`python\n${p.prompt}\`\`\``;
+}
+
+const DEFAULT_KK = { train: '../shared/data/knights-and-knaves-logic-rl/3ppl/train.parquet', eval: '../shared/data/knights-and-knaves-logic-rl/3ppl/test.parquet' };
+
+function limitTo<T>(items: T[], limit?: number): T[] {
+  if (limit === undefined) return items;
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+  return items.slice(0, limit);
+}
+
+export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<LoadedTask> {
+  const { split, limit, seed } = opts;
+  if (name === 'kk') {
+    const file = opts.data ?? resolve(DEFAULT_KK[split]);
+    if (!existsSync(file)) throw new Error(`kk: no data file ${file}; pass --data (Parquet or JSONL puzzles, e.g. from \`warmstart kk generate\`)`);
+    return { task: kkTask('paper') as RewardTask<unknown>, examples: limitTo(kkExamples(await loadPuzzles(file)), limit) as PromptedExample<unknown>[] };
+  }
+  if (name === 'math' || name === 'math500') {
+    const bench = BENCHMARKS.math500;
+    const evaluation = (await bench.load(benchmarkData(bench))) as MathExample[];
+    let problems: MathExample[];
+    if (split === 'eval') problems = opts.data ? ((await bench.load(opts.data)) as MathExample[]) : evaluation;
+    else {
+      if (!opts.data) throw new Error('math: RLVR needs a pool of MATH training problems: pass --data FILE.jsonl (problem + answer); 100 are drawn outside MATH-500');
+      problems = mathTrainSplit((await bench.load(opts.data)) as MathExample[], evaluation, Math.min(limit ?? 100, 100), seed);
+    }
+    return { task: bench.task({}) as RewardTask<unknown>, examples: limitTo(problems.map((p) => ({ id: p.id, prompt: rawPrompt(mathUserMessage(p.problem)), example: p })), limit) };
+  }
+  if (name === 'humaneval') {
+    const bench = BENCHMARKS.humaneval;
+    const all = (await bench.load(benchmarkData(bench, opts.data))) as CodeExample[];
+    const { train, heldOut } = humanEvalSplit(all);
+    return {
+      task: bench.task({}) as RewardTask<unknown>,
+      examples: limitTo((split === 'train' ? train : heldOut).map((p) => ({ id: p.id, prompt: rawPrompt(codeUserMessage(p)), example: p })), limit),
+    };
+  }
+  if (name === 'mmlu-pro') {
+    const bench = BENCHMARKS['mmlu-pro'];
+    const all = (await bench.load(benchmarkData(bench, opts.data))) as ChoiceExample[];
+    const { train, heldOut } = mmluProSplit(all);
+    return { task: bench.task({}) as RewardTask<unknown>, examples: limitTo((split === 'train' ? train : heldOut).map((q) => ({ id: q.id, prompt: rawPrompt(choiceUserMessage(q)), example: q })), limit) };
+  }
+  if (/[/\\]|\.m?[jt]s$/.test(name)) {
+    const mod = (await import(pathToFileURL(resolve(name)).href)) as { task?: RewardTask<unknown>; load?: (file?: string) => Promise<{ id: string; prompt: string }[]> };
+    if (!mod.task || typeof mod.task.reward !== 'function' || typeof mod.task.correct !== 'function') {
+      throw new Error(`${name}: must export \`task\` with reward(completion, example) and correct(completion, example)`);
+    }
+    if (typeof mod.load !== 'function') throw new Error(`${name}: must export \`load(file)\` returning examples with id and prompt`);
+    const rows = await mod.load(opts.data);
+    rows.forEach((r, i) => {
+      if (typeof r?.id !== 'string' || typeof r?.prompt !== 'string') throw new Error(`${name}: load() example ${i} needs string fields id and prompt`);
+    });
+    return { task: mod.task, examples: limitTo(rows.map((r) => ({ id: r.id, prompt: r.prompt, example: r })), limit) };
+  }
+  throw new Error(`unknown task "${name}": use kk, math, humaneval, mmlu-pro or a path to a reward module`);
+}
