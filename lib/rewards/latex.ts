@@ -8,7 +8,9 @@
 //   \pi, \infty, \cdot, \times, \div, i            → pi, Infinity, *, *, /, i (imaginary unit)
 //   x_1, x_{12}                                    → x_1, x_12 (one symbol)
 // Letters are single-letter symbols and adjacent factors are joined by an explicit `*` (so `xy`
-// is x*y, `2\pi r` is 2*pi*r). Anything else (\text, unknown commands, unbalanced groups) throws.
+// is x*y, `2\pi r` is 2*pi*r). Anything else (\text, unknown commands, unbalanced groups, `=`:
+// equations are split before translation) throws, so mathjs only ever sees arithmetic on
+// one-letter symbols and the functions above.
 
 type Tok = { kind: 'num' | 'cmd' | 'letter' | 'op'; text: string };
 
@@ -53,7 +55,7 @@ class Translator {
     while (this.pos < this.toks.length) {
       const t = this.peek()!;
       if (t.kind === 'op' && stops.includes(t.text)) break;
-      if (t.kind === 'op' && '+-*/='.includes(t.text) && t.text.length === 1) {
+      if (t.kind === 'op' && '+-*/'.includes(t.text) && t.text.length === 1) {
         out += ` ${t.text} `;
         this.pos++;
         prevFactor = false;

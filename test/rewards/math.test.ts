@@ -61,6 +61,7 @@ test('latexToMathjs: notation of the subset', (t) => {
   t.is(latexToMathjs('\\cot x'), 'cot(x)');
   t.throws(() => latexToMathjs('\\text{east}'));
   t.throws(() => latexToMathjs('\\frac{1}'));
+  t.throws(() => latexToMathjs('x = 5')); // never an assignment for mathjs
 });
 
 // Hand-written pairs: [predicted, gold, equal?]
@@ -105,7 +106,7 @@ const PAIRS: [string, string, boolean][] = [
   ['(B)', '\\text{(B)}', true], ['B', '\\text{(B)}', true], ['C', '\\text{(B)}', false],
   ['204_5', '204_{5}', true], ['204_6', '204_5', false], ['204', '204_5', false],
   // garbage never equals
-  ['', '5', false], ['\\frac{', '5', false], ['\\unknown{5}', '5', false],
+  ['', '5', false], ['\\frac{', '5', false], ['\\unknown{5}', '5', false], ['x=y=5', '5', false], ['x', '5', false],
 ];
 
 test(`${PAIRS.length} hand-written pairs, each asserted`, (t) => {
@@ -128,7 +129,7 @@ function rewrites(gold: string): string[] {
   if (value !== null && !/^[A-Za-z]$/.test(norm)) {
     out.push(value.toPrecision(12));
     if (Number.isInteger(value) && Math.abs(value) >= 1000) out.push(value.toLocaleString('en-US'));
-    if (/^[^=,]+$/.test(norm)) out.push(`x = ${gold}`);
+    if (!/[=,]/.test(gold)) out.push(`x = ${gold}`);
   }
   const list = norm.split(',');
   if (list.length > 1 && !/^[([]/.test(norm) && !norm.includes('\\{')) out.push(list.reverse().join(', '));
