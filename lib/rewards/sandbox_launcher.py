@@ -26,6 +26,7 @@ import sys
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MNT_DETACH = 2
 WORLD_WRITABLE = ['/tmp', '/var/tmp', '/run/lock', '/dev/shm']
 
 HARNESS = r'''
@@ -58,18 +59,28 @@ def mount(src, target, fstype, flags, data=None):
 
 
 def isolate_fs(box, tmpfs_size):
-    # Called right after unshare(CLONE_NEWNS); a failure from here on is fatal (the box would be
-    # hidden under the new tmpfs). The folder is opened inside the new namespace: a bind mount from
-    # a descriptor opened before unshare() is refused (EINVAL).
-    mount(None, '/', None, MS_REC | MS_PRIVATE)
-    box_fd = os.open(box, os.O_RDONLY | os.O_DIRECTORY)
-    for d in WORLD_WRITABLE:
-        if os.path.isdir(d):
-            mount('tmpfs', d, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=%d,mode=1777' % tmpfs_size)
-    os.mkdir('/tmp/box', 0o755)
-    mount('/proc/self/fd/%d' % box_fd, '/tmp/box', None, MS_BIND)
-    os.close(box_fd)
-    return '/tmp/box'
+    # Called right after unshare(CLONE_NEWNS). The folder is opened inside the new namespace: a
+    # bind mount from a descriptor opened before unshare() is refused (EINVAL). If any step fails
+    # (a container that forbids mount), what was mounted is undone and None says "no mountns".
+    mounted = []
+    box_fd = None
+    try:
+        mount(None, '/', None, MS_REC | MS_PRIVATE)
+        box_fd = os.open(box, os.O_RDONLY | os.O_DIRECTORY)
+        for d in WORLD_WRITABLE:
+            if os.path.isdir(d):
+                mount('tmpfs', d, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=%d,mode=1777' % tmpfs_size)
+                mounted.append(d)
+        os.mkdir('/tmp/box', 0o755)
+        mount('/proc/self/fd/%d' % box_fd, '/tmp/box', None, MS_BIND)
+        return '/tmp/box'
+    except OSError:
+        for d in reversed(mounted):
+            libc.umount2(d.encode(), MNT_DETACH)
+        return None
+    finally:
+        if box_fd is not None:
+            os.close(box_fd)
 
 
 def set_limits(cfg):
@@ -147,8 +158,10 @@ def main():
         except OSError:
             pass
         else:
-            box = isolate_fs(box, cfg['fileSizeBytes'] * 4)
-            isolation.append('mountns')
+            inner = isolate_fs(box, cfg['fileSizeBytes'] * 4)
+            if inner is not None:
+                box = inner
+                isolation.append('mountns')
         try:
             sys_ok(libc.unshare(CLONE_NEWPID))
             isolation.append('pidns')
