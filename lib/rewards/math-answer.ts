@@ -57,6 +57,9 @@ export function normalizeAnswer(answer: string): string {
   s = s.replace(/\\(?:displaystyle|left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![a-zA-Z])/g, '');
   s = s.replace(/(?<!\\)\\[!,;:> ]|~/g, ' ');
   s = s.replace(/\\[dt]frac/g, '\\frac');
+  // Unicode maths that models emit
+  s = s.replace(/π/g, '\\pi ').replace(/∞/g, '\\infty ').replace(/[−–]/g, '-').replace(/×/g, '\\times ')
+    .replace(/·/g, '\\cdot ').replace(/√(\d+|\{)/g, (_, x: string) => (x === '{' ? '\\sqrt{' : `\\sqrt{${x}}`));
   s = s.replace(/\\\$/g, '').replace(/\$/g, '');
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|°|\\circ/g, '');
   s = s.replace(/\\%|%/g, '');

@@ -105,6 +105,9 @@ const PAIRS: [string, string, boolean][] = [
   ['\\text{Evelyn}', 'Evelyn', true], ['evelyn', '\\text{Evelyn}', true], ['Briana', '\\text{Evelyn}', false],
   ['(B)', '\\text{(B)}', true], ['B', '\\text{(B)}', true], ['C', '\\text{(B)}', false],
   ['204_5', '204_{5}', true], ['204_6', '204_5', false], ['204', '204_5', false],
+  // unicode maths
+  ['2√2', '2\\sqrt{2}', true], ['3π', '3\\pi', true], ['−5', '-5', true], ['(−∞, 0]', '(-\\infty, 0]', true], ['2×3', '6', true],
+  ['√3', '\\sqrt{2}', false],
   // garbage never equals
   ['', '5', false], ['\\frac{', '5', false], ['\\unknown{5}', '5', false], ['x=y=5', '5', false], ['x', '5', false],
 ];
