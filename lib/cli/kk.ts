@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import {
   checkPuzzles, generatePuzzles, loadPuzzles, readJsonlRows, scoreCompletions, teacherSpec, teacherSpecs, writeJsonl, writePuzzles, writeTraces,
 } from '../kk/index.js';
+import '../teachers/openai.js'; // registers the `openai` teacher
 
 function int(flag: string, v: string, min: number): number {
   if (!/^-?\d+$/.test(v.trim()) || Number(v) < min) throw new RangeError(`${flag}: expected an integer >= ${min}, got "${v}"`);
@@ -72,15 +73,22 @@ export function registerKk(program: Command): void {
     if (o.limit !== undefined) puzzles = puzzles.slice(0, int('--limit', o.limit, 0));
     const teacher = await spec.create(o);
     let last = Date.now();
+    const onProgress = (done: number, total: number) => {
+      if (process.stderr.isTTY && (Date.now() - last > 1000 || done === total)) {
+        last = Date.now();
+        process.stderr.write(`\r${done}/${total} traces`);
+        if (done === total) process.stderr.write('\n');
+      }
+    };
+    if (teacher.writeFile) {
+      const r = await teacher.writeFile(puzzles, o.out, { style: o.style as 'raw' | 'chat', onProgress });
+      const rejected = r.rejected ? `, ${r.rejected} of them below the reward bar into the rejected file` : '';
+      console.log(`wrote ${r.written} ${spec.name} traces to ${o.out} (${r.skipped} already there, ${r.total} in all${rejected})`);
+      return;
+    }
     const records = await writeTraces(teacher, puzzles, {
       style: o.style as 'raw' | 'chat',
-      onProgress: (done, total) => {
-        if (process.stderr.isTTY && (Date.now() - last > 1000 || done === total)) {
-          last = Date.now();
-          process.stderr.write(`\r${done}/${total} traces`);
-          if (done === total) process.stderr.write('\n');
-        }
-      },
+      onProgress,
     });
     await writeJsonl(o.out, records);
     console.log(`wrote ${records.length} ${spec.name} traces to ${o.out}`);

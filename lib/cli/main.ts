@@ -6,6 +6,7 @@ import { registerData } from './data.js';
 import { registerDoctor } from './doctor.js';
 import { registerKk } from './kk.js';
 import { registerScore } from './score.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerKk(program);
   registerScore(program);
+  registerServe(program);
   registerTrain(program);
   return program;
 }

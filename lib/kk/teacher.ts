@@ -18,6 +18,15 @@ export interface Teacher {
   complete(puzzle: KKPuzzle, prompt: string): Promise<string>;
   /** How many `complete` calls may run at once (default 1). */
   readonly concurrency?: number;
+  /**
+   * Optional: the teacher writes the output file itself (e.g. several samples per puzzle,
+   * appended as they arrive, resuming a partial file); `kk traces` then calls this instead of
+   * writeTraces + writeJsonl.
+   */
+  writeFile?(
+    puzzles: readonly KKPuzzle[], out: string,
+    opts: { style?: 'raw' | 'chat'; onProgress?: (done: number, total: number) => void },
+  ): Promise<{ total: number; skipped: number; written: number; rejected?: number }>;
 }
 
 /** A command-line option a teacher takes, in commander's syntax. */

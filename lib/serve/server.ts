@@ -1,0 +1,385 @@
+// `warmstart serve`: an OpenAI-compatible HTTP server over one model (node:http, no framework).
+//
+//   GET  /health                 status, queue depth, batches run, memory (no API key needed)
+//   GET  /v1/models[/ID]         the one model, under its served name
+//   POST /v1/completions         prompt(s) as text or token ids; n, max_tokens, temperature,
+//                                top_p, top_k, stop, seed, stream (+ stream_options.include_usage)
+//   POST /v1/chat/completions    messages rendered with the model's chat template; same options
+//
+// Requests are batched into the engine's `generate` by lib/serve/batcher.ts. Errors have
+// OpenAI's body {"error": {message, type, param, code}}: 400 for a bad body (naming the field),
+// 401 without the API key when one is set, 404 for an unknown model or route, 405, 413 for a body
+// over the limit, 429 when the queue is full (with Retry-After), 503 while shutting down. A
+// stream sends its role chunk at once and the text when the request's batch returns (the engine
+// hands back whole generations), one chunk per token, then `data: [DONE]`.
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+
+import { renderChat } from '../data/prompts.js';
+import { Tokenizer } from '../data/tokenizer.js';
+import { loadModel, type Model } from '../engine/model.js';
+import { AbortedError, Batcher, QueueFullError, type GenJob, type JobResult } from './batcher.js';
+import { finishText, type FinishedText, type StopRules } from './detokenize.js';
+import { ApiError, badRequest } from './errors.js';
+import { parseChatRequest, parseCompletionRequest, type ChatRequest, type CompletionRequest, type Limits } from './requests.js';
+
+export interface ServerOptions {
+  /** Interface to listen on. Default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** Port; 0 picks a free one. Default 8000. */
+  port?: number;
+  /** The model's name in the API. Default: the model folder's name. */
+  modelName?: string;
+  /** When set, /v1/* needs `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Largest request body. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Largest max_tokens a request may ask for. Default min(8192, context length). */
+  maxTokens?: number;
+  /** Requests that may wait for a batch; more are refused with 429. Default 256. */
+  maxQueue?: number;
+  /** Most sequences in one engine call. Default 32. */
+  maxBatchSequences?: number;
+  /** KV-cache budget of one engine call, in MiB. Default 2048. */
+  maxBatchKvMiB?: number;
+  /** Most completions per prompt (`n`). Default 16. */
+  maxN?: number;
+  /** Most prompts in one /v1/completions request. Default 32. */
+  maxPrompts?: number;
+}
+
+export interface WarmstartServer {
+  /** http://host:port (no trailing slash); the OpenAI base URL is `${url}/v1`. */
+  readonly url: string;
+  readonly port: number;
+  readonly modelName: string;
+  readonly batcher: Batcher;
+  readonly http: Server;
+  /**
+   * Stops accepting requests (new ones on open connections get 503), lets the queued and running
+   * ones finish for up to `graceMs` (default 30 s), then closes every connection.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
+}
+
+const MiB = 1 << 20;
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (e instanceof QueueFullError) return new ApiError(429, 'rate_limit_error', e.message, { code: 'queue_full', headers: { 'Retry-After': '1' } });
+  return new ApiError(500, 'server_error', e instanceof Error ? e.message : String(e));
+}
+
+/** The body, up to `limit` bytes; past it, a 413 (the rest is read and dropped so the client sees the answer). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => new ApiError(413, 'invalid_request_error', `the request body is larger than the limit of ${limit} bytes`, { code: 'body_too_large', headers: { Connection: 'close' } });
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      reject(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) {
+        chunks.push(c);
+        return;
+      }
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.resume();
+      reject(tooLarge());
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', reject);
+  });
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = req.headers['content-type'];
+  if (type !== undefined && !/^application\/json\b/i.test(type) && !/\+json\b/i.test(type)) {
+    throw badRequest(`Content-Type must be application/json, got ${type}`);
+  }
+  const raw = await readBody(req, limit);
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (e) {
+    throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`, null, 'invalid_json');
+  }
+}
+
+/** Writes one server-sent event; waits while the socket is full (or until the client leaves). */
+async function sse(res: ServerResponse, data: unknown): Promise<void> {
+  if (res.destroyed) return;
+  if (!res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)) {
+    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  }
+}
+
+function sameKey(given: string, key: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(key);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Starts serving `model` (whose tokenizer is `tokenizer`); resolves once it listens. */
+export async function startServer(model: Model, tokenizer: Tokenizer, opts: ServerOptions = {}): Promise<WarmstartServer> {
+  const cfg = model.config;
+  const context = cfg.maxPositionEmbeddings;
+  const host = opts.host ?? '127.0.0.1';
+  const modelName = opts.modelName ?? (model.dir ? basename(model.dir) : 'warmstart');
+  const maxBodyBytes = opts.maxBodyBytes ?? 4 * MiB;
+  const limits: Limits = { maxN: opts.maxN ?? 16, maxPrompts: opts.maxPrompts ?? 32, maxTokens: Math.min(opts.maxTokens ?? 8192, context - 1) };
+  const maxQueue = opts.maxQueue ?? 256;
+  const created = Math.floor(Date.now() / 1000);
+  if (tokenizer.vocabSize > cfg.vocabSize) throw new RangeError(`the tokenizer has ${tokenizer.vocabSize} tokens, the model only ${cfg.vocabSize}`);
+  for (const [k, v, lo] of [['maxBodyBytes', maxBodyBytes, 1], ['maxTokens', limits.maxTokens, 1], ['maxQueue', maxQueue, 1], ['maxN', limits.maxN, 1], ['maxPrompts', limits.maxPrompts, 1]] as const) {
+    if (!Number.isInteger(v) || v < lo) throw new RangeError(`${k} must be an integer >= ${lo}, got ${v}`);
+  }
+
+  const batcher = new Batcher((p, o) => model.generate(p, o), {
+    maxQueue,
+    maxBatchSequences: opts.maxBatchSequences ?? 32,
+    maxBatchKvBytes: (opts.maxBatchKvMiB ?? 2048) * MiB,
+    kvBytesPerToken: 2 * cfg.numHiddenLayers * cfg.numKeyValueHeads * cfg.headDim * 4,
+  });
+
+  // Tokens that end every completion: the model's end-of-sequence tokens; chat also ends at the
+  // ChatML end of turn when the tokenizer has one.
+  const eos = new Set<number>(tokenizer.stopTokenIds);
+  for (const id of [cfg.eosTokenId].flat()) if (typeof id === 'number') eos.add(id);
+  const imEnd = tokenizer.tokenToId('<|im_end|>');
+
+  function stopRules(stops: string[], chat: boolean): { rules: StopRules; ids: number[] } {
+    const tokenStops = new Map<number, string>();
+    for (const s of stops) {
+      const ids = tokenizer.encode(s);
+      if (ids.length === 1) tokenStops.set(ids[0], s);
+    }
+    const ids = new Set([...eos, ...tokenStops.keys()]);
+    if (chat && imEnd !== undefined) ids.add(imEnd);
+    return { rules: { strings: stops, tokenStops }, ids: [...ids] };
+  }
+
+  function checkModel(name: string): void {
+    if (name !== modelName) throw new ApiError(404, 'not_found_error', `The model \`${name}\` does not exist; this server serves \`${modelName}\``, { param: 'model', code: 'model_not_found' });
+  }
+
+  function tokens(prompt: string | number[], where: string): number[] {
+    const ids = typeof prompt === 'string' ? Array.from(tokenizer.encode(prompt)) : prompt;
+    if (ids.length === 0) throw badRequest(`${where} is empty`, where);
+    const bad = ids.findIndex((id) => id >= cfg.vocabSize);
+    if (bad >= 0) throw badRequest(`${where} token id ${ids[bad]} at [${bad}] is not below the vocabulary size ${cfg.vocabSize}`, where);
+    return ids;
+  }
+
+  function budget(promptLen: number, asked: number | undefined, dflt: number, where: string): number {
+    const room = context - promptLen;
+    if (room < 1 || (asked !== undefined && asked > room)) {
+      throw badRequest(`This model's maximum context length is ${context} tokens. However, you requested ${promptLen + (asked ?? 1)} tokens (${promptLen} in ${where}, ${asked ?? 1} for the completion).`, asked !== undefined ? 'max_tokens' : where, 'context_length_exceeded');
+    }
+    return asked ?? Math.min(dflt, room, limits.maxTokens);
+  }
+
+  // ---- the two generation endpoints
+  async function generate(req: CompletionRequest | ChatRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    checkModel(req.model);
+    const chat = req.kind === 'chat';
+    let prompts: number[][];
+    if (req.kind === 'chat') {
+      let text: string;
+      try {
+        text = renderChat(tokenizer, req.messages, { addGenerationPrompt: true });
+      } catch (e) {
+        throw badRequest(`the chat template cannot render these messages: ${(e as Error).message}`, 'messages');
+      }
+      prompts = [tokens(text, 'messages')];
+    } else {
+      prompts = req.prompts.map((p, i) => tokens(p, req.prompts.length > 1 ? `prompt[${i}]` : 'prompt'));
+    }
+    const p = req.params;
+    const { rules, ids } = stopRules(p.stop, chat);
+    const jobs: GenJob[] = prompts.map((prompt, i) => ({
+      prompt, n: p.n,
+      maxTokens: budget(prompt.length, p.maxTokens, chat ? limits.maxTokens : 16, prompts.length > 1 ? `prompt[${i}]` : chat ? 'the messages' : 'the prompt'),
+      temperature: p.temperature, topP: p.topP, topK: p.topK, stopTokens: ids, seed: p.seed,
+    }));
+    if (batcher.queued + jobs.length > maxQueue) throw new QueueFullError(maxQueue);
+    const results = jobs.map((j) => batcher.submit(j, signal));
+    results.forEach((r) => r.catch(() => undefined)); // a rejection is seen below; none goes unhandled
+
+    const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`;
+    const now = Math.floor(Date.now() / 1000);
+    const object = chat ? 'chat.completion' : 'text_completion';
+    const usage = (done: FinishedText[][]) => {
+      const promptTokens = prompts.reduce((a, q) => a + q.length, 0);
+      const completionTokens = done.flat().reduce((a, f) => a + f.completionTokens, 0);
+      return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    };
+    const finish = (r: JobResult) => r.tokens.map((t, i) => finishText(tokenizer, t, r.finishReasons[i], rules, req.stream));
+
+    if (!req.stream) {
+      const done = (await Promise.all(results)).map(finish);
+      const choices = done.flatMap((fs, pi) => fs.map((f, j) => {
+        const index = pi * p.n + j;
+        return chat
+          ? { index, message: { role: 'assistant', content: f.text }, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }
+          : { index, text: f.text, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason };
+      }));
+      sendJson(res, 200, { id, object, created: now, model: modelName, choices, usage: usage(done) }, draining ? { Connection: 'close' } : {});
+      return;
+    }
+
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    const chunkObject = chat ? 'chat.completion.chunk' : 'text_completion';
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id, object: chunkObject, created: now, model: modelName, choices, ...extra });
+    if (chat) await sse(res, chunk(Array.from({ length: p.n }, (_, index) => ({ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }))));
+    const done: FinishedText[][] = [];
+    try {
+      for (const [pi, r] of results.entries()) {
+        const fs = finish(await r);
+        done.push(fs);
+        for (const [j, f] of fs.entries()) {
+          const index = pi * p.n + j;
+          for (const piece of f.pieces) {
+            await sse(res, chunk([chat ? { index, delta: { content: piece }, logprobs: null, finish_reason: null } : { index, text: piece, logprobs: null, finish_reason: null }]));
+          }
+          await sse(res, chunk([chat
+            ? { index, delta: {}, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }
+            : { index, text: '', logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }]));
+        }
+      }
+      if (req.includeUsage) await sse(res, chunk([], { usage: usage(done) }));
+    } catch (e) {
+      // Headers are out: the error goes into the stream, as OpenAI's servers do.
+      await sse(res, toApiError(e).body());
+    }
+    await sse(res, '[DONE]');
+    res.end();
+  }
+
+  // ---- routing
+  let draining = false;
+  let inflight = 0;
+  let onQuiet: (() => void) | null = null;
+
+  function modelCard() {
+    return { id: modelName, object: 'model', created, owned_by: 'warmstart', root: model.dir ?? modelName, max_model_len: context };
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    const allow = (m: string) => {
+      if (method !== m) throw new ApiError(405, 'invalid_request_error', `${method} is not allowed on ${path}; use ${m}`, { headers: { Allow: m } });
+    };
+    if (path === '/health') {
+      allow('GET');
+      const mem = process.memoryUsage();
+      sendJson(res, draining ? 503 : 200, {
+        status: draining ? 'draining' : 'ok', model: modelName, queued: batcher.queued, running: batcher.running,
+        batches: batcher.stats.batches, sequences: batcher.stats.sequences, generated_tokens: batcher.stats.tokens,
+        memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed },
+      });
+      return;
+    }
+    if (!path.startsWith('/v1/')) throw new ApiError(404, 'not_found_error', `no route ${method} ${path}`, { code: 'not_found' });
+    if (draining) throw new ApiError(503, 'server_error', 'the server is shutting down', { code: 'shutting_down', headers: { Connection: 'close' } });
+    if (opts.apiKey !== undefined) {
+      const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+      if (!m || !sameKey(m[1].trim(), opts.apiKey)) throw new ApiError(401, 'authentication_error', 'missing or wrong API key (send Authorization: Bearer <key>)', { code: 'invalid_api_key' });
+    }
+    if (path === '/v1/models') {
+      allow('GET');
+      sendJson(res, 200, { object: 'list', data: [modelCard()] });
+      return;
+    }
+    if (path.startsWith('/v1/models/')) {
+      allow('GET');
+      checkModel(decodeURIComponent(path.slice('/v1/models/'.length)));
+      sendJson(res, 200, modelCard());
+      return;
+    }
+    if (path === '/v1/completions') {
+      allow('POST');
+      await generate(parseCompletionRequest(await readJson(req, maxBodyBytes), limits), res, signal);
+      return;
+    }
+    if (path === '/v1/chat/completions') {
+      allow('POST');
+      await generate(parseChatRequest(await readJson(req, maxBodyBytes), limits), res, signal);
+      return;
+    }
+    throw new ApiError(404, 'not_found_error', `no route ${method} ${path}`, { code: 'not_found' });
+  }
+
+  const http = createServer({ requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    inflight++;
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+      if (--inflight === 0 && onQuiet) onQuiet();
+    });
+    route(req, res, abort.signal).catch((e: unknown) => {
+      if (e instanceof AbortedError || res.destroyed) return;
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      const err = toApiError(e);
+      sendJson(res, err.status, err.body(), draining ? { ...err.headers, Connection: 'close' } : err.headers);
+    });
+  });
+
+  http.listen(opts.port ?? 8000, host);
+  await Promise.race([once(http, 'listening'), once(http, 'error').then(([e]) => { throw e; })]);
+  const port = (http.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    modelName,
+    batcher,
+    http,
+    close({ graceMs = 30_000 } = {}) {
+      closing ??= (async () => {
+        draining = true;
+        const closed = new Promise<void>((r) => http.close(() => r()));
+        http.closeIdleConnections();
+        // Let requests in flight (and batches whose clients left) finish, up to the grace time.
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<void>((r) => { timer = setTimeout(r, graceMs); });
+        if (inflight > 0) await Promise.race([new Promise<void>((r) => { onQuiet = r; }), deadline]);
+        await Promise.race([batcher.idle(), deadline]);
+        clearTimeout(timer);
+        http.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Loads the model folder DIR (weights and tokenizer) and serves it. */
+export async function serve(dir: string, opts: ServerOptions = {}): Promise<WarmstartServer> {
+  const model = await loadModel(dir);
+  const tokenizer = Tokenizer.load(dir);
+  return startServer(model, tokenizer, opts);
+}
