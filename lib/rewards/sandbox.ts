@@ -81,6 +81,13 @@ function defaultPython(): string {
   return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 }
 
+function checkLimits(limits: SandboxLimits): SandboxLimits {
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`sandbox: ${k} must be a positive integer, got ${v}`);
+  }
+  return limits;
+}
+
 class Tail {
   private chunks: Buffer[] = [];
   private bytes = 0;
@@ -110,10 +117,7 @@ export class Sandbox {
 
   constructor(opts: SandboxOptions = {}) {
     const { workers, python, isolate, ...limits } = opts;
-    this.limits = { ...DEFAULT_LIMITS, ...limits };
-    for (const [k, v] of Object.entries(this.limits)) {
-      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`sandbox: ${k} must be a positive number, got ${v}`);
-    }
+    this.limits = checkLimits({ ...DEFAULT_LIMITS, ...limits });
     this.workers = workers ?? Math.min(4, availableParallelism());
     if (!Number.isInteger(this.workers) || this.workers < 1 || this.workers > 64) {
       throw new RangeError(`sandbox: workers must be an integer in 1..64, got ${workers}`);
@@ -131,9 +135,11 @@ export class Sandbox {
 
   /** Runs `program` (Python source) once the pool has a free worker. */
   async run(program: string, limits: Partial<SandboxLimits> = {}): Promise<RunResult> {
+    if (typeof program !== 'string') throw new TypeError(`sandbox: program must be a string, got ${typeof program}`);
+    const merged = checkLimits({ ...this.limits, ...limits });
     const slot = await this.acquire();
     try {
-      return await this.runIn(slot, program, { ...this.limits, ...limits });
+      return await this.runIn(slot, program, merged);
     } finally {
       this.release(slot);
     }
@@ -164,7 +170,8 @@ export class Sandbox {
       if (uid !== null) {
         for (const p of [box, join(box, 'program.py'), join(box, 'nonce')]) await chown(p, uid, uid);
       }
-      const cfg = { ...limits, dir: box, uid, python: this.python };
+      const cfg: Record<string, string | number> = { ...limits, dir: box, python: this.python };
+      if (uid !== null) cfg.uid = uid;
       const r = await this.spawnLauncher(cfg, limits.timeoutMs);
       return { ...r, passed: r.exitCode === 0 && !r.timedOut && r.stdout.includes(nonce) };
     } finally {
@@ -172,10 +179,11 @@ export class Sandbox {
     }
   }
 
-  private spawnLauncher(cfg: object, timeoutMs: number): Promise<Omit<RunResult, 'passed'>> {
+  private spawnLauncher(cfg: Record<string, string | number>, timeoutMs: number): Promise<Omit<RunResult, 'passed'>> {
     return new Promise((resolve, reject) => {
       const start = performance.now();
-      const child = spawn(this.python, ['-I', '-S', this.launcher, JSON.stringify(cfg)], {
+      const args = Object.entries(cfg).map(([k, v]) => `${k}=${v}`);
+      const child = spawn(this.python, ['-I', '-S', this.launcher, ...args], {
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
         env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },

@@ -1,5 +1,7 @@
 # Sandbox launcher for model-written Python (see sandbox.ts, which spawns it in its own process
-# group with stdin closed). Usage: python3 -I -S sandbox_launcher.py CONFIG_JSON
+# group with stdin closed). Usage: python3 -I -S sandbox_launcher.py KEY=VALUE...
+# (timeoutMs, cpuSeconds, memoryBytes, fileSizeBytes, processes, dir, python, and uid when
+# isolating). No json module: importing it (and re) would double the launcher's start-up cost.
 #
 # As root it isolates as far as the kernel allows, each step optional and recorded:
 #   netns    new network namespace (no interfaces: no network)
@@ -16,7 +18,6 @@
 # kills the program's process group at the wall-clock deadline. Writes one JSON line to fd 3:
 # {"exit": int|null, "signal": int|null, "timedOut": bool, "isolation": [...]}.
 import ctypes
-import json
 import os
 import resource
 import select
@@ -142,7 +143,10 @@ def user_processes():
 
 
 def main():
-    cfg = json.loads(sys.argv[1])
+    cfg = dict(arg.split('=', 1) for arg in sys.argv[1:])
+    for key in ('timeoutMs', 'cpuSeconds', 'memoryBytes', 'fileSizeBytes', 'processes', 'uid'):
+        if key in cfg:
+            cfg[key] = int(cfg[key])
     out = os.fdopen(3, 'w')
     uid = cfg.get('uid')
     isolation = []
@@ -214,13 +218,13 @@ def main():
         except OSError:
             pass
         sweep_children()
-    result = {
-        'exit': os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-        'signal': os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        'timedOut': timed_out,
-        'isolation': isolation,
-    }
-    out.write(json.dumps(result) + '\n')
+    def num(x):
+        return 'null' if x is None else str(x)
+    out.write('{"exit": %s, "signal": %s, "timedOut": %s, "isolation": [%s]}\n' % (
+        num(os.WEXITSTATUS(status) if os.WIFEXITED(status) else None),
+        num(os.WTERMSIG(status) if os.WIFSIGNALED(status) else None),
+        'true' if timed_out else 'false',
+        ', '.join('"%s"' % layer for layer in isolation)))
     out.flush()
 
 

@@ -125,7 +125,9 @@ test('numpy imports under the limits where it is installed (HumanEval+ tests use
   t.true(r.passed, r.stderr);
 });
 
-test('bad limits are refused with the name of the limit', (t) => {
+test('bad limits are refused with the name of the limit', async (t) => {
+  await t.throwsAsync(sandbox.run('pass', { timeoutMs: -1 }), { message: /timeoutMs must be a positive integer, got -1/ });
   t.throws(() => new Sandbox({ timeoutMs: 0 }), { message: /timeoutMs/ });
   t.throws(() => new Sandbox({ workers: 0 }), { message: /workers/ });
+  t.throws(() => new Sandbox({ cpuSeconds: 1.5 }), { message: /cpuSeconds must be a positive integer, got 1\.5/ });
 });
