@@ -39,7 +39,7 @@ export interface GenerateOptions {
   /** Seed of the sampler: same seed, prompts and model ⇒ same completions. Default 0. */
   seed?: number;
   /** Generation of a sequence ends after it samples one of these (included in its tokens). */
-  stopTokens?: number[];
+  stopTokens?: readonly number[];
 }
 
 export type FinishReason = 'stop' | 'length';
