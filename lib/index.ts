@@ -1,5 +1,7 @@
 // The warmstart library API. Every CLI command has a function here.
 export { engineInfo } from './engine/addon.js';
+export { kernels } from './engine/kernels.js';
+export type { Kernels, HeadObjective, HeadResult, SampleResult } from './engine/kernels.js';
 export * from './kk/index.js';
 export * from './rewards/index.js';
 export * from './eval/index.js';

@@ -58,8 +58,14 @@ interface Spec {
 const scratchDir = mkdtempSync(join(tmpdir(), 'ws-fuzz-'));
 const aFile = join(scratchDir, 'file');
 writeFileSync(aFile, 'not a folder');
-const badPaths = [join(aFile, 'sub'), join(scratchDir, 'missing', 'deeper')];
-test.after.always(() => rmSync(scratchDir, { recursive: true, force: true }));
+const badPaths = [join(aFile, 'sub'), join(scratchDir, 'missing', 'deeper'), ''];
+// A binding that took '' for the current folder would write there: keep that inside scratchDir.
+const cwd = process.cwd();
+process.chdir(scratchDir);
+test.after.always(() => {
+  process.chdir(cwd);
+  rmSync(scratchDir, { recursive: true, force: true });
+});
 
 function specs(): Record<string, Spec> {
   // Small shapes, every size >= 2 and no two products alike, so that changing one size by one
@@ -153,7 +159,7 @@ function specs(): Record<string, Spec> {
     'Model#generate': {
       args: [ids('prompts', [3, 4, 1], 0, MV), cu('promptCuSeqlens', [0, 1, 3]),
         obj('options', [int('options.maxNewTokens', 2, 1, 1 << 20), real('options.temperature', 0.7, 0, 1e6), int('options.topK', 3, 0, MV),
-          real('options.topP', 0.9, 1e-9, 1), int('options.seed', 5, 0, 2 ** 53), { ...ids('options.stopTokens', [0, 9], 0, MV), anyLength: true } as Arg])],
+          real('options.topP', 0.9, 1e-9, 1), int('options.seed', 5, 0, 2 ** 53), opt({ ...ids('options.stopTokens', [0, 9], 0, MV), anyLength: true } as Arg)])],
     },
     'Model#saveTensors': { args: [str('dir', scratchDir, badPaths), str('dtype', 'bf16', ['f64', 'F32', '']), int('maxShardBytes', 1e6, 1, 2 ** 53)] },
     'Model#load': {
