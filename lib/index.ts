@@ -54,3 +54,7 @@ export type { SourceRecord, ReadStats, ReadOptions, FieldMap } from './data/read
 export { loadSftPairs } from './data/dataset.js';
 export type { DatasetOptions, PromptTemplate, SourcedPair } from './data/dataset.js';
 export { kkTracePair } from './data/kk-traces.js';
+// Serving: `warmstart serve` (an OpenAI-compatible server over a model) and the `openai` teacher
+// (K&K traces from any OpenAI-compatible server, resumable).
+export * from './serve/index.js';
+export * from './teachers/index.js';
