@@ -27,6 +27,8 @@ import { sft, type SftConfig } from './train/sft.js';
 import { kkExamples, kkTask } from './train/tasks.js';
 
 export interface DemoSettings {
+  names: readonly string[];  // people are drawn from these (a short list: a tiny model learns to copy them sooner)
+  template: string;          // the prompt around {quiz} (lib/kk/prompt.ts); ends with "Assistant: <think>"
   warmupPeople: string;      // sizes of the warmup puzzles
   warmupPuzzles: number;
   heldOutPeople: string;     // size of the RLVR / evaluation puzzles (never in the warmup)
@@ -41,26 +43,33 @@ export interface DemoSettings {
   eval: EvalConfig;
 }
 
+// A compact prompt: the paper's preamble and instructions would triple the tokens a tiny model
+// trains on without teaching it more (the traces show the answer format).
+export const DEMO_TEMPLATE = 'User: {quiz}\nAssistant: <think>';
+export const DEMO_NAMES = ['Aria', 'Ben', 'Cara', 'Dan', 'Eva', 'Finn', 'Gia', 'Hugo', 'Ivy', 'Jack', 'Kate', 'Leo'] as const;
+
 export const DEMO_SETTINGS: DemoSettings = {
+  names: DEMO_NAMES,
+  template: DEMO_TEMPLATE,
   warmupPeople: '3',
-  warmupPuzzles: 400,
+  warmupPuzzles: 800,
   heldOutPeople: '2',
   rlExamples: 100,
-  evalPuzzles: 50,
+  evalPuzzles: 100,
   verbosity: 'terse',
   vocabSize: 1024,
   preset: 'tiny',
   maxLength: 512,
   sft: {
-    epochs: 2, lr: 3e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 1e-4, warmupSteps: 5, maxGradNorm: 1,
+    epochs: 6, lr: 3e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 1e-4, warmupSteps: 5, maxGradNorm: 1,
     microBatchTokens: 4096, gradAccum: 1, valExamples: 20, evalEvery: 0, saveEvery: 0, seed: 0,
   },
   grpo: {
-    steps: 16, promptsPerStep: 4, generations: 8, maxCompletionLength: 128, temperature: 0.7, topP: 0.95, topK: 0,
-    lr: 1e-3, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 2, maxGradNorm: 1,
+    steps: 20, promptsPerStep: 8, generations: 8, maxCompletionLength: 160, temperature: 0.7, topP: 0.95, topK: 0,
+    lr: 3e-4, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 2, maxGradNorm: 1,
     clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 8192, saveEvery: 0, seed: 0,
   },
-  eval: { samples: 4, temperature: 0.7, topP: 0.95, topK: 0, maxNewTokens: 128, batchSize: 200, seed: 0 },
+  eval: { samples: 4, temperature: 0.7, topP: 0.95, topK: 0, maxNewTokens: 160, batchSize: 200, seed: 0 },
 };
 
 export interface DemoRow { model: string; eval: EvalResult }
@@ -71,6 +80,7 @@ export interface DemoResult {
   png: string;
   dir: string;
   seconds: number;
+  cpuSeconds: number;        // user + system CPU time of this process (a busy machine stretches wall time, not this)
   phases: Record<string, number>;  // wall seconds per phase
 }
 
@@ -99,17 +109,20 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const dir = opts.out;
   mkdirSync(dir, { recursive: true });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const phases: Record<string, number> = {};
   let tPhase = performance.now();
   const phase = (name: string) => { phases[name] = (performance.now() - tPhase) / 1000; tPhase = performance.now(); };
   const abortCheck = () => { if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('demo: aborted'); };
 
   // 1. puzzles: warmup size, and a held-out size for RLVR and evaluation (disjoint sets)
-  const warmup = generatePuzzles({ people: s.warmupPeople, count: s.warmupPuzzles, seed });
-  const rlTrain = generatePuzzles({ people: s.heldOutPeople, count: s.rlExamples, seed: seed + 1 });
-  const evalSet = generatePuzzles({ people: s.heldOutPeople, count: s.evalPuzzles, seed: seed + 2, exclude: rlTrain });
+  const names = opts.model ? undefined : s.names;  // a real model reads any name
+  const template = opts.model ? undefined : s.template;
+  const warmup = generatePuzzles({ people: s.warmupPeople, count: s.warmupPuzzles, seed, names });
+  const rlTrain = generatePuzzles({ people: s.heldOutPeople, count: s.rlExamples, seed: seed + 1, names });
+  const evalSet = generatePuzzles({ people: s.heldOutPeople, count: s.evalPuzzles, seed: seed + 2, exclude: rlTrain, names });
   // 2. symbolic teacher traces (correct by construction)
-  const pairs = warmup.map((p) => ({ prompt: buildPrompt(p), completion: symbolicTrace(p, { verbosity: s.verbosity, seed }) }));
+  const pairs = warmup.map((p) => ({ prompt: buildPrompt(p, { template }), completion: symbolicTrace(p, { verbosity: s.verbosity, seed }) }));
   log(`puzzles: ${warmup.length} warmup (${s.warmupPeople} people) with symbolic traces, ${rlTrain.length} RLVR + ${evalSet.length} evaluation (${s.heldOutPeople} people)`);
   phase('data');
 
@@ -124,7 +137,7 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
     log(`base model: ${baseDir} (${(base.numParams / 1e6).toFixed(1)}M parameters)`);
   } else {
     const tokDir = join(dir, 'tokenizer');
-    const corpus = [...pairs.flatMap((p) => [p.prompt, p.completion]), ...[...rlTrain, ...evalSet].map((p) => buildPrompt(p))];
+    const corpus = [...pairs.flatMap((p) => [p.prompt, p.completion]), ...[...rlTrain, ...evalSet].map((p) => buildPrompt(p, { template }))];
     trainBpe(corpus, { vocabSize: s.vocabSize, out: tokDir });
     tokenizer = Tokenizer.load(tokDir);
     baseDir = join(dir, 'base');
@@ -149,7 +162,7 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
 
   // 6. Dr. GRPO from base and from warmup on the same <= 100 held-out-size puzzles
   const task = kkTask('paper');
-  const rlExamples = kkExamples(rlTrain);
+  const rlExamples = kkExamples(rlTrain, template);
   const rlvr = async (name: string, from: string) => {
     const r = await grpo({
       model: await loadModel(from), tokenizer, task, examples: rlExamples, runDir: join(dir, 'runs', name),
@@ -168,7 +181,7 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   abortCheck();
 
   // 7. evaluation of the four models on the held-out puzzles
-  const evalExamples = kkExamples(evalSet);
+  const evalExamples = kkExamples(evalSet, template);
   const rows: DemoRow[] = [];
   const models: [string, Model][] = [['base', base], ['warmup', await loadModel(warmDir)], ['base + RLVR', baseRl], ['warmup + RLVR', warmRl]];
   for (const [name, model] of models) {
@@ -186,7 +199,9 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const png = await plotRuns([join(dir, 'runs', 'base+RLVR'), join(dir, 'runs', 'warmup+RLVR')], join(dir, 'curves.png'),
     { title: `Dr. GRPO on ${s.rlExamples} K&K ${s.heldOutPeople}-person puzzles` });
   const seconds = (performance.now() - t0) / 1000;
-  writeFileSync(join(dir, 'results.md'), `${table}\n\nwall time ${seconds.toFixed(0)} s\n`);
-  writeFileSync(join(dir, 'results.json'), JSON.stringify({ rows, phases, seconds, settings: s, seed }, null, 2) + '\n');
-  return { rows, table, png, dir, seconds, phases };
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  writeFileSync(join(dir, 'results.md'), `${table}\n\nwall time ${seconds.toFixed(0)} s, CPU time ${cpuSeconds.toFixed(0)} s\n`);
+  writeFileSync(join(dir, 'results.json'), JSON.stringify({ rows, phases, seconds, cpuSeconds, settings: s, seed }, null, 2) + '\n');
+  return { rows, table, png, dir, seconds, cpuSeconds, phases };
 }

@@ -276,7 +276,7 @@ export function registerTrain(program: Command): void {
           log: (m) => rep.log(m), progress: (label, done, total, fields) => rep.update(label, done, total, fields),
         });
         rep.finish();
-        console.log(`\n${r.table}\n\ncurves: ${r.png}\nwall time: ${r.seconds.toFixed(0)} s (${Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')})`);
+        console.log(`\n${r.table}\n\ncurves: ${r.png}\nwall time: ${r.seconds.toFixed(0)} s, CPU time ${r.cpuSeconds.toFixed(0)} s (${Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')})`);
       } finally { stop.dispose(); }
     });
 }

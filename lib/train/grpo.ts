@@ -187,8 +187,12 @@ async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E>,
     tokenWeights.fill(1, p.length);
     return { ids, tokenWeights };
   });
-  const budget = Math.max(c.microBatchTokens, ...seqs.map((s) => s.ids.length));
-  const batches = packBatches(seqs, { tokenBudget: budget }).map((b) => {
+  // Every group with equal rewards and no KL: the gradient is exactly zero, so one sequence stands
+  // in for the batch (AdamW still steps, decaying weights and moments, as it would in TRL).
+  const noSignal = adv.zeroAdvantageGroups === adv.groups && c.beta === 0;
+  const trainSeqs = noSignal ? seqs.slice(0, 1) : seqs;
+  const budget = Math.max(c.microBatchTokens, ...trainSeqs.map((s) => s.ids.length));
+  const batches = packBatches(trainSeqs, { tokenBudget: budget }).map((b) => {
     const advantages = new Float32Array(b.tokens.length);
     b.members.forEach((m, j) => advantages.fill(adv.advantages[m], b.cuSeqlens[j], b.cuSeqlens[j + 1]));
     return { batch: b, advantages };

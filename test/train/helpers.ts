@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { trainBpe } from '../../lib/data/bpe.js';
 import { Tokenizer } from '../../lib/data/tokenizer.js';
+import { DEMO_NAMES, DEMO_TEMPLATE } from '../../lib/demo.js';
 import { initModel } from '../../lib/engine/init.js';
 import { generatePuzzles } from '../../lib/kk/generate.js';
 import { buildPrompt } from '../../lib/kk/prompt.js';
@@ -17,10 +18,11 @@ export interface TinyKK {
   pairs: { prompt: string; completion: string }[];
 }
 
-// 2-person puzzles, terse traces, a 512-token BPE and a 2-layer tiny model written to `dir`.
+// 2-person puzzles (the demo's names and compact prompt), terse traces, a BPE of at most 512
+// tokens and a 2-layer tiny model written to `dir`.
 export async function tinyKK(dir: string, count = 200, seed = 0): Promise<TinyKK> {
-  const puzzles = generatePuzzles({ people: 2, count, seed });
-  const pairs = puzzles.map((p) => ({ prompt: buildPrompt(p), completion: symbolicTrace(p, { verbosity: 'terse' }) }));
+  const puzzles = generatePuzzles({ people: 2, count, seed, names: DEMO_NAMES });
+  const pairs = puzzles.map((p) => ({ prompt: buildPrompt(p, { template: DEMO_TEMPLATE }), completion: symbolicTrace(p, { verbosity: 'terse' }) }));
   const tokDir = join(dir, '..', 'tokenizer');
   trainBpe(pairs.flatMap((p) => [p.prompt, p.completion]), { vocabSize: 512, out: tokDir });
   const tokenizer = Tokenizer.load(tokDir);
