@@ -27,6 +27,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ws::napi::init_info(env, exports);
   ws::napi::init_model(env, exports);
   ws::napi::init_kernels(env, exports);
+#ifdef WS_CUDA
+  ws::napi::init_cuda(env, exports);
+#endif
   return exports;
 }
 
