@@ -1,7 +1,7 @@
 # Sandbox launcher for model-written Python (see sandbox.ts, which spawns it in its own process
 # group with stdin closed). Usage: python3 -I -S sandbox_launcher.py KEY=VALUE...
 # (timeoutMs, cpuSeconds, memoryBytes, fileSizeBytes, processes, dir, python, and uid when
-# isolating). No json module: importing it (and re) would double the launcher's start-up cost.
+# isolating). No json module: importing it (and re) would add half again to the launcher's CPU.
 #
 # As root it isolates as far as the kernel allows, each step optional and recorded:
 #   netns    new network namespace (no interfaces: no network)
