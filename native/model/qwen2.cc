@@ -113,10 +113,11 @@ void Qwen2::ensure_arena(int T, bool train) {
   bool newTrain = train || cap_train_;
   const int64_t C = cfg_.hidden_size, F = cfg_.intermediate_size, Tn = newT;
   const int64_t Hq = cfg_.num_heads;
+  // Saved per layer for backward; silu(gate)*up is recomputed there, not kept.
   const int64_t per_layer = align_up(Tn * C) * 4 + align_up(Tn) * 2 + align_up(Tn * q_dim_) * 2 +
-                            align_up(Tn * kv_dim_) * 2 + align_up(Tn * Hq) + align_up(Tn * F) * 3;
+                            align_up(Tn * kv_dim_) * 2 + align_up(Tn * Hq) + align_up(Tn * F) * 2;
   const int nsets = newTrain ? cfg_.num_layers : 1;
-  int64_t total = per_layer * nsets + align_up(Tn * C) * 3 + align_up(Tn) +
+  int64_t total = per_layer * nsets + align_up(Tn * C) * 3 + align_up(Tn) + align_up(Tn * F) +
                   align_up(Tn * qkv_dim_) + align_up(Tn * 2 * F) + align_up((int64_t)head_chunk(newT) * cfg_.vocab_size);
   if (newTrain)
     total += align_up(Tn * C) * 2 + align_up(Tn * q_dim_) * 3 + align_up(Tn * kv_dim_) * 3 +
@@ -131,9 +132,9 @@ void Qwen2::ensure_arena(int T, bool train) {
     a.q = take(Tn * q_dim_); a.k = take(Tn * kv_dim_); a.v = take(Tn * kv_dim_);
     a.att = take(Tn * q_dim_); a.lse = take(Tn * Hq); a.x_mid = take(Tn * C);
     a.rstd2 = take(Tn); a.xn2 = take(Tn * C);
-    a.gate = take(Tn * F); a.up = take(Tn * F); a.h = take(Tn * F);
+    a.gate = take(Tn * F); a.up = take(Tn * F);
   }
-  res_last_ = take(Tn * C); rstdf_ = take(Tn); xnf_ = take(Tn * C); tmp_ = take(Tn * C);
+  res_last_ = take(Tn * C); rstdf_ = take(Tn); xnf_ = take(Tn * C); tmp_ = take(Tn * C); h_ = take(Tn * F);
   qkv_ = take(Tn * qkv_dim_); gu_ = take(Tn * 2 * F);
   head_scratch_ = take((int64_t)head_chunk(newT) * cfg_.vocab_size);
   if (newTrain) {
@@ -143,6 +144,7 @@ void Qwen2::ensure_arena(int T, bool train) {
     dqkv_ = take(Tn * qkv_dim_);
     dh_ = take(Tn * F); dgate_ = take(Tn * F); dup_ = take(Tn * F); dgu_ = take(Tn * 2 * F);
   }
+  WS_CHECK(p <= arena_.data() + arena_.size(), "activation arena: internal size mismatch");
   targets_.assign(newT, -1);
   cap_T_ = newT;
   cap_train_ = newTrain;
@@ -208,8 +210,8 @@ void Qwen2::forward(const PackedBatch& b, bool train, const KvCache* cache) {
     op::matmul_forward(d, gu_, a.xn2, w.wgu, nullptr, T, C, 2 * F);
     op::copy_rows(d, a.gate, F, gu_, 2 * F, T, F);
     op::copy_rows(d, a.up, F, gu_ + F, 2 * F, T, F);
-    op::swiglu_forward(d, a.h, a.gate, a.up, (int64_t)T * F);
-    op::matmul_forward(d, tmp_, a.h, w.wdown, nullptr, T, F, C);
+    op::swiglu_forward(d, h_, a.gate, a.up, (int64_t)T * F);
+    op::matmul_forward(d, tmp_, h_, w.wdown, nullptr, T, F, C);
     std::memcpy(out, a.x_mid, (size_t)T * C * sizeof(float));
     op::add_inplace(d, out, tmp_, (int64_t)T * C);
   }
@@ -253,8 +255,9 @@ StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective&
     LayerActs a = acts_for(l, true);
     LayerW w = layer_ptrs(P, l), g = layer_ptrs(G, l);
     // MLP block: out = x_mid + down(swiglu(gate, up)); dres is d out and becomes d x_mid.
+    op::swiglu_forward(d, h_, a.gate, a.up, (int64_t)T * F);  // recomputed: cheaper than keeping it
     op::zero(d, dh_, (int64_t)T * F);
-    op::matmul_backward(d, dh_, g.wdown, nullptr, dres_, a.h, w.wdown, T, F, C);
+    op::matmul_backward(d, dh_, g.wdown, nullptr, dres_, h_, w.wdown, T, F, C);
     op::zero(d, dgate_, (int64_t)T * F);
     op::zero(d, dup_, (int64_t)T * F);
     op::swiglu_backward(d, dgate_, dup_, dh_, a.gate, a.up, (int64_t)T * F);

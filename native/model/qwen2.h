@@ -112,7 +112,7 @@ class Qwen2 {
     float *ln1, *wqkv, *bqkv, *wo, *ln2, *wgu, *wdown;
   };
   struct LayerActs {
-    float *x_in, *rstd1, *xn1, *q, *k, *v, *att, *lse, *x_mid, *rstd2, *xn2, *gate, *up, *h;
+    float *x_in, *rstd1, *xn1, *q, *k, *v, *att, *lse, *x_mid, *rstd2, *xn2, *gate, *up;
   };
   struct KvCache { float* k; float* v; int B; int max_len; };
 
@@ -147,7 +147,7 @@ class Qwen2 {
   bool cap_train_ = false;
   std::vector<LayerActs> acts_;
   float *res_last_ = nullptr, *rstdf_ = nullptr, *xnf_ = nullptr, *head_scratch_ = nullptr;
-  float *qkv_ = nullptr, *gu_ = nullptr, *tmp_ = nullptr;
+  float *qkv_ = nullptr, *gu_ = nullptr, *tmp_ = nullptr, *h_ = nullptr;
   float *dres_ = nullptr, *dxn_ = nullptr, *datt_ = nullptr, *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr;
   float *dqr_ = nullptr, *dkr_ = nullptr, *dqkv_ = nullptr, *dh_ = nullptr, *dgate_ = nullptr, *dup_ = nullptr,
         *dgu_ = nullptr;
