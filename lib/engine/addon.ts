@@ -31,10 +31,51 @@ export function cpu(): Addon {
   return cpuAddon;
 }
 
+// The CUDA addon (build-cuda/Release/warmstart_cuda.node, or WARMSTART_CUDA_ADDON) when it is
+// built, loads, and a GPU answers its gpuInfo(); otherwise no addon and the reason why.
+// WARMSTART_DEVICE=cpu skips it. Decided once per process.
+export interface CudaChoice {
+  addon?: Addon;
+  gpu?: { name: string; computeCapability: string; memoryBytes: number };
+  reason: string;
+}
+let cudaChoice: CudaChoice | undefined;
+
+export function cudaAddonPath(): string {
+  return process.env.WARMSTART_CUDA_ADDON ?? join(packageRoot(), 'build-cuda', 'Release', 'warmstart_cuda.node');
+}
+
+export function cuda(): CudaChoice {
+  if (cudaChoice) return cudaChoice;
+  const path = cudaAddonPath();
+  if (process.env.WARMSTART_DEVICE === 'cpu') {
+    cudaChoice = { reason: 'skipped (WARMSTART_DEVICE=cpu)' };
+  } else if (!existsSync(path)) {
+    cudaChoice = { reason: `not built (${path} is missing; npm run build:cuda builds it where nvcc and cuBLAS are)` };
+  } else {
+    try {
+      const a = require(path) as Addon;
+      const gpu = a.cuda.gpuInfo();
+      cudaChoice = { addon: a, gpu, reason: `loaded ${path}` };
+    } catch (e) {
+      cudaChoice = { reason: `${path} was not used: ${(e as Error).message}` };
+    }
+  }
+  return cudaChoice;
+}
+
+// The addon the engine uses: the CUDA build where it loads and a GPU answers, else the CPU build.
+export function addon(): Addon {
+  return cuda().addon ?? cpu();
+}
+
 export function engineInfo(): Record<string, string | number | boolean> {
-  const a = cpu();
+  const c = cuda();
+  const a = addon();
   return {
-    addon: a.device,
+    addon: c.addon ? 'cuda' : 'cpu',
     threads: a.numThreads(),
+    gpu: c.gpu ? `${c.gpu.name} (sm ${c.gpu.computeCapability}, ${(c.gpu.memoryBytes / 2 ** 30).toFixed(1)} GiB)` : 'none',
+    cuda: c.reason,
   };
 }
