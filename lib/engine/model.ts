@@ -181,7 +181,6 @@ export class Model {
   readonly dir: string | null;
   /** @internal */
   readonly native: Addon;
-  private trainerInUse: Trainer | null = null;
 
   /** @internal use loadModel / initModel */
   constructor(config: Qwen2Config, native: Addon, dir: string | null, device: Device) {
@@ -276,8 +275,7 @@ export class Model {
    * per model; asking again returns a trainer over the same state with the new options).
    */
   trainer(opts: TrainerOptions): Trainer {
-    this.trainerInUse = new Trainer(this, opts);
-    return this.trainerInUse;
+    return new Trainer(this, opts);
   }
 
   /**
