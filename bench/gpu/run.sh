@@ -6,6 +6,8 @@
 # 3. runs the CUDA-vs-CPU parity tests (native/tests/cuda/test_*.cu);
 # 4. runs the kernel microbenchmarks beside PyTorch on the same card (bench_cuda.cu, torch_peers.py);
 # 5. prints one table last. Logs go to $OUT (or /tmp/ws-gpu) when set. Budget: under 8 minutes.
+# On the device tool: run(command="bash bench/gpu/run.sh", carry=[".device"], timeout_s=540), where
+# .device/node.xz (git-ignored) is made here by bench/gpu/pack-node.sh.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -46,8 +48,14 @@ EXTRA=()
 if ls "$CUDA_HOME"/lib64/libcublasLt.so* "$CUDA_HOME"/targets/*/lib/libcublasLt.so* >/dev/null 2>&1; then
   echo "cuBLASLt: in $CUDA_HOME"
 else
-  PIP_CUBLAS=$(python3 -c "import nvidia.cublas, os; print(os.path.dirname(nvidia.cublas.__file__))" 2>/dev/null \
-    || python3 -c "import nvidia.cu13, os; print(os.path.dirname(nvidia.cu13.__file__))" 2>/dev/null || true)
+  PIP_CUBLAS=$(python3 - 2>/dev/null <<'PY'
+import glob, os, site
+for d in site.getsitepackages():
+    for lib in sorted(glob.glob(os.path.join(d, "nvidia", "**", "libcublasLt.so*"), recursive=True)):
+        print(os.path.dirname(os.path.dirname(lib)))
+        raise SystemExit
+PY
+)
   LIB=$(ls "$PIP_CUBLAS"/lib/libcublasLt.so* 2>/dev/null | head -1)
   if [ -n "$LIB" ] && [ -f "$PIP_CUBLAS/include/cublasLt.h" ]; then
     echo "cuBLASLt: pip wheel at $PIP_CUBLAS"
@@ -62,24 +70,28 @@ fi
 echo "==== build"
 CC_CAP=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
 ARCH=${CC_CAP:-90}
-CMAKE_ARGS=(-S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$ARCH" "${EXTRA[@]}")
+CMAKE_ARGS=(-S . -B build-cuda/cmake -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$ARCH" "${EXTRA[@]}")
 if [ -n "$NODE_INC" ] && [ -n "$NAPI_INC" ]; then
   # The same target `npm run build:cuda` builds through cmake-js, configured by hand here.
   CMAKE_ARGS+=(-DCMAKE_JS_VERSION=run.sh -DCMAKE_JS_INC="$NODE_INC" -DWS_NAPI_INC="$NAPI_INC" -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$ROOT/build-cuda/Release")
 fi
 cmake "${CMAKE_ARGS[@]}" > "$LOG/cmake.log" 2>&1 || { tail -30 "$LOG/cmake.log"; note "cmake configure FAILED"; }
 grep warmstart "$LOG/cmake.log"
-TARGETS=$(cd build-gpu 2>/dev/null && cmake --build . --target help 2>/dev/null | grep -oE '(cuda_test_[a-z_]+|bench_cuda|warmstart_cuda)' | sort -u | tr '\n' ' ')
+TARGETS=$(cd build-cuda/cmake 2>/dev/null && cmake --build . --target help 2>/dev/null | grep -oE '(cuda_test_[a-z_]+|bench_cuda|warmstart_cuda)' | sort -u | tr '\n' ' ')
 echo "targets: $TARGETS"
 BUILD_OK=1
-timeout 300 cmake --build build-gpu -j"$(nproc)" --target $TARGETS > "$LOG/build.log" 2>&1 || { BUILD_OK=0; grep -E "error|Error" "$LOG/build.log" | head -40; }
+[ -n "$TARGETS" ] || { BUILD_OK=0; echo "no CUDA targets configured (cuBLASLt missing?): nothing to build or test"; }
+if [ $BUILD_OK = 1 ] && ! timeout 300 cmake --build build-cuda/cmake -j"$(nproc)" --target $TARGETS > "$LOG/build.log" 2>&1; then
+  BUILD_OK=0
+  grep -E "error|Error" "$LOG/build.log" | head -40
+fi
 note "build: $([ $BUILD_OK = 1 ] && echo ok || echo FAILED) after $(( $(date +%s) - START )) s"
 if [ -f build-cuda/Release/warmstart_cuda.node ] && command -v node >/dev/null 2>&1; then
   node -e "const a=require('./build-cuda/Release/warmstart_cuda.node'); console.log('addon gpuInfo', JSON.stringify(a.cuda.gpuInfo()))" 2>&1 | tee -a "$LOG/summary.txt"
 fi
 
 echo "==== parity tests"
-for t in build-gpu/cuda_test_*; do
+for t in build-cuda/cmake/cuda_test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
   if timeout 120 "$t" > "$LOG/$name.log" 2>&1; then status=pass; else status=FAIL; fi
@@ -89,8 +101,8 @@ for t in build-gpu/cuda_test_*; do
 done
 
 echo "==== microbenchmarks"
-if [ -x build-gpu/bench_cuda ]; then
-  timeout 120 build-gpu/bench_cuda 2> "$LOG/bench_cuda.err" | tee -a "$RES" || echo "bench_cuda failed: $(tail -3 "$LOG/bench_cuda.err")"
+if [ -x build-cuda/cmake/bench_cuda ]; then
+  timeout 120 build-cuda/cmake/bench_cuda 2> "$LOG/bench_cuda.err" | tee -a "$RES" || echo "bench_cuda failed: $(tail -3 "$LOG/bench_cuda.err")"
 fi
 PYTHONUNBUFFERED=1 timeout 200 python3 bench/gpu/torch_peers.py attention head step 2> "$LOG/torch.err" | tee -a "$RES" \
   || echo "torch peers failed: $(tail -5 "$LOG/torch.err")"
