@@ -1,7 +1,7 @@
 // An append-only JSONL file of records with keys, for runs that must survive being killed.
 // Each record is one line written by one write(2) on a file opened for appending, then synced, so
 // a line is either whole or (after a crash mid-write) a torn last line without its newline, which
-// opening cuts off. Opening reads back the keys already written; a re-run skips them. A lock file
+// opening cuts off (a last line that is whole JSON only lacking its newline is kept). Opening reads back the keys already written; a re-run skips them. A lock file
 // (OUT.lock, holding the pid) keeps two runs from appending to the same file; a lock left by a
 // process that no longer exists is taken over.
 import { promises as fs, constants } from 'node:fs';
@@ -64,9 +64,23 @@ export async function openTraceLog(file: string, keyOf: (row: Record<string, unk
     let repairedBytes = 0;
     if (text.length > 0 && !text.endsWith('\n')) {
       const keep = text.lastIndexOf('\n') + 1;
-      repairedBytes = Buffer.byteLength(text.slice(keep));
-      text = text.slice(0, keep);
-      await fs.truncate(file, Buffer.byteLength(text));
+      const tail = text.slice(keep);
+      let whole = false;
+      try {
+        JSON.parse(tail);
+        whole = true;
+      } catch {
+        // torn: cut it off below
+      }
+      if (whole) {
+        // a complete record without its newline (a file from elsewhere): keep it
+        await fs.appendFile(file, '\n');
+        text += '\n';
+      } else {
+        repairedBytes = Buffer.byteLength(tail);
+        text = text.slice(0, keep);
+        await fs.truncate(file, Buffer.byteLength(text));
+      }
     }
     const existing = new Map<string, Record<string, unknown>>();
     text.split('\n').forEach((line, i) => {

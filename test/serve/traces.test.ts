@@ -266,6 +266,11 @@ test.serial('a torn last line is cut off and redone; a live lock, a foreign file
     t.is(r.repairedBytes, 40);
     t.deepEqual({ written: r.written, skipped: r.skipped }, { written: 1, skipped: 1 });
     t.is(await fs.readFile(out, 'utf8'), `${first}\n${second}\n`);
+    // a whole last record that only lacks its newline is kept, not redone
+    await fs.writeFile(out, `${first}\n${second}`);
+    const kept = await teacher.writeFile([a, b], out);
+    t.deepEqual({ written: kept.written, skipped: kept.skipped, repairedBytes: kept.repairedBytes }, { written: 0, skipped: 2, repairedBytes: 0 });
+    t.is(await fs.readFile(out, 'utf8'), `${first}\n${second}\n`);
 
     // a lock held by a live process refuses a second writer
     await fs.writeFile(`${out}.lock`, `${process.ppid}\n`);
