@@ -173,7 +173,11 @@ function packSeqs(name: string, seqs: readonly (readonly number[])[], vocabSize:
   return { tokens, positions, cu };
 }
 
-/** A Qwen2 model in memory. Calls on one model run one at a time (they queue natively). */
+/**
+ * A Qwen2 model in memory. Calls on one model run one at a time, in the order they were made
+ * (a call made while another runs waits for it), so a trainer step and the logprobs asked
+ * around it never interleave.
+ */
 export class Model {
   readonly config: Qwen2Config;
   readonly device: Device;
@@ -182,12 +186,21 @@ export class Model {
   /** @internal */
   readonly native: Addon;
 
+  private tail: Promise<unknown> = Promise.resolve();
+
   /** @internal use loadModel / initModel */
   constructor(config: Qwen2Config, native: Addon, dir: string | null, device: Device) {
     this.config = config;
     this.native = native;
     this.dir = dir;
     this.device = device;
+  }
+
+  /** @internal Runs `f` after every call made on this model before it (FIFO per model). */
+  exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const r = this.tail.then(f, f);
+    this.tail = r.catch(() => undefined);
+    return r;
   }
 
   /** Number of parameters. */
@@ -207,29 +220,32 @@ export class Model {
   async logprobs(seqs: number[][], opts: LogprobOptions & { maxTokens?: number } = {}): Promise<Float32Array[]> {
     const temperature = finite('temperature', opts.temperature ?? 1, 1e-6, 1e6);
     const maxTokens = integer('maxTokens', opts.maxTokens ?? 16384, 1, 1 << 24);
-    const out: Float32Array[] = [];
-    let i = 0;
-    while (i < seqs.length) {
-      // greedy chunks of whole sequences up to maxTokens (a longer sequence goes alone)
-      let j = i;
-      let n = 0;
-      while (j < seqs.length && (j === i || n + (seqs[j]?.length ?? 0) <= maxTokens)) {
-        n += seqs[j]?.length ?? 0;
-        j++;
+    if (!Array.isArray(seqs)) throw new TypeError('seqs must be an array of token arrays');
+    return this.exclusive(async () => {
+      const out: Float32Array[] = [];
+      let i = 0;
+      while (i < seqs.length) {
+        // greedy chunks of whole sequences up to maxTokens (a longer sequence goes alone)
+        let j = i;
+        let n = 0;
+        while (j < seqs.length && (j === i || n + (seqs[j]?.length ?? 0) <= maxTokens)) {
+          n += seqs[j]?.length ?? 0;
+          j++;
+        }
+        const p = packSeqs('seqs', seqs.slice(i, j), this.config.vocabSize);
+        const lp: Float32Array = await this.native.logprobs(p.tokens, p.positions, p.cu, temperature);
+        for (let s = 0; s + 1 < p.cu.length; s++) out.push(lp.slice(p.cu[s], p.cu[s + 1] - 1));
+        i = j;
       }
-      const p = packSeqs('seqs', seqs.slice(i, j), this.config.vocabSize);
-      const lp: Float32Array = await this.native.logprobs(p.tokens, p.positions, p.cu, temperature);
-      for (let s = 0; s + 1 < p.cu.length; s++) out.push(lp.slice(p.cu[s], p.cu[s + 1] - 1));
-      i = j;
-    }
-    return out;
+      return out;
+    });
   }
 
   /** Logprobs of a packed batch, aligned to its targets (index t: log p(tokens[t+1]); 0 at each sequence's end). */
   async batchLogprobs(batch: Batch, opts: LogprobOptions = {}): Promise<Float32Array> {
     checkBatch(batch, this.config.vocabSize);
     const temperature = finite('temperature', opts.temperature ?? 1, 1e-6, 1e6);
-    return this.native.logprobs(batch.tokens, batch.positions, batch.cuSeqlens, temperature);
+    return this.exclusive(() => this.native.logprobs(batch.tokens, batch.positions, batch.cuSeqlens, temperature));
   }
 
   /**
@@ -244,7 +260,7 @@ export class Model {
     for (const k of Object.keys(a) as (keyof typeof a)[]) {
       if (a[k] !== b[k]) throw new Error(`${join(dir, 'config.json')}: ${k} is ${String(a[k])}, this model has ${String(b[k])}`);
     }
-    await this.native.load(dir);
+    await this.exclusive(() => this.native.load(dir));
   }
 
   /** Batched sampling with a KV cache. */
@@ -255,18 +271,18 @@ export class Model {
     const stop = opts.stopTokens ?? [];
     if (!Array.isArray(stop)) throw new TypeError('stopTokens must be an array of token ids');
     stop.forEach((t, i) => integer(`stopTokens[${i}]`, t, 0, this.config.vocabSize - 1));
-    const r = await this.native.generate(p.tokens, p.cu, {
+    const r = await this.exclusive<{ tokens: Int32Array[]; logprobs: Float32Array[]; stopped: boolean[] }>(() => this.native.generate(p.tokens, p.cu, {
       maxNewTokens: integer('maxNewTokens', opts.maxNewTokens, 1, 1 << 20),
       temperature: finite('temperature', opts.temperature ?? 1, 0, 1e6),
       topK: integer('topK', opts.topK ?? 0, 0, this.config.vocabSize),
       topP: finite('topP', opts.topP ?? 1, 1e-9, 1),
       seed: integer('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER),
       stopTokens: Int32Array.from(stop),
-    });
+    }));
     return {
-      tokens: (r.tokens as Int32Array[]).map((a) => Array.from(a)),
-      logprobs: (r.logprobs as Float32Array[]).map((a) => Array.from(a)),
-      finishReasons: (r.stopped as boolean[]).map((s) => (s ? 'stop' : 'length')),
+      tokens: r.tokens.map((a) => Array.from(a)),
+      logprobs: r.logprobs.map((a) => Array.from(a)),
+      finishReasons: r.stopped.map((s) => (s ? 'stop' : 'length')),
     };
   }
 
@@ -295,7 +311,7 @@ export class Model {
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp);
     try {
-      await this.native.saveTensors(tmp, dtype, maxShard);
+      await this.exclusive(() => this.native.saveTensors(tmp, dtype, maxShard));
       writeSynced(join(tmp, 'config.json'), configJson(this.config, dtype));
       const from = opts.tokenizerFrom ?? this.dir;
       if (from !== null && resolve(from) !== target) {
@@ -387,7 +403,7 @@ export class Trainer {
     const clipHigh = opts.clipHigh ?? clipHigh0;
     const beta = finite('beta', opts.beta ?? 0, 0, 1e6);
     if (beta > 0 && opts.refLogprobs === undefined) throw new RangeError('refLogprobs is required when beta > 0');
-    const r = await this.model.native.accumulate(batch.tokens, batch.positions, batch.cuSeqlens, {
+    const objective = {
       weights: batch.weights,
       advantages: arr('advantages', opts.advantages),
       oldLogprobs: arr('oldLogprobs', opts.oldLogprobs),
@@ -397,10 +413,13 @@ export class Trainer {
       clipHigh: finite('clip high', clipHigh, 0, 1e6),
       normaliser: finite('normaliser', opts.normaliser ?? Math.max(wsum, 1e-30), 1e-30, 1e30),
       temperature: finite('temperature', opts.temperature ?? 1, 1e-6, 1e6),
+    };
+    // forward/backward and the update run as one call on the model's queue
+    return this.model.exclusive(async () => {
+      const r = await this.model.native.accumulate(batch.tokens, batch.positions, batch.cuSeqlens, objective);
+      const gradNorm = opts.accumulate ? null : await this.optimizerStep();
+      return { loss: r.loss, gradNorm, tokens, clipped: r.clipped, logprobs: r.logprobs, updated: gradNorm !== null };
     });
-    let gradNorm: number | null = null;
-    if (!opts.accumulate) gradNorm = (await this.update()).gradNorm;
-    return { loss: r.loss, gradNorm, tokens, clipped: r.clipped, logprobs: r.logprobs, updated: gradNorm !== null };
   }
 
   /** Adds one batch's gradients without updating (same as step(batch, {...opts, accumulate: true})). */
@@ -420,16 +439,19 @@ export class Trainer {
   async update(opts: { lr?: number } = {}): Promise<{ gradNorm: number }> {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('update: options must be an object');
     if (opts.lr !== undefined) this.setLr(opts.lr);
-    const gradNorm: number = await this.model.native.optimizerStep({
+    return { gradNorm: await this.model.exclusive(() => this.optimizerStep()) };
+  }
+
+  private optimizerStep(): Promise<number> {
+    return this.model.native.optimizerStep({
       lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps,
       weightDecay: this.weightDecay, maxGradNorm: this.maxGradNorm,
     });
-    return { gradNorm };
   }
 
-  /** Drops accumulated gradients. */
-  zeroGrad(): void {
-    this.model.native.zeroGrad();
+  /** Drops accumulated gradients (after every call made before it). */
+  async zeroGrad(): Promise<void> {
+    await this.model.exclusive(async () => this.model.native.zeroGrad());
   }
 
   /** Writes the AdamW state (m, v, step count) to DIR/optimizer.safetensors (DIR is created). */
@@ -438,14 +460,14 @@ export class Trainer {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'optimizer.safetensors');
     const tmp = `${file}.tmp-${process.pid}`;
-    await this.model.native.saveOptimizer(tmp);
+    await this.model.exclusive(() => this.model.native.saveOptimizer(tmp));
     renameSync(tmp, file);
   }
 
   /** Restores what saveState wrote; nothing changes when the file does not fit this model. */
   async loadState(dir: string): Promise<void> {
     if (typeof dir !== 'string' || dir === '') throw new TypeError('loadState: dir must be a non-empty string');
-    await this.model.native.loadOptimizer(join(dir, 'optimizer.safetensors'));
+    await this.model.exclusive(() => this.model.native.loadOptimizer(join(dir, 'optimizer.safetensors')));
   }
 }
 

@@ -164,6 +164,19 @@ test('same seed, same threads: bitwise the same losses over 10 steps', async (t)
   t.true(a[18] < a[0], `loss fell: ${a[0]} -> ${a[18]}`);
 });
 
+test('calls in flight at once run one at a time on the model and agree with sequential calls', async (t) => {
+  const m = await small(14);
+  const s = seqs(15, [8, 5]);
+  const before = await m.logprobs(s);
+  const tr = m.trainer({ lr: 1e-2 });
+  // the logprobs queued before the step see the old weights, the ones queued after see the new
+  const [a, step, b] = await Promise.all([m.logprobs(s), tr.step(batchOf(s)), m.logprobs(s)]);
+  t.deepEqual(a, before);
+  t.true(step.updated);
+  t.notDeepEqual(b, before);
+  t.deepEqual(await m.logprobs(s), b);
+});
+
 test('accumulating two halves equals one step on the whole batch', async (t) => {
   const whole = await small(9);
   const split = await small(9);
