@@ -81,6 +81,11 @@ test('save shards above the size limit, replaces an old folder and copies tokeni
   const [x] = await b16.logprobs(s);
   const [y] = await m.logprobs(s);
   for (let i = 0; i < x.length; i++) t.true(Math.abs(x[i] - y[i]) < 0.05);
+  // f16 as well
+  await m.save(join(dir, 'h'), { dtype: 'f16' });
+  t.is(JSON.parse(readFileSync(join(dir, 'h', 'config.json'), 'utf8')).torch_dtype, 'float16');
+  const [z] = await (await loadModel(join(dir, 'h'))).logprobs(s);
+  for (let i = 0; i < z.length; i++) t.true(Math.abs(z[i] - y[i]) < 0.01);
   rmSync(dir, { recursive: true });
 });
 
