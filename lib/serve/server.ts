@@ -216,7 +216,8 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
     const jobs: GenJob[] = prompts.map((prompt, i) => ({
       prompt, n: p.n,
       maxTokens: budget(prompt.length, p.maxTokens, chat ? limits.maxTokens : 16, prompts.length > 1 ? `prompt[${i}]` : chat ? 'the messages' : 'the prompt'),
-      temperature: p.temperature, topP: p.topP, topK: p.topK, stopTokens: ids, seed: p.seed,
+      // top-k past the vocabulary cuts nothing; a top-p below the sampler's floor keeps the top token
+      temperature: p.temperature, topP: Math.max(p.topP, 1e-9), topK: p.topK >= cfg.vocabSize ? 0 : p.topK, stopTokens: ids, seed: p.seed,
     }));
     if (batcher.queued + jobs.length > maxQueue) throw new QueueFullError(maxQueue);
     const results = jobs.map((j) => batcher.submit(j, signal));

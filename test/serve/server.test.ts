@@ -54,6 +54,9 @@ test('token-id prompts and prompt lists give one choice per prompt and n', async
   const direct = await fx.model.generate([ids], { maxNewTokens: 5, temperature: 0, stopTokens: eos() });
   t.is(r.json.choices[0].text, fx.tokenizer.decode(direct.tokens[0], { skipSpecialTokens: true }));
   t.is(r.json.usage.prompt_tokens, ids.length + fx.tokenizer.encode('Who is a knight?').length);
+  // the edges of the sampling ranges reach the engine inside its own ranges
+  const edges = await post(`${server.url}/v1/completions`, { model: MODEL, prompt: 'x', max_tokens: 2, top_k: 10 ** 6, top_p: 1e-300, temperature: 2, seed: -1 });
+  t.is(edges.status, 200, edges.text);
 });
 
 test('a stop string cuts the text before it, reports it, and counts only the tokens up to it', async (t) => {
