@@ -171,18 +171,47 @@ void probs(float* S, const float* lse, int nq, int qb, int kb, int nk) {
   }
 }
 
-// Loads what both backward passes need for one query tile: Qs (scaled q), dOb, lse, Delta.
-void load_query_tile(const Shape& sh, int s, int h, int qb, const float* q, const float* dout, const float* out,
-                     const float* lse, float* Qs, float* dOb, float* lse_t, float* delta, int& nq) {
-  int t0 = sh.cu[s] + qb * B;
-  nq = std::min(B, sh.len(s) - qb * B);
-  int64_t base = (int64_t)t0 * sh.q_stride() + (int64_t)h * sh.D;
-  load_rows(Qs, sh.Dp, q + base, sh.q_stride(), nq, sh.D, sh.scale);
-  load_rows(dOb, sh.Dp, dout + base, sh.q_stride(), nq, sh.D, 1.0f);
-  for (int i = 0; i < nq; ++i) {
-    delta[i] = simd::dot(out + base + i * sh.q_stride(), dout + base + i * sh.q_stride(), sh.D);
-    lse_t[i] = lse[(int64_t)(t0 + i) * sh.Hq + h];
+// What both backward passes need of every query tile, prepared once per call (pass 1 revisits a
+// query tile for every key tile it sees): Qs = q * scale and dOb as zero-padded [B, Dp] tiles,
+// lse and Delta = dout · out per row. Layout [tile][Hq][2 B Dp + 2 B], in the calling thread's
+// buffer (grown once).
+struct QueryTile { const float *Qs, *dOb, *lse, *delta; int nq; };
+struct QueryTiles {
+  std::vector<int64_t> first;  // first query tile of each sequence
+  const float* base;
+  int Hq, Dp, stride;
+  QueryTile get(const Shape& sh, int s, int h, int qb) const {
+    const float* p = base + ((first[s] + qb) * Hq + h) * stride;
+    return {p, p + B * Dp, p + 2 * B * Dp, p + 2 * B * Dp + B, std::min(B, sh.len(s) - qb * B)};
   }
+};
+
+QueryTiles prepare_queries(const Shape& sh, const float* q, const float* dout, const float* out, const float* lse) {
+  QueryTiles qt{std::vector<int64_t>(sh.num_seqs + 1, 0), nullptr, sh.Hq, sh.Dp, 2 * B * sh.Dp + 2 * B};
+  for (int s = 0; s < sh.num_seqs; ++s) qt.first[s + 1] = qt.first[s] + (sh.len(s) + B - 1) / B;
+  const int64_t n = qt.first[sh.num_seqs] * sh.Hq;  // (tile, head) pairs
+  thread_local std::vector<float> buf;
+  if ((int64_t)buf.size() < n * qt.stride) buf.resize(n * qt.stride);
+  float* base = buf.data();
+  parallel_for(n, 4, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t tile = i / sh.Hq;
+      const int h = (int)(i % sh.Hq);
+      const int s = (int)(std::upper_bound(qt.first.begin(), qt.first.end(), tile) - qt.first.begin()) - 1;
+      const int qb = (int)(tile - qt.first[s]), nq = std::min(B, sh.len(s) - qb * B), t0 = sh.cu[s] + qb * B;
+      const int64_t at = (int64_t)t0 * sh.q_stride() + (int64_t)h * sh.D;
+      float* p = base + i * qt.stride;
+      float *lse_t = p + 2 * B * sh.Dp, *delta = lse_t + B;
+      load_rows(p, sh.Dp, q + at, sh.q_stride(), nq, sh.D, sh.scale);
+      load_rows(p + B * sh.Dp, sh.Dp, dout + at, sh.q_stride(), nq, sh.D, 1.0f);
+      for (int r = 0; r < B; ++r) {
+        lse_t[r] = r < nq ? lse[(int64_t)(t0 + r) * sh.Hq + h] : 0.0f;
+        delta[r] = r < nq ? simd::dot(out + at + r * sh.q_stride(), dout + at + r * sh.q_stride(), sh.D) : 0.0f;
+      }
+    }
+  });
+  qt.base = base;
+  return qt;
 }
 
 // P (in S) and dS (in dS) for one tile: P = exp(S - lse), dS = P * (dOb · Vt - Delta).
@@ -193,8 +222,7 @@ void tile_grads(float* S, float* dS, const float* Qs, const float* Kt, const flo
   std::fill(dS, dS + B * B, 0.0f);
   mm_acc(dS, B, dOb, Dp, Vt, B, B, Dp, B);
   for (int i = 0; i < B; ++i) {
-    float di = i < nq ? delta[i] : 0.0f;
-    for (int j = 0; j < B; ++j) dS[i * B + j] = S[i * B + j] * (dS[i * B + j] - di);
+    for (int j = 0; j < B; ++j) dS[i * B + j] = S[i * B + j] * (dS[i * B + j] - delta[i]);
   }
 }
 
@@ -260,21 +288,20 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const Shape sh = check_shape(cu_seqlens, num_seqs, T, Hq, Hkv, D);
   WS_CHECK_RANGE(T == 0 || lse != nullptr, "attention_backward: lse from the forward is required");
   const int Dp = sh.Dp;
-  const size_t tile_floats = (size_t)7 * B * Dp + 3 * B * B + 2 * B;
-  auto carve = [&](float*& Qs, float*& dOb, float*& Kt, float*& Kb, float*& Vt, float*& A1, float*& A2,
-                   float*& S, float*& dS, float*& T1, float*& lse_t, float*& delta) {
-    Qs = scratch(tile_floats);
-    dOb = Qs + B * Dp; Kt = dOb + B * Dp; Kb = Kt + B * Dp; Vt = Kb + B * Dp;
+  const QueryTiles qtiles = prepare_queries(sh, q, dout, out, lse);
+  const size_t tile_floats = (size_t)5 * B * Dp + 3 * B * B;
+  auto carve = [&](float*& Kt, float*& Kb, float*& Vt, float*& A1, float*& A2, float*& S, float*& dS, float*& T1) {
+    Kt = scratch(tile_floats);
+    Kb = Kt + B * Dp; Vt = Kb + B * Dp;
     A1 = Vt + B * Dp; A2 = A1 + B * Dp;
     S = A2 + B * Dp; dS = S + B * B; T1 = dS + B * B;
-    lse_t = T1 + B * B; delta = lse_t + B;
   };
 
   // Pass 1: dk, dv of one key tile of one kv head, over every query row of its heads that sees it.
   if (dk || dv) {
     for_tiles(sh, Hkv, [&](int s, int g, int kb) {
-      float *Qs, *dOb, *Kt, *Kb, *Vt, *dK, *dV, *S, *dS, *Tr, *lse_t, *delta;
-      carve(Qs, dOb, Kt, Kb, Vt, dK, dV, S, dS, Tr, lse_t, delta);
+      float *Kt, *Kb, *Vt, *dK, *dV, *S, *dS, *Tr;
+      carve(Kt, Kb, Vt, dK, dV, S, dS, Tr);
       const int t0 = cu_seqlens[s], L = sh.len(s), nk = std::min(B, L - kb * B), nqb = (L + B - 1) / B;
       const int64_t kv = (int64_t)(t0 + kb * B) * sh.kv_stride() + (int64_t)g * D;
       load_cols(Kt, Dp, k + kv, sh.kv_stride(), nk, D);
@@ -282,13 +309,12 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       std::fill(dK, dK + 2 * B * Dp, 0.0f);  // dK and dV
       for (int h = g * sh.group; h < (g + 1) * sh.group; ++h)
         for (int qb = kb; qb < nqb; ++qb) {
-          int nq;
-          load_query_tile(sh, s, h, qb, q, dout, out, lse, Qs, dOb, lse_t, delta, nq);
-          tile_grads(S, dS, Qs, Kt, dOb, Vt, lse_t, delta, nq, qb, kb, nk, Dp);
+          const QueryTile t = qtiles.get(sh, s, h, qb);
+          tile_grads(S, dS, t.Qs, Kt, t.dOb, Vt, t.lse, t.delta, t.nq, qb, kb, nk, Dp);
           transpose(Tr, S);
-          mm_acc(dV, Dp, Tr, B, dOb, Dp, B, B, Dp);
+          mm_acc(dV, Dp, Tr, B, t.dOb, Dp, B, B, Dp);
           transpose(Tr, dS);
-          mm_acc(dK, Dp, Tr, B, Qs, Dp, B, B, Dp);
+          mm_acc(dK, Dp, Tr, B, t.Qs, Dp, B, B, Dp);
         }
       for (int j = 0; j < nk; ++j) {
         const int64_t o = kv + j * sh.kv_stride();
@@ -303,11 +329,10 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   // Pass 2: dq of one query tile, over the key tiles it sees.
   if (dq) {
     for_tiles(sh, Hq, [&](int s, int h, int qb) {
-      float *Qs, *dOb, *Kt, *Kb, *Vt, *dQ, *unused, *S, *dS, *Tr, *lse_t, *delta;
-      carve(Qs, dOb, Kt, Kb, Vt, dQ, unused, S, dS, Tr, lse_t, delta);
+      float *Kt, *Kb, *Vt, *dQ, *unused, *S, *dS, *Tr;
+      carve(Kt, Kb, Vt, dQ, unused, S, dS, Tr);
       const int g = h / sh.group, t0 = cu_seqlens[s], L = sh.len(s);
-      int nq;
-      load_query_tile(sh, s, h, qb, q, dout, out, lse, Qs, dOb, lse_t, delta, nq);
+      const QueryTile t = qtiles.get(sh, s, h, qb);
       std::fill(dQ, dQ + B * Dp, 0.0f);
       for (int kb = 0; kb <= qb; ++kb) {
         const int nk = std::min(B, L - kb * B);
@@ -315,10 +340,10 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         load_cols(Kt, Dp, k + kv, sh.kv_stride(), nk, D);
         load_rows(Kb, Dp, k + kv, sh.kv_stride(), nk, D, 1.0f);
         load_cols(Vt, Dp, v + kv, sh.kv_stride(), nk, D);
-        tile_grads(S, dS, Qs, Kt, dOb, Vt, lse_t, delta, nq, qb, kb, nk, Dp);
+        tile_grads(S, dS, t.Qs, Kt, t.dOb, Vt, t.lse, t.delta, t.nq, qb, kb, nk, Dp);
         mm_acc(dQ, Dp, dS, B, Kb, Dp, B, B, Dp);
       }
-      for (int i = 0; i < nq; ++i) {
+      for (int i = 0; i < t.nq; ++i) {
         float* dst = dq + (int64_t)(t0 + qb * B + i) * sh.q_stride() + (int64_t)h * D;
         for (int c = 0; c < D; ++c) dst[c] += dQ[i * Dp + c] * sh.scale;
       }
