@@ -263,3 +263,40 @@ test('close() lets requests in flight finish, then refuses connections', async (
   const err = await t.throwsAsync(fetch(`${s.url}/health`));
   t.regex(String((err as { cause?: { code?: string } }).cause?.code), /ECONNREFUSED/);
 });
+
+test('every single-field mutation of a valid body is answered 200 or a clean 4xx, never 500', async (t) => {
+  const values: unknown[] = [null, undefined, true, false, 0, -1, 1.5, 2 ** 53, -(2 ** 60), 1e300, '', 'x', '10', [], [1], ['a'], {}, { a: 1 }, [[1, 2]], [[-1]], [{}], 'y'.repeat(3000)];
+  const bodies: [string, Record<string, unknown>, string[]][] = [
+    ['/v1/completions', { model: MODEL, prompt: 'Zoey is', max_tokens: 2 },
+      ['model', 'prompt', 'max_tokens', 'temperature', 'top_p', 'top_k', 'n', 'stop', 'seed', 'stream', 'stream_options', 'logprobs', 'echo', 'best_of', 'suffix', 'presence_penalty', 'logit_bias']],
+    ['/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+      ['messages', 'max_completion_tokens', 'response_format', 'tools', 'logprobs', 'top_logprobs', 'messages.0', 'messages.0.role', 'messages.0.content']],
+  ];
+  const cases: [string, unknown][] = [];
+  for (const [path, base, fields] of bodies) {
+    for (const f of fields) {
+      for (const v of values) {
+        const body = structuredClone(base);
+        const keys = f.split('.');
+        let at: any = body;
+        for (const k of keys.slice(0, -1)) at = at[k];
+        if (v === undefined) delete at[keys.at(-1)!];
+        else at[keys.at(-1)!] = v;
+        cases.push([path, body]);
+      }
+    }
+  }
+  const statuses = new Map<number, number>();
+  for (let i = 0; i < cases.length; i += 16) {
+    await Promise.all(cases.slice(i, i + 16).map(async ([path, body]) => {
+      const r = await post(`${server.url}${path}`, body);
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      const label = `${path} ${JSON.stringify(body).slice(0, 160)} -> ${r.status} ${r.text.slice(0, 160)}`;
+      if (r.status === 200) return;
+      t.true(r.status >= 400 && r.status < 500, label);
+      t.is(typeof r.json?.error?.message, 'string', label);
+    }));
+  }
+  t.true((statuses.get(200) ?? 0) > 20 && (statuses.get(400) ?? 0) > 100, JSON.stringify([...statuses]));
+  t.is((await post(`${server.url}/v1/completions`, { model: MODEL, prompt: 'still here', max_tokens: 2 })).status, 200);
+});
