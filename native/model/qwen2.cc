@@ -342,7 +342,8 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   KvCache cache{kcache.data(), vcache.data(), B, max_len};
   std::vector<float> x((size_t)B * C), xn((size_t)B * C), tmp((size_t)B * C), qkv((size_t)B * qkv_dim_),
       q((size_t)B * q_dim_), att((size_t)B * q_dim_), gu((size_t)B * 2 * F), gate((size_t)B * F), up((size_t)B * F),
-      h((size_t)B * F), logits((size_t)B * V), scratch(2 * (size_t)V);
+      h((size_t)B * F), logits((size_t)B * V), scratch(2 * (size_t)V), kr((size_t)B * kv_dim_),
+      q_all((size_t)B * q_dim_, 0.0f), att_all((size_t)B * q_dim_);
   float* P = params_buf_.data();
 
   // Prefill: one packed forward over the prompts fills the cache; logits of each last token.
@@ -357,7 +358,8 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   g.stopped.assign(B, false);
   std::vector<Rng> rngs;
   for (int s = 0; s < B; ++s) rngs.emplace_back(o.seed, (uint64_t)s);
-  std::vector<int> active(B), lens(B);
+  std::vector<int> active(B);
+  std::vector<int32_t> lens(B);  // valid cache rows per sequence
   std::vector<int32_t> cur(B), pos(B);
   for (int s = 0; s < B; ++s) { active[s] = s; lens[s] = (int)prompts[s].size(); }
   int nact = B;
@@ -390,19 +392,24 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
       op::matmul_forward(d, qkv.data(), xn.data(), w.wqkv, w.bqkv, n, C, qkv_dim_);
       op::copy_rows(d, q.data(), q_dim_, qkv.data(), qkv_dim_, n, q_dim_);
       op::rope_forward(d, q.data(), q.data(), pos.data(), n, Hq, Dh, cfg_.rope_theta);
+      op::copy_rows(d, kr.data(), kv_dim_, qkv.data() + q_dim_, qkv_dim_, n, kv_dim_);
+      op::rope_forward(d, kr.data(), kr.data(), pos.data(), n, Hkv, Dh, cfg_.rope_theta);
+      // The new k/v rows go to each sequence's cache row; the queries to their sequence's slot, so
+      // one attention call covers the whole batch (finished sequences keep a stale query, unread).
       const int64_t layer_stride = (int64_t)B * max_len * kv_dim_;
+      float* kc = kcache.data() + l * layer_stride;
+      float* vc = vcache.data() + l * layer_stride;
       for (int i = 0; i < n; ++i) {
         int s = active[i];
-        float* krow = kcache.data() + l * layer_stride + ((int64_t)s * max_len + pos[i]) * kv_dim_;
-        float* vrow = vcache.data() + l * layer_stride + ((int64_t)s * max_len + pos[i]) * kv_dim_;
-        op::rope_forward(d, krow, qkv.data() + (size_t)i * qkv_dim_ + q_dim_, &pos[i], 1, Hkv, Dh, cfg_.rope_theta);
-        std::memcpy(vrow, qkv.data() + (size_t)i * qkv_dim_ + q_dim_ + kv_dim_, kv_dim_ * sizeof(float));
-        int32_t len = pos[i] + 1;
-        op::attention_decode(d, att.data() + (size_t)i * q_dim_, q.data() + (size_t)i * q_dim_,
-                             kcache.data() + l * layer_stride + (int64_t)s * max_len * kv_dim_,
-                             vcache.data() + l * layer_stride + (int64_t)s * max_len * kv_dim_, &len, 1, max_len,
-                             Hq, Hkv, Dh);
+        std::memcpy(kc + ((int64_t)s * max_len + pos[i]) * kv_dim_, kr.data() + (size_t)i * kv_dim_, kv_dim_ * sizeof(float));
+        std::memcpy(vc + ((int64_t)s * max_len + pos[i]) * kv_dim_, qkv.data() + (size_t)i * qkv_dim_ + q_dim_ + kv_dim_,
+                    kv_dim_ * sizeof(float));
+        std::memcpy(q_all.data() + (size_t)s * q_dim_, q.data() + (size_t)i * q_dim_, q_dim_ * sizeof(float));
+        lens[s] = pos[i] + 1;
       }
+      op::attention_decode(d, att_all.data(), q_all.data(), kc, vc, lens.data(), B, max_len, Hq, Hkv, Dh);
+      for (int i = 0; i < n; ++i)
+        std::memcpy(att.data() + (size_t)i * q_dim_, att_all.data() + (size_t)active[i] * q_dim_, q_dim_ * sizeof(float));
       op::matmul_forward(d, tmp.data(), att.data(), w.wo, nullptr, n, q_dim_, C);
       op::add_inplace(d, x.data(), tmp.data(), (int64_t)n * C);
       op::rmsnorm_forward(d, xn.data(), nullptr, x.data(), w.ln2, n, C, cfg_.rms_eps);
@@ -415,7 +422,6 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
     }
     op::rmsnorm_forward(d, xn.data(), nullptr, x.data(), final_norm(P), n, C, cfg_.rms_eps);
     op::matmul_forward(d, logits.data(), xn.data(), head(P), nullptr, n, C, V);
-    for (int i = 0; i < n; ++i) lens[active[i]] = pos[i] + 1;
   }
   return g;
 }
