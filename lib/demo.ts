@@ -27,7 +27,7 @@ import { sft, type SftConfig } from './train/sft.js';
 import { kkExamples, kkTask } from './train/tasks.js';
 
 export interface DemoSettings {
-  names: readonly string[];  // people are drawn from these (a short list: a tiny model learns to copy them sooner)
+  names: readonly string[];  // people are drawn from these (a short list: a model this small cannot yet copy names from the puzzle)
   template: string;          // the prompt around {quiz} (lib/kk/prompt.ts); ends with "Assistant: <think>"
   warmupPeople: string;      // sizes of the warmup puzzles
   warmupPuzzles: number;
@@ -46,7 +46,9 @@ export interface DemoSettings {
 // A compact prompt: the paper's preamble and instructions would triple the tokens a tiny model
 // trains on without teaching it more (the traces show the answer format).
 export const DEMO_TEMPLATE = 'User: {quiz}\nAssistant: <think>';
-export const DEMO_NAMES = ['Aria', 'Ben', 'Cara', 'Dan', 'Eva', 'Finn', 'Gia', 'Hugo', 'Ivy', 'Jack', 'Kate', 'Leo'] as const;
+// Three names: every 3-person warmup puzzle has all three; a 2-person held-out puzzle has two of
+// them, so the warmed-up model must learn, by RLVR, to answer for the people who are there.
+export const DEMO_NAMES = ['Aria', 'Ben', 'Cara'] as const;
 
 export const DEMO_SETTINGS: DemoSettings = {
   names: DEMO_NAMES,
@@ -65,8 +67,8 @@ export const DEMO_SETTINGS: DemoSettings = {
     microBatchTokens: 4096, gradAccum: 1, valExamples: 20, evalEvery: 0, saveEvery: 0, seed: 0,
   },
   grpo: {
-    steps: 20, promptsPerStep: 8, generations: 8, maxCompletionLength: 160, temperature: 0.7, topP: 0.95, topK: 0,
-    lr: 3e-4, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 2, maxGradNorm: 1,
+    steps: 30, promptsPerStep: 8, generations: 8, maxCompletionLength: 160, temperature: 0.7, topP: 0.95, topK: 0,
+    lr: 1e-3, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 2, maxGradNorm: 1,
     clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 8192, saveEvery: 0, seed: 0,
   },
   eval: { samples: 4, temperature: 0.7, topP: 0.95, topK: 0, maxNewTokens: 160, batchSize: 200, seed: 0 },
