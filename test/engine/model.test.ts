@@ -12,9 +12,16 @@ import { initModel, loadModel, type Model } from '../../lib/index.js';
 const SMALL = { hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 };
 const V = 61;
 
+const made: string[] = [];
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'ws-model-'));
+  const d = mkdtempSync(join(tmpdir(), 'ws-model-'));
+  made.push(d);
+  return d;
 }
+// a failed assertion must not leave folders behind
+test.after.always(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 async function small(seed = 1, tied = true, std = 0.2): Promise<Model> {
   return initModel({ preset: 'tiny', vocabSize: V, seed, std, overrides: { ...SMALL, tie_word_embeddings: tied } });
