@@ -48,7 +48,7 @@ export function curvesSpec(series: PlotSeries[], title?: string): TopLevelSpec {
       mark: { type: 'line', point: { size: 12 }, strokeWidth: 1.5 },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'step' },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '~r' } },
         color: { field: 'run', type: 'nominal', title: 'run', legend: series.length > 1 ? {} : null },
       },
     },
