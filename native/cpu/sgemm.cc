@@ -7,16 +7,16 @@
 // Partial tiles: the micro-kernel is templated on the number of rows, and columns past N are
 // zero-padded in the packed B and written through a small tile buffer.
 //
-// Threads: the (row block x column part) tiles of one (panel, K slice) step are split over
-// ws::parallel_for. Every element of C is computed by one thread with the same K order and the
-// same blocking whatever the thread count, so results are bitwise identical for any thread count.
+// Threads: C is cut into one part per thread (rows in multiples of MR, or columns in multiples of
+// NR), and each thread runs the loops above on its part with its own packing buffers, so a call
+// is one parallel region. Every element of C sees the same K order and the same arithmetic
+// whatever the thread count, so results are bitwise identical for any thread count.
 // sgemm_blas calls cblas_sgemm, with OpenBLAS's thread count following ws::num_threads().
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
 #include <new>
-#include <numeric>
 #include <utility>
 
 #include "../core/error.h"
@@ -127,10 +127,9 @@ void pack_a(float* dst, const float* A, int lda, bool trans, int i0, int mc, int
   }
 }
 
-// op(B)[p0 : p0+kc, j0 + s*NR : ...] for slivers s in [s0, s1) -> dst[s][p][j]; columns past N
-// are zero.
-void pack_b(float* dst, const float* B, int ldb, bool trans, int p0, int kc, int j0, int nc, int s0, int s1) {
-  for (int s = s0; s < s1; ++s) {
+// op(B)[p0 : p0+kc, j0 : j0+nc] -> slivers of NR columns, dst[s][p][j]; columns past nc are zero.
+void pack_b(float* dst, const float* B, int ldb, bool trans, int p0, int kc, int j0, int nc) {
+  for (int s = 0; s * NR < nc; ++s) {
     float* d = dst + (size_t)s * kc * NR;
     int cols = std::min(NR, nc - s * NR), j = j0 + s * NR;
     if (cols < NR) std::fill(d, d + (size_t)kc * NR, 0.0f);
@@ -165,6 +164,48 @@ void check_args(bool ta, bool tb, int M, int N, int K, const float* A, int lda, 
   WS_CHECK_RANGE(M == 0 || N == 0 || C, "sgemm: C must not be null");
 }
 
+// C[i0:i1, j0:j1] on the calling thread: the GotoBLAS loops with this thread's packing buffers.
+// j0 is a multiple of NR and j1 is one or N, so the only partial column sliver is at N.
+void gemm_part(bool ta, bool tb, int i0, int i1, int j0, int j1, int K, float alpha, const float* A,
+               int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  static thread_local Buffer a_buf, b_buf;
+  alignas(64) float tile[MR * NR];
+  for (int jc = j0; jc < j1; jc += NC) {
+    const int nc = std::min(NC, j1 - jc), slivers = (nc + NR - 1) / NR;
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = std::min(KC, K - pc);
+      const float beta_now = pc == 0 ? beta : 1.0f;
+      float* bp = b_buf.get((size_t)slivers * kc * NR);
+      float* ap = a_buf.get((size_t)MC * kc);
+      pack_b(bp, B, ldb, tb, pc, kc, jc, nc);
+      for (int ic = i0; ic < i1; ic += MC) {
+        const int mc = std::min(MC, i1 - ic);
+        pack_a(ap, A, lda, ta, ic, mc, pc, kc);
+        for (int s = 0; s < slivers; ++s) {
+          const int j = jc + s * NR, cols = std::min(NR, j1 - j);
+          const float* b = bp + (size_t)s * kc * NR;
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int rows = std::min(MR, mc - ir);
+            const float* a = ap + (size_t)ir * kc;
+            float* c = C + (size_t)(ic + ir) * ldc + j;
+            if (cols == NR) {
+              kKernels[rows](kc, a, b, c, ldc, alpha, beta_now);
+            } else {  // right edge: compute the full tile, then merge the valid columns
+              kKernels[rows](kc, a, b, tile, NR, 1.0f, 0.0f);
+              for (int r = 0; r < rows; ++r)
+                for (int q = 0; q < cols; ++q) {
+                  float* cq = c + (size_t)r * ldc + q;
+                  float out = alpha * tile[r * NR + q];
+                  *cq = beta_now == 0.0f ? out : out + beta_now * *cq;
+                }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 std::atomic<int> g_backend{0};
 
 }  // namespace
@@ -177,55 +218,21 @@ void sgemm_ours(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
     scale_c(C, ldc, M, N, beta);
     return;
   }
-  static thread_local Buffer b_buf;
-  const int threads = num_threads();
-  const int m_blocks = (M + MC - 1) / MC;
-  for (int jc = 0; jc < N; jc += NC) {
-    const int nc = std::min(NC, N - jc), slivers = (nc + NR - 1) / NR;
-    // Split columns too when there are fewer row blocks than threads, so that the tile count
-    // is a multiple of the thread count.
-    const int n_parts = std::min(slivers, threads / std::gcd(m_blocks, threads));
-    for (int pc = 0; pc < K; pc += KC) {
-      const int kc = std::min(KC, K - pc);
-      const float beta_now = pc == 0 ? beta : 1.0f;
-      float* bp = b_buf.get((size_t)slivers * kc * NR);
-      parallel_for(slivers, 4, [&](int64_t s0, int64_t s1) {
-        pack_b(bp, B, ldb, trans_b, pc, kc, jc, nc, int(s0), int(s1));
-      });
-      parallel_for((int64_t)m_blocks * n_parts, 1, [&](int64_t t0, int64_t t1) {
-        static thread_local Buffer a_buf;
-        float* ap = a_buf.get((size_t)MC * kc);
-        alignas(64) float tile[MR * NR];
-        for (int64_t t = t0; t < t1; ++t) {
-          const int ib = int(t / n_parts), part = int(t % n_parts);
-          const int ic = ib * MC, mc = std::min(MC, M - ic);
-          const int s_begin = int((int64_t)slivers * part / n_parts);
-          const int s_end = int((int64_t)slivers * (part + 1) / n_parts);
-          pack_a(ap, A, lda, trans_a, ic, mc, pc, kc);
-          for (int s = s_begin; s < s_end; ++s) {
-            const int j = jc + s * NR, cols = std::min(NR, N - j);
-            const float* b = bp + (size_t)s * kc * NR;
-            for (int ir = 0; ir < mc; ir += MR) {
-              const int rows = std::min(MR, mc - ir);
-              const float* a = ap + (size_t)ir * kc;
-              float* c = C + (size_t)(ic + ir) * ldc + j;
-              if (cols == NR) {
-                kKernels[rows](kc, a, b, c, ldc, alpha, beta_now);
-              } else {  // right edge: compute the full tile, then merge the valid columns
-                kKernels[rows](kc, a, b, tile, NR, 1.0f, 0.0f);
-                for (int r = 0; r < rows; ++r)
-                  for (int q = 0; q < cols; ++q) {
-                    float* cq = c + (size_t)r * ldc + q;
-                    float out = alpha * tile[r * NR + q];
-                    *cq = beta_now == 0.0f ? out : out + beta_now * *cq;
-                  }
-              }
-            }
-          }
-        }
-      });
+  // One part of C per thread: rows in multiples of MR, or columns in multiples of NR when there
+  // are more column slivers than row slivers. Each part is a whole single-threaded product.
+  const int64_t row_units = (M + MR - 1) / MR, col_units = (N + NR - 1) / NR;
+  const bool by_rows = row_units >= col_units;
+  const int64_t units = by_rows ? row_units : col_units;
+  const int64_t parts = std::min<int64_t>(num_threads(), units);
+  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int u0 = int(units * p / parts), u1 = int(units * (p + 1) / parts);
+      if (by_rows)
+        gemm_part(trans_a, trans_b, u0 * MR, std::min(M, u1 * MR), 0, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+      else
+        gemm_part(trans_a, trans_b, 0, M, u0 * NR, std::min(N, u1 * NR), K, alpha, A, lda, B, ldb, beta, C, ldc);
     }
-  }
+  });
 }
 
 bool have_blas() {
