@@ -87,15 +87,17 @@ TEST(blas_matches_naive_every_case) {
 }
 
 TEST(ours_is_bitwise_identical_for_any_thread_count) {
-  const int M = 301, N = 157, K = 530;
-  auto A = wstest::randn((size_t)K * M, 11), B = wstest::randn((size_t)N * K, 12);
-  std::vector<float> ref;
-  for (int threads : {1, 2, 3, 5}) {
-    ws::set_num_threads(threads);
-    std::vector<float> C((size_t)M * N, 0.5f);
-    sgemm_ours(true, true, M, N, K, 0.9f, A.data(), M, B.data(), K, 0.25f, C.data(), N);
-    if (ref.empty()) ref = C;
-    else CHECK(C == ref);
+  // Tall C is split by rows among threads, wide C by columns.
+  for (Case c : {Case{301, 157, 530}, Case{7, 1001, 300}}) {
+    auto A = wstest::randn((size_t)c.K * c.M, 11), B = wstest::randn((size_t)c.N * c.K, 12);
+    std::vector<float> ref;
+    for (int threads : {1, 2, 3, 5}) {
+      ws::set_num_threads(threads);
+      std::vector<float> C((size_t)c.M * c.N, 0.5f);
+      sgemm_ours(true, true, c.M, c.N, c.K, 0.9f, A.data(), c.M, B.data(), c.K, 0.25f, C.data(), c.N);
+      if (ref.empty()) ref = C;
+      else CHECK(C == ref);
+    }
   }
   ws::set_num_threads(2);
 }
