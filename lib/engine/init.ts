@@ -1,7 +1,7 @@
 // Random Qwen2 models in the Hugging Face folder format: presets of known shapes, initialised
 // as Transformers does (matrices N(0, 0.02), biases 0, norm weights 1) from a seed.
 import { parseConfig, type Qwen2Config } from './config.js';
-import { randomModel, type Model } from './model.js';
+import { checkDevice, randomModel, type Device, type Model } from './model.js';
 
 export interface Preset {
   hidden_size: number;
@@ -50,6 +50,8 @@ export interface InitOptions {
   tokenizerFrom?: string;
   bosTokenId?: number;
   eosTokenId?: number;
+  /** Where the model lives: 'cpu' (default) or 'cuda' (the CUDA addon; weights drawn on the host). */
+  device?: Device;
 }
 
 /** The config.json of a preset. */
@@ -76,7 +78,8 @@ export async function initModel(opts: InitOptions): Promise<Model> {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`initModel: seed must be a non-negative integer, got ${seed}`);
   const std = opts.std ?? 0.02;
   if (!Number.isFinite(std) || std < 0) throw new RangeError(`initModel: std must be ≥ 0, got ${std}`);
-  const model = await randomModel(config, seed, std);
+  const device = checkDevice(opts.device ?? 'cpu', 'initModel');
+  const model = await randomModel(config, seed, std, device);
   if (opts.out !== undefined) await model.save(opts.out, { dtype: 'f32', tokenizerFrom: opts.tokenizerFrom });
   return model;
 }

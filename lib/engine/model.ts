@@ -6,10 +6,11 @@ import { copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, re
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { checkBatch, type Batch } from '../data/batch.js';
-import { cpu, type Addon } from './addon.js';
+import { cpu, cuda, type Addon } from './addon.js';
 import { configJson, nativeConfig, readConfig, type Qwen2Config } from './config.js';
 
-export type Device = 'cpu';
+/** 'cuda': bf16 weights and activations, fp32 master weights and Adam moments, on the GPU (the CUDA addon). */
+export type Device = 'cpu' | 'cuda';
 export type SaveDtype = 'f32' | 'bf16' | 'f16';
 
 /** Files copied from the source folder into every saved model folder (when present). */
@@ -471,26 +472,35 @@ export class Trainer {
   }
 }
 
-function newNative(config: Qwen2Config): Addon {
-  const addon = cpu();
-  return new addon.Model(nativeConfig(config));
+/** @internal checks a device option; `where` names the caller in the error. */
+export function checkDevice(device: unknown, where: string): Device {
+  if (device !== 'cpu' && device !== 'cuda') throw new RangeError(`${where}: device must be 'cpu' or 'cuda', got ${String(device)}`);
+  return device;
+}
+
+// The CPU addon for 'cpu' (bit-identical whichever addon is loaded); the CUDA addon for 'cuda',
+// or an error saying why there is none.
+function newNative(config: Qwen2Config, device: Device): Addon {
+  if (device === 'cpu') return new (cpu().Model)(nativeConfig(config));
+  const c = cuda();
+  if (!c.addon) throw new Error(`device 'cuda' is not available (CUDA addon: ${c.reason})`);
+  return new c.addon.Model(nativeConfig(config), 'cuda');
 }
 
 /** Loads a Hugging Face Qwen2 folder (config.json + model.safetensors or a sharded index). */
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Model> {
   if (typeof dir !== 'string' || dir === '') throw new TypeError('loadModel: dir must be a non-empty string');
-  const device = opts.device ?? 'cpu';
-  if (device !== 'cpu') throw new RangeError(`loadModel: device must be 'cpu', got ${String(device)}`);
+  const device = checkDevice(opts.device ?? 'cpu', 'loadModel');
   if (!existsSync(dir)) throw new Error(`${dir}: no such model folder`);
   const config = readConfig(join(dir, 'config.json'));
-  const native = newNative(config);
+  const native = newNative(config, device);
   await native.load(dir);
   return new Model(config, native, resolve(dir), device);
 }
 
 /** @internal a model with a given config and random weights (initModel writes it to a folder). */
-export async function randomModel(config: Qwen2Config, seed: number, std: number): Promise<Model> {
-  const native = newNative(config);
+export async function randomModel(config: Qwen2Config, seed: number, std: number, device: Device = 'cpu'): Promise<Model> {
+  const native = newNative(config, device);
   await native.initRandom(seed, std);
-  return new Model(config, native, null, 'cpu');
+  return new Model(config, native, null, device);
 }

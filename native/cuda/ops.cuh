@@ -145,4 +145,19 @@ void scale_inplace(float* x, int64_t n, float scale, cudaStream_t stream = 0);
 void sample_tokens(int32_t* tokens, float* logprobs, const float* logits, int B, int V, float temperature,
                    int top_k, float top_p, const float* u, cudaStream_t stream = 0);
 
+// ---- memory.cu -----------------------------------------------------------------------------
+// Device memory for the model graph. device_alloc returns zero-filled memory (null for 0 bytes);
+// device_free never throws. Host<->device copies synchronise; device copies and zero_device run
+// on `stream`. copy_rows_device copies `rows` rows of row_bytes between pitched buffers.
+void* device_alloc(size_t bytes);
+void device_free(void* p);
+void copy_to_device(void* dst, const void* src, size_t bytes);
+void copy_to_host(void* dst, const void* src, size_t bytes);
+void copy_device(void* dst, const void* src, size_t bytes, cudaStream_t stream = 0);
+void copy_rows_device(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t row_bytes, size_t rows,
+                      cudaStream_t stream = 0);
+void zero_device(void* p, size_t bytes, cudaStream_t stream = 0);
+// y[i] = bf16(float(y[i]) + float(x[i])): the residual add.
+void add_inplace(bf16* y, const bf16* x, int64_t n, cudaStream_t stream = 0);
+
 }  // namespace ws::cuda

@@ -65,6 +65,40 @@ Qwen2::Qwen2(const Qwen2Config& cfg, Device device) : cfg_(cfg), device_(device)
   if (!cfg.tied) head_off_ = add("lm_head.weight", {V, C});
   flat_size_ = align_up(off);
   params_buf_.assign(flat_size_, 0.0f);
+  WS_CHECK_RANGE(device_available(device), "device '", device_name(device),
+                 "' is not available in this build (the CUDA addon runs it: npm run build:cuda)");
+  if (device == Device::CPU) {
+    W_ = master_ = params_buf_.data();
+  } else {
+    dev_params_.reset(device, flat_size_ * sizeof(float));
+    dev_weights_.reset(device, flat_size_ * act_bytes(device));
+    master_ = dev_params_.f32();
+    W_ = dev_weights_.f32();
+    sync_to_device();
+  }
+}
+
+void Qwen2::sync_to_host() {
+  if (device_ == Device::CPU) return;
+  op::to_host(device_, params_buf_.data(), master_, flat_size_ * sizeof(float));
+  if (!train_state_) return;
+  op::to_host(device_, m_.data(), M_, flat_size_ * sizeof(float));
+  op::to_host(device_, v_.data(), V_, flat_size_ * sizeof(float));
+}
+
+void Qwen2::sync_to_device() {
+  if (device_ == Device::CPU) return;
+  op::to_device(device_, master_, params_buf_.data(), flat_size_ * sizeof(float));
+  op::to_compute(device_, W_, master_, flat_size_);
+  if (!train_state_) return;
+  op::to_device(device_, M_, m_.data(), flat_size_ * sizeof(float));
+  op::to_device(device_, V_, v_.data(), flat_size_ * sizeof(float));
+}
+
+float* Qwen2::grads() {
+  WS_CHECK(device_ == Device::CPU, "grads(): the gradients of a ", device_name(device_), " model stay on the device");
+  ensure_train_state();
+  return G_;
 }
 
 const ParamInfo* Qwen2::find_param(const std::string& name) const {
@@ -76,8 +110,8 @@ const ParamInfo* Qwen2::find_param(const std::string& name) const {
 Qwen2::LayerW Qwen2::layer_ptrs(float* base, int l) const {
   // Order of a layer's tensors in params_ (see the constructor): 12 entries after the embedding.
   const ParamInfo* p = &params_[1 + 12 * l];
-  return {base + p[0].offset, base + p[1].offset, base + p[4].offset, base + p[7].offset,
-          base + p[8].offset, base + p[9].offset, base + p[11].offset};
+  return {tensor(base, p[0].offset), tensor(base, p[1].offset), tensor(base, p[4].offset), tensor(base, p[7].offset),
+          tensor(base, p[8].offset), tensor(base, p[9].offset), tensor(base, p[11].offset)};
 }
 
 void Qwen2::init_random(uint64_t seed, float std) {
@@ -92,13 +126,23 @@ void Qwen2::init_random(uint64_t seed, float std) {
       std::fill(x, x + p.numel, norm ? 1.0f : 0.0f);
     }
   }
+  sync_to_device();
 }
 
 void Qwen2::ensure_train_state() {
-  if ((int64_t)grads_.size() == flat_size_) return;
-  grads_.assign(flat_size_, 0.0f);
+  if (train_state_) return;
   m_.assign(flat_size_, 0.0f);
   v_.assign(flat_size_, 0.0f);
+  if (device_ == Device::CPU) {
+    grads_.assign(flat_size_, 0.0f);
+    G_ = grads_.data(), M_ = m_.data(), V_ = v_.data();
+  } else {
+    dev_grads_.reset(device_, flat_size_ * sizeof(float));
+    dev_m_.reset(device_, flat_size_ * sizeof(float));
+    dev_v_.reset(device_, flat_size_ * sizeof(float));
+    G_ = dev_grads_.f32(), M_ = dev_m_.f32(), V_ = dev_v_.f32();
+  }
+  train_state_ = true;
 }
 
 int Qwen2::head_chunk(int T) const {
@@ -107,47 +151,94 @@ int Qwen2::head_chunk(int T) const {
   return std::max(1, std::min(c, T));
 }
 
+// Slices one allocation into 64-byte-aligned tensors; with a null base it only measures.
+struct Carver {
+  uintptr_t base = 0;
+  size_t used = 0;
+  float* take(int64_t n, int64_t elem_bytes) {
+    float* r = reinterpret_cast<float*>(base + used);
+    used += (size_t)(n * elem_bytes + 63) / 64 * 64;
+    return r;
+  }
+};
+
+void Qwen2::carve_arena(Carver& c, int T, bool train) {
+  const int64_t C = cfg_.hidden_size, F = cfg_.intermediate_size, Tn = T, Hq = cfg_.num_heads;
+  const int64_t A = act_bytes(device_);
+  auto act = [&](int64_t n) { return c.take(n, A); };             // activations (bf16 on CUDA)
+  auto f32 = [&](int64_t n) { return c.take(n, sizeof(float)); };  // per-token statistics
+  // Saved per layer for backward; silu(gate)*up is recomputed there, not kept.
+  acts_.assign(train ? cfg_.num_layers : 1, LayerActs{});
+  for (auto& a : acts_) {
+    a.x_in = act(Tn * C); a.rstd1 = f32(Tn); a.xn1 = act(Tn * C);
+    a.q = act(Tn * q_dim_); a.k = act(Tn * kv_dim_); a.v = act(Tn * kv_dim_);
+    a.att = act(Tn * q_dim_); a.lse = f32(Tn * Hq); a.x_mid = act(Tn * C);
+    a.rstd2 = f32(Tn); a.xn2 = act(Tn * C);
+    a.gate = act(Tn * F); a.up = act(Tn * F);
+  }
+  res_last_ = act(Tn * C); rstdf_ = f32(Tn); xnf_ = act(Tn * C); tmp_ = act(Tn * C); h_ = act(Tn * F);
+  qkv_ = act(Tn * qkv_dim_); gu_ = act(Tn * 2 * F);
+  // The CUDA head keeps its chunk of logits in its own workspace.
+  head_scratch_ = device_ == Device::CPU ? f32((int64_t)head_chunk(T) * cfg_.vocab_size) : nullptr;
+  if (train) {
+    dres_ = act(Tn * C); dxn_ = act(Tn * C);
+    datt_ = act(Tn * q_dim_); dq_ = act(Tn * q_dim_); dqr_ = act(Tn * q_dim_);
+    dk_ = act(Tn * kv_dim_); dv_ = act(Tn * kv_dim_); dkr_ = act(Tn * kv_dim_);
+    dqkv_ = act(Tn * qkv_dim_);
+    dh_ = act(Tn * F); dgate_ = act(Tn * F); dup_ = act(Tn * F); dgu_ = act(Tn * 2 * F);
+  }
+}
+
 void Qwen2::ensure_arena(int T, bool train) {
   if (T <= cap_T_ && (cap_train_ || !train)) return;
-  int newT = std::max(T, cap_T_);
-  bool newTrain = train || cap_train_;
-  const int64_t C = cfg_.hidden_size, F = cfg_.intermediate_size, Tn = newT;
-  const int64_t Hq = cfg_.num_heads;
-  // Saved per layer for backward; silu(gate)*up is recomputed there, not kept.
-  const int64_t per_layer = align_up(Tn * C) * 4 + align_up(Tn) * 2 + align_up(Tn * q_dim_) * 2 +
-                            align_up(Tn * kv_dim_) * 2 + align_up(Tn * Hq) + align_up(Tn * F) * 2;
-  const int nsets = newTrain ? cfg_.num_layers : 1;
-  int64_t total = per_layer * nsets + align_up(Tn * C) * 3 + align_up(Tn) + align_up(Tn * F) +
-                  align_up(Tn * qkv_dim_) + align_up(Tn * 2 * F) + align_up((int64_t)head_chunk(newT) * cfg_.vocab_size);
-  if (newTrain)
-    total += align_up(Tn * C) * 2 + align_up(Tn * q_dim_) * 3 + align_up(Tn * kv_dim_) * 3 +
-             align_up(Tn * qkv_dim_) + align_up(Tn * F) * 3 + align_up(Tn * 2 * F);
-  std::vector<float>().swap(arena_);
-  arena_.assign(total, 0.0f);
-  float* p = arena_.data();
-  auto take = [&](int64_t n) { float* r = p; p += align_up(n); return r; };
-  acts_.assign(nsets, LayerActs{});
-  for (auto& a : acts_) {
-    a.x_in = take(Tn * C); a.rstd1 = take(Tn); a.xn1 = take(Tn * C);
-    a.q = take(Tn * q_dim_); a.k = take(Tn * kv_dim_); a.v = take(Tn * kv_dim_);
-    a.att = take(Tn * q_dim_); a.lse = take(Tn * Hq); a.x_mid = take(Tn * C);
-    a.rstd2 = take(Tn); a.xn2 = take(Tn * C);
-    a.gate = take(Tn * F); a.up = take(Tn * F);
-  }
-  res_last_ = take(Tn * C); rstdf_ = take(Tn); xnf_ = take(Tn * C); tmp_ = take(Tn * C); h_ = take(Tn * F);
-  qkv_ = take(Tn * qkv_dim_); gu_ = take(Tn * 2 * F);
-  head_scratch_ = take((int64_t)head_chunk(newT) * cfg_.vocab_size);
-  if (newTrain) {
-    dres_ = take(Tn * C); dxn_ = take(Tn * C);
-    datt_ = take(Tn * q_dim_); dq_ = take(Tn * q_dim_); dqr_ = take(Tn * q_dim_);
-    dk_ = take(Tn * kv_dim_); dv_ = take(Tn * kv_dim_); dkr_ = take(Tn * kv_dim_);
-    dqkv_ = take(Tn * qkv_dim_);
-    dh_ = take(Tn * F); dgate_ = take(Tn * F); dup_ = take(Tn * F); dgu_ = take(Tn * 2 * F);
-  }
-  WS_CHECK(p <= arena_.data() + arena_.size(), "activation arena: internal size mismatch");
+  const int newT = std::max(T, cap_T_);
+  const bool newTrain = train || cap_train_;
+  arena_.release();
+  Carver measure;
+  carve_arena(measure, newT, newTrain);
+  arena_.reset(device_, measure.used);
+  Carver c{reinterpret_cast<uintptr_t>(arena_.f32())};
+  carve_arena(c, newT, newTrain);
   targets_.assign(newT, -1);
   cap_T_ = newT;
   cap_train_ = newTrain;
+}
+
+void Qwen2::stage_begin(size_t bytes) {
+  stage_used_ = 0;
+  if (device_ != Device::CPU && bytes > stage_.bytes()) stage_.reset(device_, bytes);
+}
+
+template <class T>
+T* Qwen2::stage(const T* host, int64_t n) {
+  if (device_ == Device::CPU || !host) return const_cast<T*>(host);
+  const size_t bytes = (size_t)n * sizeof(T);
+  WS_CHECK(stage_used_ + bytes <= stage_.bytes(), "staging buffer: internal size mismatch");
+  T* r = reinterpret_cast<T*>(reinterpret_cast<char*>(stage_.f32()) + stage_used_);
+  op::to_device(device_, r, host, bytes);
+  stage_used_ += (bytes + 63) / 64 * 64;
+  return r;
+}
+
+template <class T>
+void Qwen2::unstage(T* host, const T* staged, int64_t n) {
+  if (device_ != Device::CPU && host) op::to_host(device_, host, staged, (size_t)n * sizeof(T));
+}
+
+// Staging bytes for a batch of T tokens and S sequences with the objective's vectors and logp.
+static size_t batch_stage_bytes(int T, int S) { return ((size_t)T * 4 + 64) * 8 + (size_t)(S + 1) * 4 + 64; }
+
+PackedBatch Qwen2::stage_batch(const PackedBatch& b) {
+  return {stage(b.tokens, b.T), stage(b.positions, b.T), stage(b.cu_seqlens, b.num_seqs + 1), b.T, b.num_seqs};
+}
+
+ws::cpu::HeadObjective Qwen2::stage_objective(const ws::cpu::HeadObjective& o, int T) {
+  ws::cpu::HeadObjective r = o;
+  r.weights = stage(o.weights, T);
+  r.advantages = stage(o.advantages, T);
+  r.old_logp = stage(o.old_logp, T);
+  r.ref_logp = stage(o.ref_logp, T);
+  return r;
 }
 
 Qwen2::LayerActs Qwen2::acts_for(int l, bool train) { return acts_[train ? l : 0]; }
@@ -173,12 +264,12 @@ void Qwen2::make_targets(const PackedBatch& b) {
   }
 }
 
-void Qwen2::forward(const PackedBatch& b, bool train, const KvCache* cache) {
+void Qwen2::forward(const PackedBatch& b, const PackedBatch& db, bool train, const KvCache* cache) {
   const Device d = device_;
   const int T = b.T, C = cfg_.hidden_size, F = cfg_.intermediate_size, L = cfg_.num_layers;
   const int Hq = cfg_.num_heads, Hkv = cfg_.num_kv_heads, D = cfg_.head_dim;
-  float* P = params_buf_.data();
-  op::embedding_forward(d, acts_for(0, train).x_in, b.tokens, embed(P), T, C, cfg_.vocab_size);
+  float* P = W_;
+  op::embedding_forward(d, acts_for(0, train).x_in, db.tokens, embed(P), T, C, cfg_.vocab_size);
   for (int l = 0; l < L; ++l) {
     LayerActs a = acts_for(l, train);
     LayerW w = layer_ptrs(P, l);
@@ -187,32 +278,31 @@ void Qwen2::forward(const PackedBatch& b, bool train, const KvCache* cache) {
     op::rmsnorm_forward(d, a.xn1, a.rstd1, a.x_in, w.ln1, T, C, cfg_.rms_eps);
     op::matmul_forward(d, qkv_, a.xn1, w.wqkv, w.bqkv, T, C, qkv_dim_);
     op::copy_rows(d, a.q, q_dim_, qkv_, qkv_dim_, T, q_dim_);
-    op::copy_rows(d, a.k, kv_dim_, qkv_ + q_dim_, qkv_dim_, T, kv_dim_);
-    op::copy_rows(d, a.v, kv_dim_, qkv_ + q_dim_ + kv_dim_, qkv_dim_, T, kv_dim_);
-    op::rope_forward(d, a.q, a.q, b.positions, T, Hq, D, cfg_.rope_theta);
-    op::rope_forward(d, a.k, a.k, b.positions, T, Hkv, D, cfg_.rope_theta);
+    op::copy_rows(d, a.k, kv_dim_, at(d, qkv_, q_dim_), qkv_dim_, T, kv_dim_);
+    op::copy_rows(d, a.v, kv_dim_, at(d, qkv_, q_dim_ + kv_dim_), qkv_dim_, T, kv_dim_);
+    op::rope_forward(d, a.q, a.q, db.positions, T, Hq, D, cfg_.rope_theta);
+    op::rope_forward(d, a.k, a.k, db.positions, T, Hkv, D, cfg_.rope_theta);
     if (cache) {
       const int64_t layer_stride = (int64_t)cache->B * cache->max_len * kv_dim_;
       for (int s = 0; s < b.num_seqs; ++s) {
         int a0 = b.cu_seqlens[s], n = b.cu_seqlens[s + 1] - a0;
-        float* kc = cache->k + l * layer_stride + (int64_t)s * cache->max_len * kv_dim_;
-        float* vc = cache->v + l * layer_stride + (int64_t)s * cache->max_len * kv_dim_;
-        std::memcpy(kc, a.k + (int64_t)a0 * kv_dim_, (size_t)n * kv_dim_ * sizeof(float));
-        std::memcpy(vc, a.v + (int64_t)a0 * kv_dim_, (size_t)n * kv_dim_ * sizeof(float));
+        const int64_t row = l * layer_stride + (int64_t)s * cache->max_len * kv_dim_;
+        op::copy(d, at(d, cache->k, row), at(d, a.k, (int64_t)a0 * kv_dim_), (int64_t)n * kv_dim_);
+        op::copy(d, at(d, cache->v, row), at(d, a.v, (int64_t)a0 * kv_dim_), (int64_t)n * kv_dim_);
       }
     }
-    op::attention_forward(d, a.att, train ? a.lse : nullptr, a.q, a.k, a.v, b.cu_seqlens, b.num_seqs, T, Hq, Hkv, D);
+    op::attention_forward(d, a.att, train ? a.lse : nullptr, a.q, a.k, a.v, db.cu_seqlens, b.num_seqs, T, Hq, Hkv, D);
     op::matmul_forward(d, tmp_, a.att, w.wo, nullptr, T, q_dim_, C);
-    std::memcpy(a.x_mid, a.x_in, (size_t)T * C * sizeof(float));
+    op::copy(d, a.x_mid, a.x_in, (int64_t)T * C);
     op::add_inplace(d, a.x_mid, tmp_, (int64_t)T * C);
     // MLP block
     op::rmsnorm_forward(d, a.xn2, a.rstd2, a.x_mid, w.ln2, T, C, cfg_.rms_eps);
     op::matmul_forward(d, gu_, a.xn2, w.wgu, nullptr, T, C, 2 * F);
     op::copy_rows(d, a.gate, F, gu_, 2 * F, T, F);
-    op::copy_rows(d, a.up, F, gu_ + F, 2 * F, T, F);
+    op::copy_rows(d, a.up, F, at(d, gu_, F), 2 * F, T, F);
     op::swiglu_forward(d, h_, a.gate, a.up, (int64_t)T * F);
     op::matmul_forward(d, tmp_, h_, w.wdown, nullptr, T, F, C);
-    std::memcpy(out, a.x_mid, (size_t)T * C * sizeof(float));
+    op::copy(d, out, a.x_mid, (int64_t)T * C);
     op::add_inplace(d, out, tmp_, (int64_t)T * C);
   }
   op::rmsnorm_forward(d, xnf_, rstdf_, res_last_, final_norm(P), T, C, cfg_.rms_eps);
@@ -223,11 +313,16 @@ void Qwen2::logprobs(const PackedBatch& b, float temperature, float* logp) {
   WS_CHECK_RANGE(temperature > 0 && std::isfinite(temperature), "temperature must be > 0, got ", temperature);
   ensure_arena(b.T, false);
   make_targets(b);
-  forward(b, false, nullptr);
+  stage_begin(batch_stage_bytes(b.T, b.num_seqs));
+  const PackedBatch db = stage_batch(b);
+  const int32_t* targets = stage(targets_.data(), b.T);
+  float* dlogp = stage(logp, b.T);
+  forward(b, db, false, nullptr);
   ws::cpu::HeadObjective obj;
   obj.temperature = temperature;
-  op::fused_head(device_, logp, nullptr, nullptr, xnf_, head(params_buf_.data()), targets_.data(), b.T,
-                 cfg_.hidden_size, cfg_.vocab_size, obj, head_chunk(b.T), head_scratch_);
+  op::fused_head(device_, dlogp, nullptr, nullptr, xnf_, head(W_), targets, b.T, cfg_.hidden_size, cfg_.vocab_size,
+                 obj, head_chunk(b.T), head_scratch_);
+  unstage(logp, dlogp, b.T);
 }
 
 StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective& obj, float* logp) {
@@ -237,18 +332,24 @@ StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective&
   ensure_train_state();
   ensure_arena(b.T, true);
   make_targets(b);
-  forward(b, true, nullptr);
+  stage_begin(batch_stage_bytes(b.T, b.num_seqs));
+  const PackedBatch db = stage_batch(b);
+  const int32_t* targets = stage(targets_.data(), b.T);
+  const ws::cpu::HeadObjective dobj = stage_objective(obj, b.T);
+  float* dlogp = stage(logp, b.T);
+  forward(b, db, true, nullptr);
 
   const Device d = device_;
   const int T = b.T, C = cfg_.hidden_size, F = cfg_.intermediate_size, L = cfg_.num_layers;
   const int Hq = cfg_.num_heads, Hkv = cfg_.num_kv_heads, D = cfg_.head_dim;
-  float* P = params_buf_.data();
-  float* G = grads_.data();
+  float* P = W_;
+  float* G = G_;
   const int64_t TC = (int64_t)T * C;
 
   op::zero(d, dxn_, TC);
-  ws::cpu::HeadResult hr = op::fused_head(d, logp, dxn_, head(G), xnf_, head(P), targets_.data(), T, C,
-                                          cfg_.vocab_size, obj, head_chunk(T), head_scratch_);
+  ws::cpu::HeadResult hr = op::fused_head(d, dlogp, dxn_, head(G), xnf_, head(P), targets, T, C, cfg_.vocab_size,
+                                          dobj, head_chunk(T), head_scratch_);
+  unstage(logp, dlogp, T);
   op::zero(d, dres_, TC);
   op::rmsnorm_backward(d, dres_, final_norm(G), dxn_, res_last_, final_norm(P), rstdf_, T, C);
   for (int l = L - 1; l >= 0; --l) {
@@ -262,7 +363,7 @@ StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective&
     op::zero(d, dup_, (int64_t)T * F);
     op::swiglu_backward(d, dgate_, dup_, dh_, a.gate, a.up, (int64_t)T * F);
     op::copy_rows(d, dgu_, 2 * F, dgate_, F, T, F);
-    op::copy_rows(d, dgu_ + F, 2 * F, dup_, F, T, F);
+    op::copy_rows(d, at(d, dgu_, F), 2 * F, dup_, F, T, F);
     op::zero(d, dxn_, TC);
     op::matmul_backward(d, dxn_, g.wgu, nullptr, dgu_, a.xn2, w.wgu, T, C, 2 * F);
     op::rmsnorm_backward(d, dres_, g.ln2, dxn_, a.x_mid, w.ln2, a.rstd2, T, C);
@@ -272,26 +373,26 @@ StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective&
     op::zero(d, dq_, (int64_t)T * q_dim_);
     op::zero(d, dk_, (int64_t)T * kv_dim_);
     op::zero(d, dv_, (int64_t)T * kv_dim_);
-    op::attention_backward(d, dq_, dk_, dv_, datt_, a.q, a.k, a.v, a.att, a.lse, b.cu_seqlens, b.num_seqs, T, Hq,
+    op::attention_backward(d, dq_, dk_, dv_, datt_, a.q, a.k, a.v, a.att, a.lse, db.cu_seqlens, b.num_seqs, T, Hq,
                            Hkv, D);
     op::zero(d, dqr_, (int64_t)T * q_dim_);
     op::zero(d, dkr_, (int64_t)T * kv_dim_);
-    op::rope_backward(d, dqr_, dq_, b.positions, T, Hq, D, cfg_.rope_theta);
-    op::rope_backward(d, dkr_, dk_, b.positions, T, Hkv, D, cfg_.rope_theta);
+    op::rope_backward(d, dqr_, dq_, db.positions, T, Hq, D, cfg_.rope_theta);
+    op::rope_backward(d, dkr_, dk_, db.positions, T, Hkv, D, cfg_.rope_theta);
     op::copy_rows(d, dqkv_, qkv_dim_, dqr_, q_dim_, T, q_dim_);
-    op::copy_rows(d, dqkv_ + q_dim_, qkv_dim_, dkr_, kv_dim_, T, kv_dim_);
-    op::copy_rows(d, dqkv_ + q_dim_ + kv_dim_, qkv_dim_, dv_, kv_dim_, T, kv_dim_);
+    op::copy_rows(d, at(d, dqkv_, q_dim_), qkv_dim_, dkr_, kv_dim_, T, kv_dim_);
+    op::copy_rows(d, at(d, dqkv_, q_dim_ + kv_dim_), qkv_dim_, dv_, kv_dim_, T, kv_dim_);
     op::zero(d, dxn_, TC);
     op::matmul_backward(d, dxn_, g.wqkv, g.bqkv, dqkv_, a.xn1, w.wqkv, T, C, qkv_dim_);
     op::rmsnorm_backward(d, dres_, g.ln1, dxn_, a.x_in, w.ln1, a.rstd1, T, C);
   }
-  op::embedding_backward(d, embed(G), dres_, b.tokens, T, C, cfg_.vocab_size);
+  op::embedding_backward(d, embed(G), dres_, db.tokens, T, C, cfg_.vocab_size);
   ++pending_;
   return {hr.loss, hr.clipped};
 }
 
 void Qwen2::zero_grad() {
-  if (!grads_.empty()) op::zero(device_, grads_.data(), flat_size_);
+  if (train_state_) op::zero(device_, G_, flat_size_, sizeof(float));
   pending_ = 0;
 }
 
@@ -299,7 +400,7 @@ double Qwen2::optimizer_step(const AdamWConfig& o) {
   WS_CHECK_RANGE(pending_ > 0, "optimizer step without gradients: call accumulate first");
   WS_CHECK_RANGE(o.lr >= 0 && std::isfinite(o.lr), "lr must be >= 0, got ", o.lr);
   ensure_train_state();
-  double norm = std::sqrt(op::grad_norm_sq(device_, grads_.data(), flat_size_));
+  double norm = std::sqrt(op::grad_norm_sq(device_, G_, flat_size_));
   if (!std::isfinite(norm)) {
     zero_grad();
     throw ws::Error(ws::str("gradient norm is not finite (", norm, "): update skipped, gradients zeroed"));
@@ -307,8 +408,8 @@ double Qwen2::optimizer_step(const AdamWConfig& o) {
   float scale = o.max_grad_norm > 0 ? ws::cpu::clip_scale(norm, o.max_grad_norm) : 1.0f;
   ++step_;
   for (auto& p : params_)
-    op::adamw_step(device_, params_buf_.data() + p.offset, grads_.data() + p.offset, m_.data() + p.offset,
-                   v_.data() + p.offset, p.numel, o.lr, o.beta1, o.beta2, o.eps, p.decay ? o.weight_decay : 0.0f,
+    op::adamw_step(device_, master_ + p.offset, at(device_, W_, p.offset), G_ + p.offset, M_ + p.offset,
+                   V_ + p.offset, p.numel, o.lr, o.beta1, o.beta2, o.eps, p.decay ? o.weight_decay : 0.0f,
                    (int)step_, scale);
   zero_grad();
   return norm;
@@ -336,21 +437,37 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   PackedBatch pb{tokens.data(), positions.data(), cu.data(), (int)tokens.size(), B};
   check_batch(pb);
 
-  // Buffers for the whole call: the KV cache and one decode step's activations.
+  // Device buffers for the whole call: the KV cache (activation type: bf16 on CUDA) and one
+  // decode step's activations; logits fp32 for sampling.
   const int64_t cache_n = (int64_t)L * B * max_len * kv_dim_;
-  std::vector<float> kcache(cache_n), vcache(cache_n);
-  KvCache cache{kcache.data(), vcache.data(), B, max_len};
-  std::vector<float> x((size_t)B * C), xn((size_t)B * C), tmp((size_t)B * C), qkv((size_t)B * qkv_dim_),
-      q((size_t)B * q_dim_), att((size_t)B * q_dim_), gu((size_t)B * 2 * F), gate((size_t)B * F), up((size_t)B * F),
-      h((size_t)B * F), logits((size_t)B * V), scratch(2 * (size_t)V), kr((size_t)B * kv_dim_),
-      q_all((size_t)B * q_dim_, 0.0f), att_all((size_t)B * q_dim_);
-  float* P = params_buf_.data();
+  float *kcache, *vcache, *x, *xn, *tmp, *qkv, *q, *att, *gu, *gate, *up, *h, *logits, *kr, *q_all, *att_all;
+  auto carve = [&](Carver& c) {
+    const int64_t A = act_bytes(d);
+    kcache = c.take(cache_n, A); vcache = c.take(cache_n, A);
+    x = c.take((int64_t)B * C, A); xn = c.take((int64_t)B * C, A); tmp = c.take((int64_t)B * C, A);
+    qkv = c.take((int64_t)B * qkv_dim_, A); q = c.take((int64_t)B * q_dim_, A); att = c.take((int64_t)B * q_dim_, A);
+    gu = c.take((int64_t)B * 2 * F, A); gate = c.take((int64_t)B * F, A); up = c.take((int64_t)B * F, A);
+    h = c.take((int64_t)B * F, A); kr = c.take((int64_t)B * kv_dim_, A);
+    q_all = c.take((int64_t)B * q_dim_, A); att_all = c.take((int64_t)B * q_dim_, A);
+    logits = c.take((int64_t)B * V, sizeof(float));
+  };
+  Carver measure;
+  carve(measure);
+  Buffer bufs;
+  bufs.reset(d, measure.used);
+  Carver c{reinterpret_cast<uintptr_t>(bufs.f32())};
+  carve(c);
+  KvCache cache{kcache, vcache, B, max_len};
+  std::vector<float> scratch(d == Device::CPU ? 2 * (size_t)V : 0);
+  float* P = W_;
 
   // Prefill: one packed forward over the prompts fills the cache; logits of each last token.
   ensure_arena(pb.T, false);
-  forward(pb, false, &cache);
-  for (int s = 0; s < B; ++s) std::memcpy(xn.data() + (size_t)s * C, xnf_ + (size_t)(cu[s + 1] - 1) * C, C * sizeof(float));
-  op::matmul_forward(d, logits.data(), xn.data(), head(P), nullptr, B, C, V);
+  stage_begin(batch_stage_bytes(pb.T, B) + (size_t)B * 4 * 6 + 64 * 6);
+  forward(pb, stage_batch(pb), false, &cache);
+  for (int s = 0; s < B; ++s) op::copy(d, at(d, xn, (int64_t)s * C), at(d, xnf_, (int64_t)(cu[s + 1] - 1) * C), C);
+  op::logits_forward(d, logits, xn, head(P), B, C, V);
+  const size_t step_mark = stage_used_;
 
   Generation g;
   g.tokens.assign(B, {});
@@ -360,68 +477,77 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   for (int s = 0; s < B; ++s) rngs.emplace_back(o.seed, (uint64_t)s);
   std::vector<int> active(B);
   std::vector<int32_t> lens(B);  // valid cache rows per sequence
-  std::vector<int32_t> cur(B), pos(B);
+  std::vector<int32_t> cur(B), pos(B), sampled(B);
+  std::vector<float> u(B), lps(B);
   for (int s = 0; s < B; ++s) { active[s] = s; lens[s] = (int)prompts[s].size(); }
   int nact = B;
   for (int step = 0;; ++step) {
-    // Sample one token for each active sequence (logits row i belongs to active[i]).
+    // Sample one token for each active sequence (logits row i belongs to active[i]) on the
+    // device; only the tokens and their logprobs come back.
+    stage_used_ = step_mark;
+    for (int i = 0; i < nact; ++i) u[i] = rngs[active[i]].uniform();
+    int32_t* dtok = stage(sampled.data(), nact);
+    float* dlp = stage(lps.data(), nact);
+    op::sample_tokens(d, dtok, dlp, logits, nact, V, o.temperature, o.top_k, o.top_p, stage(u.data(), nact),
+                      scratch.data());
+    unstage(sampled.data(), dtok, nact);
+    unstage(lps.data(), dlp, nact);
     int next = 0;
     for (int i = 0; i < nact; ++i) {
-      int s = active[i];
-      float lp = 0.0f;
-      int tok = op::sample_token(d, logits.data() + (size_t)i * V, V, o.temperature, o.top_k, o.top_p,
-                                 rngs[s].uniform(), &lp, scratch.data());
+      int s = active[i], tok = sampled[i];
       g.tokens[s].push_back(tok);
-      g.logprobs[s].push_back(lp);
+      g.logprobs[s].push_back(lps[i]);
       bool stop = std::find(o.stop_tokens.begin(), o.stop_tokens.end(), tok) != o.stop_tokens.end();
       if (stop) g.stopped[s] = true;
       if (stop || (int)g.tokens[s].size() >= o.max_new_tokens) continue;
       active[next] = s;
       cur[next] = tok;
       pos[next] = lens[s];
+      lens[s] = pos[next] + 1;  // the new token's k/v go to cache row pos
       ++next;
     }
     nact = next;
     if (nact == 0) break;
     // One decode step over the active sequences.
     const int n = nact;
-    op::embedding_forward(d, x.data(), cur.data(), embed(P), n, C, V);
+    const int32_t* dcur = stage(cur.data(), n);
+    const int32_t* dpos = stage(pos.data(), n);
+    const int32_t* dlens = stage(lens.data(), B);
+    op::embedding_forward(d, x, dcur, embed(P), n, C, V);
     for (int l = 0; l < L; ++l) {
       LayerW w = layer_ptrs(P, l);
-      op::rmsnorm_forward(d, xn.data(), nullptr, x.data(), w.ln1, n, C, cfg_.rms_eps);
-      op::matmul_forward(d, qkv.data(), xn.data(), w.wqkv, w.bqkv, n, C, qkv_dim_);
-      op::copy_rows(d, q.data(), q_dim_, qkv.data(), qkv_dim_, n, q_dim_);
-      op::rope_forward(d, q.data(), q.data(), pos.data(), n, Hq, Dh, cfg_.rope_theta);
-      op::copy_rows(d, kr.data(), kv_dim_, qkv.data() + q_dim_, qkv_dim_, n, kv_dim_);
-      op::rope_forward(d, kr.data(), kr.data(), pos.data(), n, Hkv, Dh, cfg_.rope_theta);
+      op::rmsnorm_forward(d, xn, nullptr, x, w.ln1, n, C, cfg_.rms_eps);
+      op::matmul_forward(d, qkv, xn, w.wqkv, w.bqkv, n, C, qkv_dim_);
+      op::copy_rows(d, q, q_dim_, qkv, qkv_dim_, n, q_dim_);
+      op::rope_forward(d, q, q, dpos, n, Hq, Dh, cfg_.rope_theta);
+      op::copy_rows(d, kr, kv_dim_, at(d, qkv, q_dim_), qkv_dim_, n, kv_dim_);
+      op::rope_forward(d, kr, kr, dpos, n, Hkv, Dh, cfg_.rope_theta);
       // The new k/v rows go to each sequence's cache row; the queries to their sequence's slot, so
       // one attention call covers the whole batch (finished sequences keep a stale query, unread).
       const int64_t layer_stride = (int64_t)B * max_len * kv_dim_;
-      float* kc = kcache.data() + l * layer_stride;
-      float* vc = vcache.data() + l * layer_stride;
+      float* kc = at(d, kcache, l * layer_stride);
+      float* vc = at(d, vcache, l * layer_stride);
       for (int i = 0; i < n; ++i) {
-        int s = active[i];
-        std::memcpy(kc + ((int64_t)s * max_len + pos[i]) * kv_dim_, kr.data() + (size_t)i * kv_dim_, kv_dim_ * sizeof(float));
-        std::memcpy(vc + ((int64_t)s * max_len + pos[i]) * kv_dim_, qkv.data() + (size_t)i * qkv_dim_ + q_dim_ + kv_dim_,
-                    kv_dim_ * sizeof(float));
-        std::memcpy(q_all.data() + (size_t)s * q_dim_, q.data() + (size_t)i * q_dim_, q_dim_ * sizeof(float));
-        lens[s] = pos[i] + 1;
+        const int64_t s = active[i], row = (s * max_len + pos[i]) * kv_dim_;
+        op::copy(d, at(d, kc, row), at(d, kr, (int64_t)i * kv_dim_), kv_dim_);
+        op::copy(d, at(d, vc, row), at(d, qkv, (int64_t)i * qkv_dim_ + q_dim_ + kv_dim_), kv_dim_);
+        op::copy(d, at(d, q_all, s * q_dim_), at(d, q, (int64_t)i * q_dim_), q_dim_);
       }
-      op::attention_decode(d, att_all.data(), q_all.data(), kc, vc, lens.data(), B, max_len, Hq, Hkv, Dh);
+      op::attention_decode(d, att_all, q_all, kc, vc, dlens, B, max_len, Hq, Hkv, Dh);
       for (int i = 0; i < n; ++i)
-        std::memcpy(att.data() + (size_t)i * q_dim_, att_all.data() + (size_t)active[i] * q_dim_, q_dim_ * sizeof(float));
-      op::matmul_forward(d, tmp.data(), att.data(), w.wo, nullptr, n, q_dim_, C);
-      op::add_inplace(d, x.data(), tmp.data(), (int64_t)n * C);
-      op::rmsnorm_forward(d, xn.data(), nullptr, x.data(), w.ln2, n, C, cfg_.rms_eps);
-      op::matmul_forward(d, gu.data(), xn.data(), w.wgu, nullptr, n, C, 2 * F);
-      op::copy_rows(d, gate.data(), F, gu.data(), 2 * F, n, F);
-      op::copy_rows(d, up.data(), F, gu.data() + F, 2 * F, n, F);
-      op::swiglu_forward(d, h.data(), gate.data(), up.data(), (int64_t)n * F);
-      op::matmul_forward(d, tmp.data(), h.data(), w.wdown, nullptr, n, F, C);
-      op::add_inplace(d, x.data(), tmp.data(), (int64_t)n * C);
+        op::copy(d, at(d, att, (int64_t)i * q_dim_), at(d, att_all, (int64_t)active[i] * q_dim_), q_dim_);
+      op::matmul_forward(d, tmp, att, w.wo, nullptr, n, q_dim_, C);
+      op::add_inplace(d, x, tmp, (int64_t)n * C);
+      op::rmsnorm_forward(d, xn, nullptr, x, w.ln2, n, C, cfg_.rms_eps);
+      op::matmul_forward(d, gu, xn, w.wgu, nullptr, n, C, 2 * F);
+      op::copy_rows(d, gate, F, gu, 2 * F, n, F);
+      op::copy_rows(d, up, F, at(d, gu, F), 2 * F, n, F);
+      op::swiglu_forward(d, h, gate, up, (int64_t)n * F);
+      op::matmul_forward(d, tmp, h, w.wdown, nullptr, n, F, C);
+      op::add_inplace(d, x, tmp, (int64_t)n * C);
     }
-    op::rmsnorm_forward(d, xn.data(), nullptr, x.data(), final_norm(P), n, C, cfg_.rms_eps);
-    op::matmul_forward(d, logits.data(), xn.data(), head(P), nullptr, n, C, V);
+    op::rmsnorm_forward(d, xn, nullptr, x, final_norm(P), n, C, cfg_.rms_eps);
+    op::logits_forward(d, logits, xn, head(P), n, C, V);
   }
   return g;
 }

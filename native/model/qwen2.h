@@ -6,6 +6,9 @@
 // Packed batches (tokens, positions, cu_seqlens) as in DESIGN.md. The model owns four flat fp32
 // buffers laid out alike (parameters, gradients, Adam m, Adam v) and an activation arena sized
 // for the largest batch seen; a step allocates nothing once the arena fits the batch.
+// On CUDA all of them live on the GPU, plus a bf16 copy of the parameters (same offsets) that
+// the forward and backward read; the activations are bf16 (dispatch.h). The host keeps a mirror
+// of the parameters and Adam moments for loading, saving and initialisation (sync_to_*).
 // Within a layer q/k/v (and gate/up) are stored back to back, so each pair is one matmul, while
 // every tensor keeps its own Hugging Face name and shape.
 #pragma once
@@ -67,6 +70,8 @@ struct Generation {
   std::vector<bool> stopped;                  // true: ended on a stop token; false: length limit
 };
 
+struct Carver;  // qwen2.cc: slices one allocation into the arena's tensors
+
 class Qwen2 {
  public:
   explicit Qwen2(const Qwen2Config& cfg, Device device = Device::CPU);
@@ -75,7 +80,11 @@ class Qwen2 {
   Device device() const { return device_; }
   const std::vector<ParamInfo>& params() const { return params_; }
   const ParamInfo* find_param(const std::string& name) const;
+  // Host parameters. On CUDA a mirror: call sync_to_host() before reading it and
+  // sync_to_device() after writing it (both no-ops on the CPU; call them under mutex()).
   float* param_data() { return params_buf_.data(); }
+  void sync_to_host();
+  void sync_to_device();
   int64_t flat_size() const { return flat_size_; }
 
   // Every call below takes this lock: one computation at a time per model.
@@ -98,12 +107,13 @@ class Qwen2 {
   void zero_grad();
   int64_t pending_micro_batches() const { return pending_; }
 
-  // Optimizer state (same layout as params); allocated on first use.
+  // Optimizer state (same layout as params); allocated on first use. On CUDA adam_m/adam_v are
+  // host mirrors like param_data(), and grads() is refused (the gradients stay on the GPU).
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t s) { step_ = s; }
   float* adam_m() { ensure_train_state(); return m_.data(); }
   float* adam_v() { ensure_train_state(); return v_.data(); }
-  float* grads() { ensure_train_state(); return grads_.data(); }
+  float* grads();
 
   Generation generate(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& opt);
 
@@ -116,20 +126,33 @@ class Qwen2 {
   };
   struct KvCache { float* k; float* v; int B; int max_len; };
 
+  // Tensors of a flat buffer: W_ (compute weights, the device's activation type) or an fp32 one.
+  float* tensor(float* base, int64_t offset) const { return base == W_ ? at(device_, base, offset) : base + offset; }
   LayerW layer_ptrs(float* base, int l) const;
-  float* embed(float* base) const { return base + embed_off_; }
-  float* final_norm(float* base) const { return base + norm_off_; }
-  float* head(float* base) const { return base + (cfg_.tied ? embed_off_ : head_off_); }
+  float* embed(float* base) const { return tensor(base, embed_off_); }
+  float* final_norm(float* base) const { return tensor(base, norm_off_); }
+  float* head(float* base) const { return tensor(base, cfg_.tied ? embed_off_ : head_off_); }
 
   void ensure_train_state();
   void ensure_arena(int T, bool train);
   LayerActs acts_for(int l, bool train);
   // Runs the layers over the batch; leaves the final normed hidden in xnf_. With a cache, the
   // rotated k and v of token i of sequence s are stored at cache row (s, i).
-  void forward(const PackedBatch& b, bool train, const KvCache* cache);
+  // b is the host batch, db the same batch staged on the device (stage()).
+  void forward(const PackedBatch& b, const PackedBatch& db, bool train, const KvCache* cache);
   void check_batch(const PackedBatch& b) const;
   void make_targets(const PackedBatch& b);
   int head_chunk(int T) const;
+  void carve_arena(Carver& c, int T, bool train);
+  // Host inputs for the ops: stage_begin(bytes) sizes the staging buffer (growing it only when
+  // needed), stage(host, n) copies n elements there and returns the device copy (on the CPU: the
+  // host pointer itself, no copy), unstage copies a staged output back. Staged pointers stay valid
+  // until the next stage_begin.
+  void stage_begin(size_t bytes);
+  template <class T> T* stage(const T* host, int64_t n);
+  template <class T> void unstage(T* host, const T* staged, int64_t n);
+  PackedBatch stage_batch(const PackedBatch& b);
+  ws::cpu::HeadObjective stage_objective(const ws::cpu::HeadObjective& o, int T);
 
   Qwen2Config cfg_;
   Device device_;
@@ -137,11 +160,17 @@ class Qwen2 {
   std::vector<ParamInfo> params_;
   int64_t flat_size_ = 0, embed_off_ = 0, norm_off_ = 0, head_off_ = 0;
   std::vector<int64_t> layer_off_;
-  std::vector<float> params_buf_, grads_, m_, v_;
+  std::vector<float> params_buf_, grads_, m_, v_;  // on CUDA: host mirrors (params, m, v)
+  Buffer dev_params_, dev_weights_, dev_grads_, dev_m_, dev_v_;  // CUDA: fp32, bf16, fp32 x3
+  // What the graph reads and writes, on the model's device: compute weights (bf16 on CUDA),
+  // fp32 master weights, gradients and Adam moments. On the CPU W_ == master_.
+  float *W_ = nullptr, *master_ = nullptr, *G_ = nullptr, *M_ = nullptr, *V_ = nullptr;
+  bool train_state_ = false;
   int64_t step_ = 0, pending_ = 0;
 
   // Activation arena: capacity in tokens, and whether it holds every layer's activations.
-  std::vector<float> arena_;
+  Buffer arena_, stage_;
+  size_t stage_used_ = 0;
   std::vector<int32_t> targets_;
   int cap_T_ = 0;
   bool cap_train_ = false;

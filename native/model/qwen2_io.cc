@@ -39,11 +39,14 @@ void load_weights(Qwen2& m, const std::string& dir) {
     ck.read_f32(p.name, staged.data() + p.offset, p.numel);
   }
   std::lock_guard<std::mutex> lock(m.mutex());
+  m.sync_to_host();  // the optimizer state too, which sync_to_device writes back
   std::memcpy(m.param_data(), staged.data(), staged.size() * sizeof(float));
+  m.sync_to_device();
 }
 
 std::vector<std::string> save_weights(Qwen2& m, const std::string& dir, const ws::io::SaveOptions& opt) {
   std::lock_guard<std::mutex> lock(m.mutex());
+  m.sync_to_host();
   std::vector<ws::io::TensorToWrite> ts;
   for (auto& p : m.params()) ts.push_back({p.name, p.shape, m.param_data() + p.offset});
   return ws::io::save_checkpoint(dir, ts, opt);
@@ -51,6 +54,7 @@ std::vector<std::string> save_weights(Qwen2& m, const std::string& dir, const ws
 
 void save_optimizer(Qwen2& m, const std::string& path) {
   std::lock_guard<std::mutex> lock(m.mutex());
+  m.sync_to_host();
   std::vector<ws::io::TensorToWrite> ts;
   for (auto& p : m.params()) {
     ts.push_back({p.name + ".exp_avg", p.shape, m.adam_m() + p.offset});
@@ -83,8 +87,10 @@ void load_optimizer(Qwen2& m, const std::string& path) {
     }
   }
   std::lock_guard<std::mutex> lock(m.mutex());
+  m.sync_to_host();
   std::memcpy(m.adam_m(), mm.data(), mm.size() * sizeof(float));
   std::memcpy(m.adam_v(), vv.data(), vv.size() * sizeof(float));
+  m.sync_to_device();
   m.set_step_count(step);
   m.zero_grad();
 }

@@ -105,7 +105,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
 
   // new Model({vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
-  //            rmsEps, ropeTheta, tied})
+  //            rmsEps, ropeTheta, tied}, device?: 'cpu' | 'cuda')   ('cuda' only in the CUDA addon)
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
     Napi::Env env = info.Env();
     guard(env, [&] {
@@ -133,7 +133,15 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       if (n * 4 > mem)
         range_error(env, str("config: the model's ", n, " parameters need ", n * 4 / (1 << 30),
                              " GiB, more than this machine's ", mem / (1 << 30), " GiB"));
-      model_ = std::make_shared<Qwen2>(c);
+      ws::model::Device device = ws::model::Device::CPU;
+      if (!absent(arg(info, 1))) {
+        std::string name = string(env, arg(info, 1), "device");
+        if (name == "cuda") device = ws::model::Device::CUDA;
+        else if (name != "cpu") range_error(env, str("device must be 'cpu' or 'cuda', got '", name, "'"));
+        if (!ws::model::device_available(device))
+          range_error(env, "device 'cuda' needs the CUDA addon (npm run build:cuda); this is the CPU build");
+      }
+      model_ = std::make_shared<Qwen2>(c, device);
     });
   }
 

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 
 import { packSequences } from '../../lib/data/batch.js';
 import { initModel, loadModel, type Model } from '../../lib/index.js';
+import { cpu, cuda } from '../../lib/engine/addon.js';
+import { nativeConfig } from '../../lib/engine/config.js';
 
 const SMALL = { hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 };
 const V = 61;
@@ -365,4 +367,27 @@ function retypeTensor(file: Buffer, name: string, dtype: string): Buffer {
   if (text.length > n) throw new Error('header grew');
   text = text.padEnd(n, ' ');
   return Buffer.concat([file.subarray(0, 8), Buffer.from(text, 'utf8'), file.subarray(8 + n)]);
+}
+
+test("device 'cuda' gets the CUDA addon's model where it loads, else an error naming the device", async (t) => {
+  const dir = tmp();
+  const m = await small();
+  await m.save(dir);
+  const bad = { message: /device must be 'cpu' or 'cuda', got gpu/, instanceOf: RangeError };
+  await t.throwsAsync(loadModel(dir, { device: 'gpu' as never }), bad);
+  await t.throwsAsync(initModel({ preset: 'tiny', device: 'gpu' as never }), bad);
+  if (cuda().addon) {
+    const g = await loadModel(dir, { device: 'cuda' });
+    t.is(g.device, 'cuda');
+    return;
+  }
+  const why = { message: new RegExp(`device 'cuda' is not available \\(CUDA addon: ${escape(cuda().reason)}\\)`) };
+  await t.throwsAsync(loadModel(dir, { device: 'cuda' }), why);
+  await t.throwsAsync(initModel({ preset: 'tiny', vocabSize: V, overrides: SMALL, device: 'cuda' }), why);
+  // The CPU addon's own Model refuses 'cuda' too, naming the build.
+  t.throws(() => new (cpu().Model)(nativeConfig(m.config), 'cuda'), { message: /device 'cuda' needs the CUDA addon/ });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
