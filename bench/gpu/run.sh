@@ -4,8 +4,10 @@
 # 1. prints nvidia-smi, nvcc --version and whether node, cmake and cuBLAS(Lt) are there;
 # 2. builds the CUDA kernels, the parity tests, the benchmark and the CUDA addon for this card;
 # 3. runs the CUDA-vs-CPU parity tests (native/tests/cuda/test_*.cu);
-# 4. runs the kernel microbenchmarks beside PyTorch on the same card (bench_cuda.cu, torch_peers.py);
-# 5. prints one table last. Logs go to $OUT (or /tmp/ws-gpu) when set. Budget: under 8 minutes.
+# 4. runs the model graph on the GPU through the CUDA addon (model.mjs: the loss curve must follow
+#    the CPU one; a Qwen2.5-0.5B-shaped training step);
+# 5. runs the kernel microbenchmarks beside PyTorch on the same card (bench_cuda.cu, torch_peers.py);
+# 6. prints one table last. Logs go to $OUT (or /tmp/ws-gpu) when set. Budget: under 8 minutes.
 # On the device tool: run(command="bash bench/gpu/run.sh", carry=[".device"], timeout_s=540), where
 # .device/node.xz (git-ignored) is made here by bench/gpu/pack-node.sh.
 set -uo pipefail
@@ -99,6 +101,16 @@ for t in build-cuda/cmake/cuda_test_*; do
   echo "--- $name: $status ($passed ok, $failed failed)"; grep -E '^(FAIL|  )' "$LOG/$name.log" | head -20
   record "{\"bench\":\"parity\",\"test\":\"$name\",\"status\":\"$status\",\"ok\":$passed,\"failed\":$failed}"
 done
+
+echo "==== model graph on the GPU (bench/gpu/model.mjs: GPU-vs-CPU loss curve, Qwen2.5-0.5B step)"
+if [ -f build-cuda/Release/warmstart_cuda.node ] && command -v node >/dev/null 2>&1; then
+  timeout 240 node bench/gpu/model.mjs curve step 2> "$LOG/model.err" | tee -a "$RES" \
+    || echo "model.mjs: $(tail -5 "$LOG/model.err")"
+  tail -25 "$LOG/model.err"
+else
+  echo "model.mjs skipped: no CUDA addon or no node"
+  record '{"bench":"model_curve","impl":"warmstart","status":"not run (no CUDA addon or node)"}'
+fi
 
 echo "==== microbenchmarks"
 if [ -x build-cuda/cmake/bench_cuda ]; then

@@ -32,10 +32,17 @@ def main(path, card):
         va, vb = a and a[key], b and b[key]
         ratio = f"{va / vb:.2f}" if va and vb else "n/a"
         out.append(f"| fused head 8192x151936 {label} | {fmt(va, unit)} | {fmt(vb, unit)} | {ratio} |")
-    b = find("train_step", "torch")
-    out.append(f"| Qwen2.5-0.5B train step tokens/s | n/a (model graph has no CUDA path yet) | "
-               f"{fmt(b and b['tokens_per_s'], '')} | n/a |")
-    out.append(f"| Qwen2.5-0.5B train step MFU | n/a | {fmt(b and 100 * b['mfu'], '%')} | n/a |")
+    for r in rows:
+        if r["bench"] == "model_curve":
+            detail = r.get("error") or (f"worst step at {r['worst_ratio_to_tol']:.2f} of its tolerance, logprobs max diff "
+                                        f"{r['logprob_max_diff']:.3g}, final loss cpu {r['loss_cpu'][-1]:.3f} / cuda "
+                                        f"{r['loss_cuda'][-1]:.3f}")
+            out.append(f"| GPU loss curve follows the CPU one (20 steps, tiny model) | {r['status']} ({detail}) | | |")
+    a, b = find("train_step", "warmstart"), find("train_step", "torch")
+    for key, scale, unit, label in (("tokens_per_s", 1, "", "tokens/s"), ("mfu", 100, "%", "MFU")):
+        va, vb = a and a.get(key) and scale * a[key], b and scale * b[key]
+        ratio = f"{va / vb:.2f}" if va and vb else "n/a"
+        out.append(f"| Qwen2.5-0.5B train step {label} | {fmt(va, unit)} | {fmt(vb, unit)} | {ratio} |")
     print("\n".join(out))
 
 
