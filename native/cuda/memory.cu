@@ -11,6 +11,14 @@ __global__ void add_inplace_kernel(bf16* y, const bf16* x, int64_t n) {
     y[i] = to_bf(to_f(y[i]) + to_f(x[i]));
 }
 
+__global__ void copy_rows_indexed_kernel(bf16* dst, int64_t dst_stride, const int32_t* dst_rows, const bf16* src,
+                                         int64_t src_stride, const int32_t* src_rows, int64_t cols) {
+  const int i = blockIdx.x;
+  bf16* d = dst + (dst_rows ? dst_rows[i] : i) * dst_stride;
+  const bf16* s = src + (src_rows ? src_rows[i] : i) * src_stride;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) d[c] = s[c];
+}
+
 }  // namespace
 
 void* device_alloc(size_t bytes) {
@@ -43,6 +51,14 @@ void copy_rows_device(void* dst, size_t dst_pitch, const void* src, size_t src_p
 }
 void zero_device(void* p, size_t bytes, cudaStream_t stream) {
   if (bytes) WS_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream));
+}
+
+void copy_rows_indexed(bf16* dst, int64_t dst_stride, const int32_t* dst_rows, const bf16* src, int64_t src_stride,
+                       const int32_t* src_rows, int n, int64_t cols, cudaStream_t stream) {
+  WS_CHECK_RANGE(n >= 0 && cols >= 0, "copy_rows_indexed: n and cols must be >= 0, got ", n, ", ", cols);
+  if (n == 0 || cols == 0) return;
+  copy_rows_indexed_kernel<<<n, 128, 0, stream>>>(dst, dst_stride, dst_rows, src, src_stride, src_rows, cols);
+  WS_CUDA_LAUNCH_CHECK();
 }
 
 void add_inplace(bf16* y, const bf16* x, int64_t n, cudaStream_t stream) {

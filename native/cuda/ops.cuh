@@ -157,6 +157,11 @@ void copy_device(void* dst, const void* src, size_t bytes, cudaStream_t stream =
 void copy_rows_device(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t row_bytes, size_t rows,
                       cudaStream_t stream = 0);
 void zero_device(void* p, size_t bytes, cudaStream_t stream = 0);
+// dst[dst_rows[i], 0:cols] = src[src_rows[i], 0:cols] for i < n, bf16 rows (strides in
+// elements); a null index array means row i. Index arrays on the device. One launch for the
+// scatter/gather of a decode step's rows (KV cache rows, query slots).
+void copy_rows_indexed(bf16* dst, int64_t dst_stride, const int32_t* dst_rows, const bf16* src, int64_t src_stride,
+                       const int32_t* src_rows, int n, int64_t cols, cudaStream_t stream = 0);
 // y[i] = bf16(float(y[i]) + float(x[i])): the residual add.
 void add_inplace(bf16* y, const bf16* x, int64_t n, cudaStream_t stream = 0);
 

@@ -228,6 +228,15 @@ inline void copy_rows(Device d, float* dst, int64_t dst_stride, const float* src
   WS_DISPATCH(d, host::copy_rows(dst, dst_stride * e, src, src_stride * e, cols * e, rows),
               cuda::copy_rows_device(dst, dst_stride * e, src, src_stride * e, cols * e, rows));
 }
+// dst[dst_rows[i], 0:cols] = src[src_rows[i], 0:cols] for i < n (activations; strides in
+// elements; a null index array means row i; index arrays on the device).
+inline void copy_rows_indexed(Device d, float* dst, int64_t dst_stride, const int32_t* dst_rows, const float* src,
+                              int64_t src_stride, const int32_t* src_rows, int n, int64_t cols) {
+  WS_DISPATCH(d, for (int i = 0; i < n; ++i) std::memcpy(at(d, dst, (dst_rows ? dst_rows[i] : i) * dst_stride),
+                                                         at(d, src, (src_rows ? src_rows[i] : i) * src_stride),
+                                                         cols * sizeof(float)),
+              cuda::copy_rows_indexed(B(dst), dst_stride, dst_rows, B(src), src_stride, src_rows, n, cols));
+}
 // dst[0:n] = src[0:n] (activations)
 inline void copy(Device d, float* dst, const float* src, int64_t n) { copy_rows(d, dst, n, src, n, 1, n); }
 // x[0:n] = 0, n elements of `elem_bytes` each

@@ -465,7 +465,7 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
 
   // Prefill: one packed forward over the prompts fills the cache; logits of each last token.
   ensure_arena(pb.T, false);
-  stage_begin(batch_stage_bytes(pb.T, B) + (size_t)B * 4 * 6 + 64 * 6);
+  stage_begin(batch_stage_bytes(pb.T, B) + (size_t)B * 4 * 8 + 64 * 8);
   forward(pb, stage_batch(pb), false, &cache);
   for (int s = 0; s < B; ++s) op::copy(d, at(d, xn, (int64_t)s * C), at(d, xnf_, (int64_t)(cu[s + 1] - 1) * C), C);
   op::logits_forward(d, logits, xn, head(P), B, C, V);
@@ -477,9 +477,9 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   g.stopped.assign(B, false);
   std::vector<Rng> rngs;
   for (int s = 0; s < B; ++s) rngs.emplace_back(o.seed, (uint64_t)s);
-  std::vector<int> active(B);
+  std::vector<int32_t> active(B);  // sequence of each logits row / decode row
   std::vector<int32_t> lens(B);  // valid cache rows per sequence
-  std::vector<int32_t> cur(B), pos(B), sampled(B);
+  std::vector<int32_t> cur(B), pos(B), sampled(B), kv_row(B);
   std::vector<float> u(B), lps(B);
   for (int s = 0; s < B; ++s) { active[s] = s; lens[s] = (int)prompts[s].size(); }
   int nact = B;
@@ -506,6 +506,7 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
       cur[next] = tok;
       pos[next] = lens[s];
       lens[s] = pos[next] + 1;  // the new token's k/v go to cache row pos
+      kv_row[next] = s * max_len + pos[next];
       ++next;
     }
     nact = next;
@@ -515,6 +516,8 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
     const int32_t* dcur = stage(cur.data(), n);
     const int32_t* dpos = stage(pos.data(), n);
     const int32_t* dlens = stage(lens.data(), B);
+    const int32_t* dslot = stage(active.data(), n);
+    const int32_t* dkv_row = stage(kv_row.data(), n);
     op::embedding_forward(d, x, dcur, embed(P), n, C, V);
     for (int l = 0; l < L; ++l) {
       LayerW w = layer_ptrs(P, l);
@@ -529,15 +532,11 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
       const int64_t layer_stride = (int64_t)B * max_len * kv_dim_;
       float* kc = at(d, kcache, l * layer_stride);
       float* vc = at(d, vcache, l * layer_stride);
-      for (int i = 0; i < n; ++i) {
-        const int64_t s = active[i], row = (s * max_len + pos[i]) * kv_dim_;
-        op::copy(d, at(d, kc, row), at(d, kr, (int64_t)i * kv_dim_), kv_dim_);
-        op::copy(d, at(d, vc, row), at(d, qkv, (int64_t)i * qkv_dim_ + q_dim_ + kv_dim_), kv_dim_);
-        op::copy(d, at(d, q_all, s * q_dim_), at(d, q, (int64_t)i * q_dim_), q_dim_);
-      }
+      op::copy_rows_indexed(d, kc, kv_dim_, dkv_row, kr, kv_dim_, nullptr, n, kv_dim_);
+      op::copy_rows_indexed(d, vc, kv_dim_, dkv_row, at(d, qkv, q_dim_ + kv_dim_), qkv_dim_, nullptr, n, kv_dim_);
+      op::copy_rows_indexed(d, q_all, q_dim_, dslot, q, q_dim_, nullptr, n, q_dim_);
       op::attention_decode(d, att_all, q_all, kc, vc, dlens, B, max_len, Hq, Hkv, Dh);
-      for (int i = 0; i < n; ++i)
-        op::copy(d, at(d, att, (int64_t)i * q_dim_), at(d, att_all, (int64_t)active[i] * q_dim_), q_dim_);
+      op::copy_rows_indexed(d, att, q_dim_, nullptr, att_all, q_dim_, dslot, n, q_dim_);
       op::matmul_forward(d, tmp, att, w.wo, nullptr, n, q_dim_, C);
       op::add_inplace(d, x, tmp, (int64_t)n * C);
       op::rmsnorm_forward(d, xn, nullptr, x, w.ln2, n, C, cfg_.rms_eps);
