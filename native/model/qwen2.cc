@@ -196,6 +196,7 @@ void Qwen2::ensure_arena(int T, bool train) {
   const int newT = std::max(T, cap_T_);
   const bool newTrain = train || cap_train_;
   arena_.release();
+  cap_T_ = 0, cap_train_ = false;  // an allocation that throws leaves no arena behind, not a dangling one
   Carver measure;
   carve_arena(measure, newT, newTrain);
   arena_.reset(device_, measure.used);
