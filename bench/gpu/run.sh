@@ -104,7 +104,7 @@ done
 
 echo "==== model graph on the GPU (bench/gpu/model.mjs: GPU-vs-CPU loss curve, Qwen2.5-0.5B step)"
 if [ -f build-cuda/Release/warmstart_cuda.node ] && command -v node >/dev/null 2>&1; then
-  timeout 240 node bench/gpu/model.mjs curve step 2> "$LOG/model.err" | tee -a "$RES" \
+  timeout 150 node bench/gpu/model.mjs curve step 2> "$LOG/model.err" | tee -a "$RES" \
     || echo "model.mjs: $(tail -5 "$LOG/model.err")"
   tail -25 "$LOG/model.err"
 else
