@@ -39,7 +39,7 @@ export interface EvalResult {
   problems: number;
   samples: number;
   passAt1: number;          // mean over sample indices of the accuracy
-  passAt1Std: number;       // population std over sample indices
+  passAt1Std: number;       // sample std (n - 1) over sample indices, as the paper
   perSample: number[];      // accuracy of each sample index
   meanReward: number;
   meanLength: number;       // completion tokens
@@ -69,7 +69,9 @@ export function passAt1(correct: boolean[][]): { mean: number; std: number; perS
     return c / n;
   });
   const mean = perSample.reduce((a, b) => a + b, 0) / k;
-  const std = Math.sqrt(perSample.reduce((a, b) => a + (b - mean) ** 2, 0) / k);
+  // Sample standard deviation (n - 1), as the paper's evaluation (Python's statistics.stdev);
+  // a single sample index has no spread.
+  const std = k > 1 ? Math.sqrt(perSample.reduce((a, b) => a + (b - mean) ** 2, 0) / (k - 1)) : 0;
   return { mean, std, perSample };
 }
 

@@ -32,7 +32,7 @@ test('pass@1 is the accuracy of each sample index, then mean and std over indice
   t.is(r.samples, 3);
   t.deepEqual(r.perSample, [1, 0.5, 0]);
   t.is(r.passAt1, 0.5);
-  t.true(Math.abs(r.passAt1Std - Math.sqrt(((0.5 ** 2) * 2) / 3)) < 1e-12);
+  t.true(Math.abs(r.passAt1Std - Math.sqrt(((0.5 ** 2) * 2) / 2)) < 1e-12);
   t.is(r.meanTokens, 20);
   t.is(r.meanReward, (4 * 2 + 2 * 2 + 2 * -0.5 + 4 * -2) / 12);
   t.is(r.meanChars, rows.reduce((a, x) => a + x.completion.length, 0) / 12);

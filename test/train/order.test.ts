@@ -27,6 +27,7 @@ test('pass@1: accuracy per sample index, then mean and std over indices', (t) =>
   const p = passAt1(c);
   t.deepEqual(p.perSample, [0.75, 0.25, 0.5]);
   t.is(p.mean, 0.5);
-  t.true(Math.abs(p.std - Math.sqrt((0.0625 + 0.0625 + 0) / 3)) < 1e-12);
+  t.true(Math.abs(p.std - Math.sqrt((0.0625 + 0.0625 + 0) / 2)) < 1e-12); // statistics.stdev: n - 1
+  t.is(passAt1([[true], [false]]).std, 0); // one sample index: no spread
   t.throws(() => passAt1([[true], [true, false]]), { message: /problem 1 has 2 samples/ });
 });
