@@ -1,13 +1,14 @@
 // `warmstart demo`: the whole two-stage recipe on the CPU in minutes, with no download.
 //
 //   K&K puzzles (warmup size) -> symbolic teacher traces -> a small BPE tokenizer -> a tiny random
-//   Qwen2 ("base") -> warmup SFT on the traces ("warmup") -> Dr. GRPO on <= 100 puzzles of a
-//   held-out size, from both base and warmup ("base + RLVR", "warmup + RLVR") -> pass@1 of all
-//   four on held-out puzzles of that size, in the paper's table shape, and a PNG of the curves.
+//   Qwen2 ("base") -> warmup SFT on the traces ("warmup") -> Dr. GRPO on <= 100 held-out
+//   puzzles, from both base and warmup ("base + RLVR", "warmup + RLVR") -> pass@1 of all four on
+//   100 other held-out puzzles, in the paper's table shape, and a PNG of the curves.
 //
-// The held-out RLVR task is K&K with a different number of people than the warmup traces: the
-// same answer format and reward, a problem the model never saw solved. Whatever the numbers are,
-// they are measured. `model` runs the same recipe from a real model folder (its own tokenizer).
+// The held-out puzzles are never in the warmup (generated first, then excluded from it); by
+// default they have the warmup's size, as `heldOutPeople` may differ from `warmupPeople`. Whatever
+// the numbers are, they are measured. `model` runs the same recipe from a real model folder (its
+// own tokenizer).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -31,7 +32,7 @@ export interface DemoSettings {
   template: string;          // the prompt around {quiz} (lib/kk/prompt.ts); ends with "Assistant: <think>"
   warmupPeople: string;      // sizes of the warmup puzzles
   warmupPuzzles: number;
-  heldOutPeople: string;     // size of the RLVR / evaluation puzzles (never in the warmup)
+  heldOutPeople: string;     // size of the RLVR / evaluation puzzles (these puzzles are never in the warmup)
   rlExamples: number;        // <= 100, as in the paper
   evalPuzzles: number;
   verbosity: TraceVerbosity;
@@ -46,15 +47,16 @@ export interface DemoSettings {
 // A compact prompt: the paper's preamble and instructions would triple the tokens a tiny model
 // trains on without teaching it more (the traces show the answer format).
 export const DEMO_TEMPLATE = 'User: {quiz}\nAssistant: <think>';
-// Three names: every 3-person warmup puzzle has all three; a 2-person held-out puzzle has two of
-// them, so the warmed-up model must learn, by RLVR, to answer for the people who are there.
-export const DEMO_NAMES = ['Aria', 'Ben', 'Cara'] as const;
+// Two names and 2-person puzzles: every puzzle has both, so the tiny model need not copy names
+// from the prompt (measured: with three names and 2-3-person warmup it named absent people in
+// half of its 2-person answers, and RLVR then learned to leave the answer empty, -0.5 > -1).
+export const DEMO_NAMES = ['Aria', 'Ben'] as const;
 
 export const DEMO_SETTINGS: DemoSettings = {
   names: DEMO_NAMES,
   template: DEMO_TEMPLATE,
-  warmupPeople: '3',
-  warmupPuzzles: 800,
+  warmupPeople: '2',
+  warmupPuzzles: 500,
   heldOutPeople: '2',
   rlExamples: 100,
   evalPuzzles: 100,
@@ -63,7 +65,7 @@ export const DEMO_SETTINGS: DemoSettings = {
   preset: 'tiny',
   maxLength: 512,
   sft: {
-    epochs: 6, lr: 3e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 1e-4, warmupSteps: 5, maxGradNorm: 1,
+    epochs: 10, lr: 3e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 1e-4, warmupSteps: 5, maxGradNorm: 1,
     microBatchTokens: 4096, gradAccum: 1, valExamples: 20, evalEvery: 0, saveEvery: 0, seed: 0,
   },
   grpo: {
@@ -117,12 +119,12 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const phase = (name: string) => { phases[name] = (performance.now() - tPhase) / 1000; tPhase = performance.now(); };
   const abortCheck = () => { if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('demo: aborted'); };
 
-  // 1. puzzles: warmup size, and a held-out size for RLVR and evaluation (disjoint sets)
+  // 1. puzzles: held-out RLVR and evaluation sets first, then warmup puzzles (all three disjoint)
   const names = opts.model ? undefined : s.names;  // a real model reads any name
   const template = opts.model ? undefined : s.template;
-  const warmup = generatePuzzles({ people: s.warmupPeople, count: s.warmupPuzzles, seed, names });
   const rlTrain = generatePuzzles({ people: s.heldOutPeople, count: s.rlExamples, seed: seed + 1, names });
   const evalSet = generatePuzzles({ people: s.heldOutPeople, count: s.evalPuzzles, seed: seed + 2, exclude: rlTrain, names });
+  const warmup = generatePuzzles({ people: s.warmupPeople, count: s.warmupPuzzles, seed, names, exclude: [...rlTrain, ...evalSet] });
   // 2. symbolic teacher traces (correct by construction)
   const pairs = warmup.map((p) => ({ prompt: buildPrompt(p, { template }), completion: symbolicTrace(p, { verbosity: s.verbosity, seed }) }));
   log(`puzzles: ${warmup.length} warmup (${s.warmupPeople} people) with symbolic traces, ${rlTrain.length} RLVR + ${evalSet.length} evaluation (${s.heldOutPeople} people)`);
