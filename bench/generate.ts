@@ -9,16 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { cpu } from '../lib/engine/addon.js';
 import { nativeConfig } from '../lib/engine/config.js';
 import { initModel, presetConfig } from '../lib/index.js';
+import { flag, quick } from './args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const argv = process.argv.slice(2);
-const flag = (name: string, def: number): number => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
 const threads = flag('threads', 2);
 const reps = flag('reps', 3);
-const quick = argv.includes('--quick');
 
 interface Case { name: string; preset: string; vocab: number; overrides: Record<string, unknown>; batch: number; promptLen: number; newTokens: number }
 const cases: Case[] = [

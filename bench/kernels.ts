@@ -15,16 +15,11 @@ import { fileURLToPath } from 'node:url';
 
 import { cpu } from '../lib/engine/addon.js';
 import { kernels } from '../lib/engine/kernels.js';
+import { flag, has, quick } from './args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const argv = process.argv.slice(2);
-const flag = (name: string, def: number): number => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
 const threads = flag('threads', 2);
 const reps = flag('reps', 3);
-const quick = argv.includes('--quick');
 const k = kernels();
 cpu().setNumThreads(threads);
 
@@ -52,7 +47,7 @@ function status(): Record<string, number> {
   const s = readFileSync('/proc/self/status', 'utf8');
   return Object.fromEntries(['VmRSS', 'VmHWM'].map((f) => [f, Number(new RegExp(`${f}:\\s+(\\d+)`).exec(s)![1]) * 1024]));
 }
-if (argv.includes('--mem-child')) {
+if (has('mem-child')) {
   const chunk = flag('chunk', 1), t = flag('t', 1), v = flag('v', 1);
   const h = randn(t * C), W = randn(v * C, 0.05), y = ints(t, v), dh = new Float32Array(t * C).fill(1), dW = new Float32Array(v * C).fill(1);
   const before = status().VmRSS;
