@@ -14,11 +14,12 @@ import { join } from 'node:path';
 
 import { packBatches } from '../data/pack.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import { loadModel, type Model, type Trainer } from '../engine/model.js';
+import type { Model, Trainer } from '../engine/model.js';
 import { groupAdvantages, drGrpoNormaliser, type RewardScaling } from './advantages.js';
-import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { appendMetrics, truncateMetrics, type MetricsRecord } from './metrics.js';
+import { saveCheckpoint } from './checkpoint.js';
+import { appendMetrics, type MetricsRecord } from './metrics.js';
 import { mixSeed, stepIndices } from './order.js';
+import { startRun } from './run.js';
 import { warmupConstant } from './schedules.js';
 import type { PromptedExample, RewardTask } from './tasks.js';
 
@@ -108,30 +109,16 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   if (c.beta > 0 && !opts.reference) throw new RangeError('grpo: beta > 0 needs a reference model');
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
-  let model = opts.model;
-  const tokenizerFrom = model.dir;  // tokenizer files travel with every saved checkpoint
+  const tokenizerFrom = opts.model.dir;  // tokenizer files travel with every saved checkpoint
   const lrAt = warmupConstant(c.lr, c.warmupSteps);
-  const stop = [...tokenizer.stopTokenIds];
   const promptIds = examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
 
-  let start = 0;
-  let resumed: string | null = null;
-  if (opts.resume) {
-    const ck = latestCheckpoint<GrpoState>(runDir);
-    if (ck) {
-      if (ck.state.examples !== examples.length || ck.state.seed !== c.seed || ck.state.promptsPerStep !== c.promptsPerStep) {
-        throw new Error(`${ck.dir}/state.json: the run was started with ${ck.state.examples} examples, seed ${ck.state.seed}, ${ck.state.promptsPerStep} prompts per step; resume needs the same`);
-      }
-      model = await loadModel(ck.modelDir);
-      start = ck.step;
-      resumed = ck.optimizerDir;
-      truncateMetrics(runDir, start);
-      log(`resumed from ${ck.dir} at step ${start}`);
-    }
-  }
-  const trainer = model.trainer({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
-  if (resumed) await trainer.loadState(resumed);
-  else writeFileSync(join(runDir, 'metrics.jsonl'), '');
+  const { model, trainer, start } = await startRun<GrpoState>({
+    runDir, resume: !!opts.resume, model: opts.model, log,
+    optimizer: { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm },
+    differs: (st) => (st.examples !== examples.length || st.seed !== c.seed || st.promptsPerStep !== c.promptsPerStep
+      ? `${st.examples} examples, seed ${st.seed}, ${st.promptsPerStep} prompts per step` : null),
+  });
   writeFileSync(join(runDir, 'config.json'), JSON.stringify({ stage: 'grpo', task: task.name, examples: examples.length, ...c }, null, 2) + '\n');
 
   const checkpoint = (step: number) => saveCheckpoint(runDir, step,

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import type { Batch, Sequence } from '../data/batch.js';
 import { packBatches } from '../data/pack.js';
 import { splitValidation } from '../data/shuffle.js';
-import { loadModel, type Model } from '../engine/model.js';
-import { latestCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { appendMetrics, truncateMetrics, type MetricsRecord } from './metrics.js';
+import type { Model } from '../engine/model.js';
+import { saveCheckpoint } from './checkpoint.js';
+import { appendMetrics, type MetricsRecord } from './metrics.js';
+import { startRun } from './run.js';
 import { warmupConstant } from './schedules.js';
 
 export interface SftConfig {
@@ -96,27 +97,14 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   const plans = Array.from({ length: c.epochs }, (_, e) => epochPlan(train, c, e));
   const totalSteps = plans.reduce((s, p) => s + p.length, 0);
   const lrAt = warmupConstant(c.lr, c.warmupSteps);
-  let model = opts.model;
-  const tokenizerFrom = model.dir;
+  const tokenizerFrom = opts.model.dir;
 
-  let start = 0;
-  let resumed: string | null = null;
-  if (opts.resume) {
-    const ck = latestCheckpoint<{ seed: number; examples: number; totalSteps: number }>(runDir);
-    if (ck) {
-      if (ck.state.seed !== c.seed || ck.state.examples !== opts.examples.length || ck.state.totalSteps !== totalSteps) {
-        throw new Error(`${ck.dir}/state.json: the run was started with seed ${ck.state.seed} on ${ck.state.examples} examples (${ck.state.totalSteps} steps); resume needs the same`);
-      }
-      model = await loadModel(ck.modelDir);
-      start = ck.step;
-      resumed = ck.optimizerDir;
-      truncateMetrics(runDir, start);
-      log(`resumed from ${ck.dir} at step ${start}`);
-    }
-  }
-  const trainer = model.trainer({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
-  if (resumed) await trainer.loadState(resumed);
-  else writeFileSync(join(runDir, 'metrics.jsonl'), '');
+  const { model, trainer, start } = await startRun<{ seed: number; examples: number; totalSteps: number }>({
+    runDir, resume: !!opts.resume, model: opts.model, log,
+    optimizer: { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm },
+    differs: (st) => (st.seed !== c.seed || st.examples !== opts.examples.length || st.totalSteps !== totalSteps
+      ? `seed ${st.seed} on ${st.examples} examples (${st.totalSteps} steps)` : null),
+  });
   writeFileSync(join(runDir, 'config.json'), JSON.stringify({ stage: 'sft', examples: opts.examples.length, train: train.length, val: val.length, totalSteps, ...c }, null, 2) + '\n');
 
   const all: MetricsRecord[] = [];

@@ -1,0 +1,41 @@
+// Starting or resuming a training run in RUN_DIR, the same way for every stage: with --resume
+// and a checkpoint present, the model, the optimizer state and the step come from the newest
+// checkpoint and metrics.jsonl is cut back to that step; otherwise the run starts afresh with an
+// empty metrics.jsonl.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { loadModel, type Model, type Trainer, type TrainerOptions } from '../engine/model.js';
+import { latestCheckpoint } from './checkpoint.js';
+import { truncateMetrics } from './metrics.js';
+
+export interface RunStart {
+  model: Model;
+  trainer: Trainer;
+  start: number;  // the first step still to run
+}
+
+export async function startRun<S>(opts: {
+  runDir: string;
+  resume: boolean;
+  model: Model;
+  optimizer: TrainerOptions;
+  // null when the checkpoint's state belongs to this run, else what it was started with
+  differs: (state: S) => string | null;
+  log: (line: string) => void;
+}): Promise<RunStart> {
+  const { runDir, log } = opts;
+  const ck = opts.resume ? latestCheckpoint<S>(runDir) : null;
+  if (!ck) {
+    writeFileSync(join(runDir, 'metrics.jsonl'), '');
+    return { model: opts.model, trainer: opts.model.trainer(opts.optimizer), start: 0 };
+  }
+  const why = opts.differs(ck.state);
+  if (why) throw new Error(`${ck.dir}/state.json: the run was started with ${why}; resume needs the same`);
+  const model = await loadModel(ck.modelDir);
+  const trainer = model.trainer(opts.optimizer);
+  await trainer.loadState(ck.optimizerDir);
+  truncateMetrics(runDir, ck.step);
+  log(`resumed from ${ck.dir} at step ${ck.step}`);
+  return { model, trainer, start: ck.step };
+}
