@@ -21,15 +21,9 @@ using namespace ws::io;
 namespace json = ws::json;
 namespace fs = std::filesystem;
 
-namespace {
+using wstest::read_text;
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw ws::Error(path + ": cannot open");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+namespace {
 
 // test/fixtures/qwen2 from this source file's location (CMake compiles absolute paths), else
 // relative to the working directory (the repository root or a build folder inside it).

@@ -19,15 +19,9 @@ namespace json = ws::json;
 namespace fs = std::filesystem;
 using ws::model::Qwen2;
 
-namespace {
+using wstest::read_text;
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw ws::Error(path + ": cannot open");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+namespace {
 
 std::string fixture_dir(const std::string& name) {
   fs::path here(__FILE__);

@@ -6,10 +6,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "../core/error.h"
 #include "../core/rng.h"
 
 namespace wstest {
@@ -35,6 +38,15 @@ inline int run_tests() {
   }
   std::printf("%zu passed, %d failed\n", registry().size() - failed_cases, failed_cases);
   return failed_cases ? 1 : 0;
+}
+
+// The whole file as text (fixtures: config.json, expected.json); throws naming the path.
+inline std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ws::Error(path + ": cannot open");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
 }
 
 inline std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f) {
