@@ -11,7 +11,6 @@
 namespace ws {
 namespace {
 
-thread_local int tl_index = 0;
 thread_local bool tl_inside = false;
 
 class Pool {
@@ -26,7 +25,7 @@ class Pool {
     stop();
     n_ = std::max(1, n);
     quit_ = false;
-    for (int i = 1; i < n_; ++i) workers_.emplace_back([this, i] { loop(i); });
+    for (int i = 1; i < n_; ++i) workers_.emplace_back([this] { loop(); });
   }
 
   void run(int chunks, const std::function<void(int)>& job) {
@@ -41,7 +40,7 @@ class Pool {
       ++generation_;
     }
     cv_.notify_all();
-    run_one(0, 0);
+    run_one(0);
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [this] { return pending_ == 0; });
     job_ = nullptr;
@@ -49,8 +48,7 @@ class Pool {
   }
 
  private:
-  void run_one(int chunk, int worker) {
-    tl_index = worker;
+  void run_one(int chunk) {
     tl_inside = true;
     try {
       (*job_)(chunk);
@@ -59,10 +57,9 @@ class Pool {
       if (!error_) error_ = std::current_exception();
     }
     tl_inside = false;
-    tl_index = 0;
   }
 
-  void loop(int worker) {
+  void loop() {
     uint64_t seen = 0;
     for (;;) {
       int chunk;
@@ -73,7 +70,7 @@ class Pool {
         chunk = next_++;
         if (next_ >= chunks_) seen = generation_;
       }
-      run_one(chunk, worker);
+      run_one(chunk);
       std::lock_guard<std::mutex> lk(mu_);
       if (--pending_ == 0) done_cv_.notify_all();
     }
@@ -117,7 +114,6 @@ Pool& pool() {
 
 int num_threads() { return pool().size(); }
 void set_num_threads(int n) { pool().resize(n); }
-int thread_index() { return tl_index; }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& f) {
   if (n <= 0) return;

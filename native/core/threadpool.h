@@ -15,7 +15,4 @@ void set_num_threads(int n);
 // ranges, each at least `grain` long. Blocks until all are done. Nested calls run inline.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& f);
 
-// Index of the calling worker in [0, num_threads()) inside parallel_for, else 0.
-int thread_index();
-
 }  // namespace ws
