@@ -1,27 +1,23 @@
-// Seeded shuffling for reproducible epochs and splits: a SplitMix32 stream per (seed, stream),
-// Fisher-Yates on top. The same seed gives the same order on every platform and Node version.
+// Seeded shuffling for reproducible epochs and splits: Fisher-Yates driven by the project's
+// seeded PRNG (lib/util/random.ts), one stream per (seed, stream). The same seed gives the same
+// order on every platform and Node version.
+import { Rng } from '../util/random.js';
 
-/** A uniform 32-bit random stream determined by `seed` and `stream` (e.g. the epoch). */
-export function seededStream(seed: number, stream = 0): () => number {
+// The stream's starting state: seed and stream number (e.g. the epoch) spread by two odd
+// multipliers, so neighbouring seeds and streams start far apart.
+function streamRng(seed: number, stream: number): Rng {
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
   if (!Number.isInteger(stream)) throw new RangeError(`stream must be an integer, got ${stream}`);
-  let state = Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul((stream >>> 0) + 0x632be5ab, 0x85ebca77);
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x21f0aaad) >>> 0;
-    z = Math.imul(z ^ (z >>> 15), 0x735a2d97) >>> 0;
-    return (z ^ (z >>> 15)) >>> 0;
-  };
+  return new Rng(Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul((stream >>> 0) + 0x632be5ab, 0x85ebca77));
 }
 
 /** A seeded random permutation of 0..n-1 (Fisher-Yates). */
 export function permutation(n: number, seed: number, stream = 0): Int32Array {
-  const next = seededStream(seed, stream);
+  const rng = streamRng(seed, stream);
   const p = new Int32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor((next() / 4294967296) * (i + 1));
+    const j = rng.int(i + 1);
     const t = p[i];
     p[i] = p[j];
     p[j] = t;

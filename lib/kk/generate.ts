@@ -9,7 +9,7 @@
 
 import { KK_NAMES } from './names.js';
 import type { KKPuzzle } from './puzzle.js';
-import { mixSeed, Rng } from './random.js';
+import { mixSeed, Rng } from '../util/random.js';
 import { solve } from './solver.js';
 import { formatStatements, statementKey, type Statement } from './statement.js';
 import { renderQuiz, roleWords, SAYING_TEMPLATES, solutionText, solutionTextFormat } from './text.js';

@@ -10,7 +10,7 @@
 // is the only one.
 
 import type { KKPuzzle } from './puzzle.js';
-import { mixSeed, Rng } from './random.js';
+import { mixSeed, Rng } from '../util/random.js';
 import { searchEvents, type SearchEvent } from './solver.js';
 import { evaluate3, mentioned } from './statement.js';
 import { listNames, renderStatement } from './text.js';

@@ -4,7 +4,7 @@ import {
   countSolutions, evaluateStatement3 as evaluate3, generatePuzzles, hasUniqueSolution, sampleStatements, satisfies, searchEvents, solve,
   solveBruteForce, type Statement,
 } from '../../lib/kk/index.js';
-import { mixSeed, Rng } from '../../lib/kk/random.js';
+import { mixSeed, Rng } from '../../lib/util/random.js';
 import { publishedPuzzles } from './published.js';
 
 const key = (sols: boolean[][]) => sols.map((s) => s.map(Number).join('')).sort();

@@ -1,7 +1,7 @@
 import test from 'ava';
 
 import { sampleStatements } from '../../lib/kk/generate.js';
-import { Rng } from '../../lib/kk/random.js';
+import { Rng } from '../../lib/util/random.js';
 import {
   evaluate, evaluate3, formatStatements, parseStatements, depth, width, mentioned, type Statement,
 } from '../../lib/kk/statement.js';

@@ -1,5 +1,7 @@
-// A small seeded PRNG (SplitMix32 mixing of a Weyl sequence): the generator's only source of
-// randomness, so a seed reproduces a data set exactly on every platform.
+// A seeded PRNG: SplitMix32 mixing of a Weyl sequence (state += 0x9e3779b9, then
+// z ^= z >>> 16; z *= 0x21f0aaad; z ^= z >>> 15; z *= 0x735a2d97; z ^= z >>> 15). Integer maths
+// only, so a seed gives the same stream on every platform and Node version. It drives the K&K
+// generator and traces (lib/kk) and the data order and splits (lib/data/shuffle.ts).
 
 /** Deterministic random numbers from a 32-bit seed. */
 export class Rng {
