@@ -1,10 +1,10 @@
 // K&K rewards, two variants.
 //
 // 'paper' ("Warm Up Before You Train"): a format gate, then the answer.
-//   The completion must hold exactly one "</think>", one "<answer>" and one "</answer>", shaped
-//   "...</think> <answer>...</answer>" with only whitespace after; else -2. In the answer, a line
-//   naming someone not in the puzzle, or a role word other than the puzzle's two, or a line that
-//   is not "Name is a role": -1. Every person exactly once with the right role: +2. Otherwise
+//   The gate is the one every task shares (lib/rewards/format.ts checkPaperFormat): exactly one
+//   "</think>", one "<answer>" and one "</answer>", shaped "...</think> <answer>...</answer>"
+//   with only whitespace after; else -2. In the answer, a line naming someone not in the puzzle,
+//   or a role word other than the puzzle's two, or a line that is not "Name is a role": -1. Every person exactly once with the right role: +2. Otherwise
 //   (a wrong role, a missing or repeated person): -0.5.
 // 'logic-rl' (Logic-RL): format score + answer score.
 //   Format +1 when "<think>" (the prompt's, or one at the completion's start), "</think>",
@@ -14,6 +14,7 @@
 // Both read answers leniently: extra whitespace, **bold**/_italic_ markers, "(1)"/"1."/"-"
 // numbering, a trailing period, any order of people, names and role words in any case.
 
+import { checkPaperFormat, countTag, FORMAT_PENALTY } from '../rewards/format.js';
 import { KK_ASSISTANT_PREFIX as KK_THINK } from './prompt.js';
 import type { KKPuzzle } from './puzzle.js';
 
@@ -72,17 +73,10 @@ function judge(parsed: Extract<ParsedAnswer, { ok: true }>, solution: readonly b
   return { complete: true, correct: wrong === 0, why: wrong === 0 ? 'all roles right' : `${wrong} of ${solution.length} roles wrong` };
 }
 
-function count(s: string, tag: string): number {
-  return s.split(tag).length - 1;
-}
-
 function paper(completion: string, puzzle: KKPuzzle): KKRewardDetails {
-  const fail = (reason: string): KKRewardDetails => ({ reward: -2, format: false, parsed: false, correct: false, reason });
-  if (count(completion, '</think>') !== 1 || count(completion, '<answer>') !== 1 || count(completion, '</answer>') !== 1)
-    return fail('needs exactly one </think>, one <answer> and one </answer>');
-  const m = /[\s\S]<\/think>\s*<answer>([\s\S]+)<\/answer>\s*$/.exec(completion);
-  if (!m) return fail('not shaped "...</think> <answer>...</answer>"');
-  const parsed = parseAnswer(m[1], puzzle);
+  const f = checkPaperFormat(completion);
+  if (!f.ok) return { reward: FORMAT_PENALTY, format: false, parsed: false, correct: false, reason: f.reason };
+  const parsed = parseAnswer(f.answer, puzzle);
   if (!parsed.ok) return { reward: -1, format: true, parsed: false, correct: false, reason: `${parsed.problem}: ${JSON.stringify(parsed.line)}` };
   const j = judge(parsed, puzzle.solution);
   return { reward: j.correct ? 2 : -0.5, format: true, parsed: j.complete, correct: j.correct, reason: j.why };
@@ -91,7 +85,7 @@ function paper(completion: string, puzzle: KKPuzzle): KKRewardDetails {
 function logicRl(completion: string, puzzle: KKPuzzle): KKRewardDetails {
   const s = completion.trimStart().startsWith(KK_THINK) ? completion : KK_THINK + completion;
   const tags = [KK_THINK, '</think>', '<answer>', '</answer>'];
-  const format = tags.every((t) => count(s, t) === 1) && tags.every((t, i) => i === 0 || s.indexOf(tags[i - 1]) < s.indexOf(t));
+  const format = tags.every((t) => countTag(s, t) === 1) && tags.every((t, i) => i === 0 || s.indexOf(tags[i - 1]) < s.indexOf(t));
   const formatScore = format ? 1 : -1;
   if (!format) return { reward: formatScore - 2, format, parsed: false, correct: false, reason: 'tags <think> </think> <answer> </answer> not each once in order' };
   const answer = s.slice(s.indexOf('<answer>') + '<answer>'.length, s.indexOf('</answer>'));
