@@ -40,7 +40,7 @@ export { Tokenizer } from './data/tokenizer.js';
 export type { TokenizerFiles, EncodeOptions, DecodeOptions } from './data/tokenizer.js';
 export { trainBpe, saveTokenizer, DEMO_SPECIAL_TOKENS, QWEN_PRE_TOKENIZER, CHATML_TEMPLATE } from './data/bpe.js';
 export type { BpeTrainOptions, BpeTrainResult, SpecialToken } from './data/bpe.js';
-export { PAPER_PREAMBLE, RAW_ASSISTANT_PREFIX, kkUserMessage, rawPrompt, renderChat, chatPrompt } from './data/prompts.js';
+export { PAPER_PREAMBLE, RAW_ASSISTANT_PREFIX, rawPrompt, renderChat, chatPrompt } from './data/prompts.js';
 export type { ChatOptions } from './data/prompts.js';
 export { sftExample, tokenizeSft } from './data/sft.js';
 export type { SftPair, SftExample, SftCounts, SftOptions as SftExampleOptions } from './data/sft.js';

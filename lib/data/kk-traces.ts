@@ -2,12 +2,14 @@
 // cot_foot, solution_text_format). The completion is the symbolic reasoning trace the dataset
 // ships, in the paper's answer protocol:
 //
-//   {cot_head} {step 1} {step 2} … {cot_foot}
+//   (newline) {cot_head} {step 1} {step 2} … {cot_foot}
 //   </think>
 //   <answer> {solution_text_format} </answer>
 //
-// and the prompt is the paper's K&K question in a chosen prompt format (raw by default).
-import { kkUserMessage, rawPrompt } from './prompts.js';
+// and the prompt is the paper's K&K question (lib/kk/prompt.ts's kkUserMessage) in a chosen
+// prompt format (raw by default, then the same text as lib/kk's buildPrompt), ending in `<think>`.
+import { kkUserMessage } from '../kk/prompt.js';
+import { rawPrompt } from './prompts.js';
 import { DataError, type SourceRecord } from './readers.js';
 import type { SftPair } from './sft.js';
 
@@ -26,6 +28,6 @@ export function kkTracePair(rec: SourceRecord, format: (user: string) => string 
   const cot = [str(rec, 'cot_head'), ...steps, str(rec, 'cot_foot')].join(' ');
   return {
     prompt: format(kkUserMessage(str(rec, 'quiz'))),
-    completion: `${cot}\n</think>\n<answer> ${str(rec, 'solution_text_format')} </answer>`,
+    completion: `\n${cot}\n</think>\n<answer> ${str(rec, 'solution_text_format')} </answer>`,
   };
 }

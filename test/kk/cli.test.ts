@@ -6,7 +6,9 @@ import test from 'ava';
 import { Command } from 'commander';
 
 import { registerKk } from '../../lib/cli/kk.js';
-import { kkReward, loadPuzzles, readJsonlRows } from '../../lib/kk/index.js';
+import { loadSftPairs } from '../../lib/data/dataset.js';
+import { buildPrompt, kkReward, loadPuzzles, readJsonlRows } from '../../lib/kk/index.js';
+import { loadRlTask } from '../../lib/train/task-registry.js';
 import { KK_DATA } from './published.js';
 
 // Runs `warmstart kk ...` in-process; returns what it printed and the exit code it set.
@@ -73,4 +75,27 @@ test.serial('the published Parquet checks clean; bad arguments are named', async
   await t.throwsAsync(kk('generate', '--count', '3', '--roles', 'a knight', '--out', '/tmp/x.jsonl'), { message: /--roles/ });
   await t.throwsAsync(kk('generate', '--count', '3', '--out', '/tmp/x.txt'), { message: /written as JSONL/ });
   await t.throwsAsync(kk('traces', '--teacher', 'oracle', '--in', path.join(KK_DATA, '3ppl', 'test.parquet'), '--out', '/tmp/y.jsonl'), { message: /unknown teacher "oracle"/ });
+});
+
+test.serial('one K&K raw prompt: warmup pairs, `kk traces`, the RLVR kk task and kk evaluation render it alike', async (t) => {
+  const file = path.join(KK_DATA, '3ppl', 'test.parquet');
+  const out = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'kk-cli-')), 'traces.jsonl');
+  await kk('traces', '--teacher', 'symbolic', '--in', file, '--out', out, '--limit', '5');
+  const prompts = {
+    'kk traces': (await readJsonlRows(out)).map((r) => (r.row as { prompt: string }).prompt),
+    'warmup pairs (published columns)': (await loadSftPairs(file, { kk: true })).pairs.slice(0, 5).map((p) => p.prompt),
+    'RLVR kk task': (await loadRlTask('kk', { data: file, split: 'train', seed: 0, limit: 5 })).examples.map((e) => e.prompt),
+    'kk evaluation': (await loadRlTask('kk', { data: file, split: 'eval', seed: 0, limit: 5 })).examples.map((e) => e.prompt),
+  };
+  const puzzles = (await loadPuzzles(file)).slice(0, 5);
+  for (const [where, got] of Object.entries(prompts)) t.deepEqual(got, puzzles.map((p) => buildPrompt(p)), where);
+  // The paper's text (its K&K loader), spelled out.
+  t.is(prompts['kk traces'][0],
+    'A conversation between User and Assistant. The user asks a question, and the Assistant solves it.\n' +
+    'The assistant first thinks about the reasoning process in the mind and then provides the user with the answer.\n' +
+    'The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively.\n' +
+    'i.e., <think> reasoning process here </think> <answer> answer here </answer>.\n' +
+    'User: Please solve this logical reasoning problem. After thinking, when you finally reach a conclusion, clearly state the identity ' +
+    'of each character within <answer> </answer> tags i.e., <answer> (1) Zoey is a knight\n(2) ... </answer>. Here is my question,\n\n' +
+    `${puzzles[0].quiz}\nAssistant: <think>`);
 });

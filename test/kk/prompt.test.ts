@@ -1,6 +1,7 @@
 import test from 'ava';
 
-import { buildChatMessages, buildPrompt, formatAnswer, generatePuzzles, KK_ASSISTANT_PREFIX, type KKChatMessage as ChatMessage } from '../../lib/kk/index.js';
+import { rawPrompt } from '../../lib/data/prompts.js';
+import { buildChatMessages, buildPrompt, formatAnswer, generatePuzzles, KK_ASSISTANT_PREFIX, kkUserMessage, type KKChatMessage as ChatMessage } from '../../lib/kk/index.js';
 import { readParquetRows } from '../../lib/kk/io.js';
 import { PUBLISHED_FILES, publishedPuzzles } from './published.js';
 
@@ -38,6 +39,8 @@ test('chat templates are configurable; role words follow the puzzle', (t) => {
   const [p] = generatePuzzles({ people: 3, count: 1, seed: 1, roles: ['a sage', 'a fool'] });
   t.deepEqual(buildChatMessages(p, { system: '', user: 'Solve: {quiz}' }), [{ role: 'user', content: `Solve: ${p.quiz}` }]);
   t.regex(buildChatMessages(p)[0].content, /\(1\) Zoey is a sage/);
+  t.is(buildPrompt(p), rawPrompt(kkUserMessage(p.quiz, p.knight_knave)));
+  t.regex(buildPrompt(p), /<answer> \(1\) Zoey is a sage\n\(2\) \.\.\. <\/answer>/);
   t.throws(() => buildChatMessages(p, { user: 'x' }), { message: /user: .*\{quiz\}/ });
   t.is(formatAnswer(p), `<answer>\n${p.solution_text_format}\n</answer>`);
   t.regex(formatAnswer(p), /^<answer>\n\(1\) \w+ is a (sage|fool)\n\(2\) \w+ is a (sage|fool)\n\(3\) \w+ is a (sage|fool)\n<\/answer>$/);
