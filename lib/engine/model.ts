@@ -30,7 +30,8 @@ export interface LogprobOptions {
 }
 
 export interface GenerateOptions {
-  maxNewTokens: number;
+  /** Most new tokens: one limit for every prompt, or one per prompt. */
+  maxNewTokens: number | readonly number[];
   /** 0 = greedy. Default 1. */
   temperature?: number;
   /** Nucleus mass, (0, 1]. Default 1. */
@@ -41,9 +42,31 @@ export interface GenerateOptions {
   seed?: number;
   /** Generation of a sequence ends after it samples one of these (included in its tokens). */
   stopTokens?: readonly number[];
+  /**
+   * Called after each decoding step with the tokens it sampled. Every token reaches it exactly
+   * once, in order, before generate() resolves. If it throws, generation stops and generate()
+   * rejects with that error.
+   */
+  onTokens?: (tokens: readonly SampledToken[]) => void;
+  /**
+   * Stops every prompt: each finishes as 'abort'. The engine runs at most two steps ahead of
+   * onTokens, so a signal fired from onTokens stops its prompts within two more tokens.
+   */
+  signal?: AbortSignal;
+  /** One per prompt (or undefined): stops that prompt alone, as `signal` does. */
+  signals?: readonly (AbortSignal | undefined)[];
 }
 
-export type FinishReason = 'stop' | 'length';
+/** A token that a decoding step appended to the completion of `prompt` (an index into the prompts). */
+export interface SampledToken {
+  prompt: number;
+  token: number;
+  /** log p of the token under the sampling distribution. */
+  logprob: number;
+}
+
+/** 'stop': ended on a stop token; 'length': reached its limit; 'abort': its signal fired. */
+export type FinishReason = 'stop' | 'length' | 'abort';
 
 export interface Generation {
   /** New tokens of each prompt (a stop token, when one ended it, is the last). */
@@ -269,22 +292,90 @@ export class Model {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('generate: options must be an object with maxNewTokens');
     const p = packSeqs('prompts', prompts, this.config.vocabSize);
     if (prompts.length === 0) throw new RangeError('prompts must hold at least one prompt');
+    const n = prompts.length;
+    const limits = typeof opts.maxNewTokens === 'number' ? null : opts.maxNewTokens;
+    if (limits !== null) {
+      if (!Array.isArray(limits)) throw new TypeError('maxNewTokens must be a number or an array of numbers (one per prompt)');
+      if (limits.length !== n) throw new RangeError(`maxNewTokens has ${limits.length} limits for ${n} prompts`);
+      limits.forEach((m, i) => integer(`maxNewTokens[${i}]`, m, 1, 1 << 20));
+    }
+    const maxNewTokens = limits === null ? integer('maxNewTokens', opts.maxNewTokens, 1, 1 << 20) : Math.max(...limits);
     const stop = opts.stopTokens ?? [];
     if (!Array.isArray(stop)) throw new TypeError('stopTokens must be an array of token ids');
     stop.forEach((t, i) => integer(`stopTokens[${i}]`, t, 0, this.config.vocabSize - 1));
-    const r = await this.exclusive<{ tokens: Int32Array[]; logprobs: Float32Array[]; stopped: boolean[] }>(() => this.native.generate(p.tokens, p.cu, {
-      maxNewTokens: integer('maxNewTokens', opts.maxNewTokens, 1, 1 << 20),
-      temperature: finite('temperature', opts.temperature ?? 1, 0, 1e6),
-      topK: integer('topK', opts.topK ?? 0, 0, this.config.vocabSize),
-      topP: finite('topP', opts.topP ?? 1, 1e-9, 1),
-      seed: integer('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER),
-      stopTokens: Int32Array.from(stop),
-    }));
-    return {
-      tokens: r.tokens.map((a) => Array.from(a)),
-      logprobs: r.logprobs.map((a) => Array.from(a)),
-      finishReasons: r.stopped.map((s) => (s ? 'stop' : 'length')),
+    const onTokens = opts.onTokens;
+    if (onTokens !== undefined && typeof onTokens !== 'function') throw new TypeError('onTokens must be a function');
+    const signals = opts.signals ?? [];
+    if (!Array.isArray(signals)) throw new TypeError('signals must be an array of AbortSignals (one per prompt)');
+    if (opts.signals !== undefined && signals.length !== n) throw new RangeError(`signals has ${signals.length} entries for ${n} prompts`);
+    const isSignal = (x: unknown): x is AbortSignal => x instanceof AbortSignal;
+    if (opts.signal !== undefined && !isSignal(opts.signal)) throw new TypeError('signal must be an AbortSignal');
+    signals.forEach((x, i) => { if (x !== undefined && !isSignal(x)) throw new TypeError(`signals[${i}] must be an AbortSignal or undefined`); });
+
+    // Aborts are handed to the engine through the step callback's return value: the prompts to stop.
+    const toCancel = new Set<number>();
+    const watched: [AbortSignal, () => void][] = [];
+    const watch = (sig: AbortSignal | undefined, prompts: number[]) => {
+      if (!sig) return;
+      const f = () => prompts.forEach((i) => toCancel.add(i));
+      if (sig.aborted) f();
+      else { sig.addEventListener('abort', f, { once: true }); watched.push([sig, f]); }
     };
+    watch(opts.signal, Array.from({ length: n }, (_, i) => i));
+    signals.forEach((x, i) => watch(x, [i]));
+    const delivered = new Array<number>(n).fill(0);
+    let closed = false;
+    let failure: { error: unknown } | null = null;
+    const onStep = (seq: Int32Array, tok: Int32Array, lp: Float32Array): number[] | undefined => {
+      if (closed) return undefined;
+      if (onTokens && failure === null) {
+        const step: SampledToken[] = [];
+        for (let i = 0; i < seq.length; i++) {
+          step.push({ prompt: seq[i], token: tok[i], logprob: lp[i] });
+          delivered[seq[i]]++;
+        }
+        try {
+          onTokens(step);
+        } catch (error) {
+          failure = { error };
+          return Array.from({ length: n }, (_, i) => i);
+        }
+      }
+      if (toCancel.size === 0) return undefined;
+      const c = [...toCancel];
+      toCancel.clear();
+      return c;
+    };
+    const wantSteps = onTokens !== undefined || watched.length > 0 || toCancel.size > 0;
+    let r: { tokens: Int32Array[]; logprobs: Float32Array[]; finish: FinishReason[] };
+    try {
+      r = await this.exclusive(() => this.native.generate(p.tokens, p.cu, {
+        maxNewTokens,
+        maxNewTokensPerPrompt: limits === null ? undefined : Int32Array.from(limits),
+        temperature: finite('temperature', opts.temperature ?? 1, 0, 1e6),
+        topP: finite('topP', opts.topP ?? 1, 1e-9, 1),
+        topK: integer('topK', opts.topK ?? 0, 0, this.config.vocabSize),
+        seed: integer('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER),
+        stopTokens: Int32Array.from(stop),
+        onStep: wantSteps ? onStep : undefined,
+      }));
+    } finally {
+      closed = true;
+      for (const [sig, f] of watched) sig.removeEventListener('abort', f);
+    }
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    const tokens = r.tokens.map((a) => Array.from(a));
+    const logprobs = r.logprobs.map((a) => Array.from(a));
+    // Step calls still in flight when the engine returned: hand over the rest in step order.
+    if (onTokens) {
+      for (let k = Math.min(...delivered); ; k++) {
+        const step: SampledToken[] = [];
+        for (let i = 0; i < n; i++) if (k >= delivered[i] && k < tokens[i].length) step.push({ prompt: i, token: tokens[i][k], logprob: logprobs[i][k] });
+        if (step.length === 0 && tokens.every((t) => k >= t.length)) break;
+        if (step.length > 0) onTokens(step);
+      }
+    }
+    return { tokens, logprobs, finishReasons: r.finish };
   }
 
   /**

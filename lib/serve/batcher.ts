@@ -1,10 +1,12 @@
-// Continuous request batching over one model: requests wait in a FIFO queue; while the engine
-// runs a batch, new arrivals queue up, and when it returns, the oldest waiting request and every
-// queued request that samples the same way (temperature, top-p, top-k, stop tokens) go together
-// into the next `generate` call, up to a number of sequences and a KV-cache budget. A request with
-// a `seed` runs in a batch of its own, so that it gives the same completions whatever else is
-// queued (the sampler's stream of sequence i depends on the seed and i). The queue has a length
-// limit: a request that finds it full is refused at once (the server answers 429).
+// Request batching over one model: requests wait in a FIFO queue; while the engine runs a batch,
+// new arrivals queue up, and when it returns, the oldest waiting request and every queued request
+// that samples the same way (temperature, top-p, top-k, stop tokens) go together into the next
+// `generate` call, up to a number of sequences and a KV-cache budget. Each request keeps its own
+// token limit, gets its tokens as the engine samples them (for streaming) and is answered as soon
+// as its own completions end, not when the whole batch does. A request with a `seed` runs in a
+// batch of its own, so that it gives the same completions whatever else is queued (the sampler's
+// stream of sequence i depends on the seed and i). The queue has a length limit: a request that
+// finds it full is refused at once (the server answers 429).
 import { randomInt } from 'node:crypto';
 
 import type { FinishReason, GenerateOptions, Generation } from '../engine/model.js';
@@ -47,10 +49,23 @@ export class QueueFullError extends Error {
 }
 
 export class AbortedError extends Error {
-  constructor() {
-    super('the request was cancelled before it ran');
+  constructor(running = false) {
+    super(running ? 'the request was cancelled while it ran' : 'the request was cancelled before it ran');
     this.name = 'AbortedError';
   }
+}
+
+/**
+ * Receives a request's new tokens as they are sampled: `tokens` were appended to completion
+ * `index` (0 ≤ index < n). Returning true ends that completion here (say, a stop string was
+ * seen); its result then holds the tokens so far, with finish reason 'abort'.
+ */
+export type TokenSink = (index: number, tokens: number[]) => boolean | void;
+
+export interface SubmitOptions {
+  /** Cancels the request: waiting, it leaves the queue; running, its completions stop. Either way it rejects with AbortedError. */
+  signal?: AbortSignal;
+  onTokens?: TokenSink;
 }
 
 interface Pending {
@@ -60,6 +75,16 @@ interface Pending {
   reject: (e: unknown) => void;
   onAbort?: () => void;
   signal?: AbortSignal;
+  onTokens?: TokenSink;
+}
+
+/** One completion of a running request. */
+interface Running {
+  owner: Pending;
+  index: number;
+  tokens: number[];
+  finish: FinishReason | null;
+  stop: AbortController;
 }
 
 export type GenerateFn = (prompts: number[][], opts: GenerateOptions) => Promise<Generation>;
@@ -87,17 +112,18 @@ export class Batcher {
   }
 
   /**
-   * Queues a job; resolves with its completions when its batch returns. Throws QueueFullError at
-   * once when the queue is full; rejects with AbortedError when `signal` fires before it runs.
+   * Queues a job; resolves with its completions once they have all ended. Throws QueueFullError
+   * at once when the queue is full; rejects with AbortedError when `signal` fires.
    */
-  submit(job: GenJob, signal?: AbortSignal): Promise<JobResult> {
+  submit(job: GenJob, opts: SubmitOptions = {}): Promise<JobResult> {
+    const { signal, onTokens } = opts;
     if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new QueueFullError(this.opts.maxQueue));
     if (signal?.aborted) return Promise.reject(new AbortedError());
     const key = job.seed !== undefined
       ? `seeded#${++uniqueKey}`
       : JSON.stringify([job.temperature, job.temperature === 0 ? 1 : job.topP, job.temperature === 0 ? 0 : job.topK, [...new Set(job.stopTokens)].sort((a, b) => a - b)]);
     return new Promise<JobResult>((resolve, reject) => {
-      const p: Pending = { job, key, resolve, reject, signal };
+      const p: Pending = { job, key, resolve, reject, signal, onTokens };
       if (signal) {
         p.onAbort = () => {
           const i = this.queue.indexOf(p);
@@ -153,47 +179,86 @@ export class Batcher {
     return batch;
   }
 
+  /** Resolves a request whose completions have all ended (once). */
+  private settle(p: Pending, seqs: Running[]): void {
+    const mine = seqs.filter((r) => r.owner === p);
+    if (mine.some((r) => r.finish === null) || !this.open.delete(p)) return;
+    if (p.signal?.aborted) {
+      p.reject(new AbortedError(true));
+      return;
+    }
+    p.resolve({ tokens: mine.map((r) => r.tokens), finishReasons: mine.map((r) => r.finish!) });
+  }
+
+  /** Records one sampled token of a running completion and hands it to its request's sink. */
+  private record(r: Running, token: number, stopTokens: ReadonlySet<number>, seqs: Running[]): void {
+    if (r.finish !== null) return; // ended here already; the engine may add a token before it sees that
+    r.tokens.push(token);
+    this.stats.tokens++;
+    if (stopTokens.has(token)) r.finish = 'stop';
+    else if (r.tokens.length >= r.owner.job.maxTokens) r.finish = 'length';
+    let ended = false;
+    try {
+      ended = r.owner.onTokens?.(r.index, [token]) === true;
+    } catch (e) {
+      // a sink that throws ends its request with that error
+      for (const o of seqs) {
+        if (o.owner !== r.owner) continue;
+        o.finish ??= 'abort';
+        o.stop.abort();
+      }
+      if (this.open.delete(r.owner)) r.owner.reject(e);
+      return;
+    }
+    if (ended && r.finish === null) {
+      r.finish = 'abort';
+      r.stop.abort();
+    }
+  }
+
+  private readonly open = new Set<Pending>();
+
   private async pump(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.take();
-        const prompts: number[][] = [];
-        for (const p of batch) for (let i = 0; i < p.job.n; i++) prompts.push(p.job.prompt);
+        const seqs: Running[] = [];
+        for (const p of batch) {
+          this.open.add(p);
+          for (let i = 0; i < p.job.n; i++) seqs.push({ owner: p, index: i, tokens: [], finish: null, stop: new AbortController() });
+        }
         const j0 = batch[0].job;
-        this.runningSequences = prompts.length;
+        const stopTokens = new Set(j0.stopTokens);
+        // A request's signal stops all its completions; a completion's own controller stops it alone.
+        const signals = seqs.map((r) => (r.owner.signal ? AbortSignal.any([r.owner.signal, r.stop.signal]) : r.stop.signal));
+        this.runningSequences = seqs.length;
         try {
-          const g = await this.generate(prompts, {
-            maxNewTokens: Math.max(...batch.map((p) => p.job.maxTokens)),
+          const g = await this.generate(seqs.map((r) => r.owner.job.prompt), {
+            maxNewTokens: seqs.map((r) => r.owner.job.maxTokens),
             temperature: j0.temperature,
             topP: j0.topP,
             topK: j0.topK,
             seed: j0.seed ?? randomInt(2 ** 47),
-            stopTokens: [...new Set(j0.stopTokens)],
+            stopTokens: [...stopTokens],
+            signals,
+            onTokens: (step) => {
+              const touched = new Set<Pending>();
+              for (const t of step) {
+                this.record(seqs[t.prompt], t.token, stopTokens, seqs);
+                touched.add(seqs[t.prompt].owner);
+              }
+              for (const p of touched) this.settle(p, seqs);
+            },
           });
           this.stats.batches++;
-          this.stats.sequences += prompts.length;
-          let o = 0;
-          for (const p of batch) {
-            const tokens: number[][] = [];
-            const finishReasons: FinishReason[] = [];
-            for (let i = 0; i < p.job.n; i++, o++) {
-              let t = g.tokens[o];
-              let f = g.finishReasons[o];
-              // The batch ran to its longest request's limit: cut this one to its own.
-              if (t.length > p.job.maxTokens) {
-                t = t.slice(0, p.job.maxTokens);
-                f = 'length';
-              }
-              this.stats.tokens += t.length;
-              tokens.push(t);
-              finishReasons.push(f);
-            }
-            p.resolve({ tokens, finishReasons });
-          }
+          this.stats.sequences += seqs.length;
+          // Completions the engine ended without a token saying so (aborted by a signal).
+          seqs.forEach((r, s) => { if (r.finish === null) r.finish = g.finishReasons[s]; });
+          for (const p of batch) this.settle(p, seqs);
         } catch (e) {
-          for (const p of batch) p.reject(e);
+          for (const p of batch) if (this.open.delete(p)) p.reject(e);
         } finally {
           this.runningSequences = 0;
         }

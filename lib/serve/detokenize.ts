@@ -1,8 +1,8 @@
 // From the engine's new tokens to what the API returns: the text (special tokens dropped), cut
 // before the first stop string (OpenAI semantics: the stop string is not returned), the finish
 // reason, the stop reason (vLLM's `stop_reason`: the stop string, or null at the end-of-sequence
-// token or the length limit), the completion tokens counted up to the stop, and, for streams,
-// the text in per-token pieces.
+// token or the length limit) and the completion tokens counted up to the stop (finishText); and,
+// for streams, the same text in deltas as the tokens arrive (TextStream).
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { FinishReason } from '../engine/model.js';
 
@@ -15,8 +15,6 @@ export interface StopRules {
 
 export interface FinishedText {
   text: string;
-  /** The text in order, one piece per token or so (concatenated: `text`); empty unless asked. */
-  pieces: string[];
   finishReason: FinishReason;
   stopReason: string | null;
   /** Tokens generated up to and including the one that ended the completion. */
@@ -24,27 +22,6 @@ export interface FinishedText {
 }
 
 const decode = (tok: Tokenizer, ids: readonly number[]) => tok.decode(ids, { skipSpecialTokens: true });
-
-/**
- * Text deltas of a token stream, decoded a few tokens at a time (the prefix/read offset scheme of
- * text-generation-inference): a delta is sent once it no longer ends in an incomplete UTF-8
- * character, and decoding a short window keeps it linear in the length.
- */
-function pieces(tok: Tokenizer, ids: readonly number[]): string[] {
-  const out: string[] = [];
-  let prefix = 0;
-  let read = 0;
-  for (let i = 1; i <= ids.length; i++) {
-    const before = decode(tok, ids.slice(prefix, read));
-    const now = decode(tok, ids.slice(prefix, i));
-    if (now.length > before.length && !now.endsWith('\uFFFD')) {
-      out.push(now.slice(before.length));
-      prefix = read;
-      read = i;
-    }
-  }
-  return out;
-}
 
 /** Where the earliest stop string starts in `text`, and which one. */
 function firstStop(text: string, stops: readonly string[]): { at: number; stop: string } | null {
@@ -56,7 +33,7 @@ function firstStop(text: string, stops: readonly string[]): { at: number; stop: 
   return best;
 }
 
-export function finishText(tok: Tokenizer, tokens: readonly number[], engineFinish: FinishReason, stop: StopRules, wantPieces: boolean): FinishedText {
+export function finishText(tok: Tokenizer, tokens: readonly number[], engineFinish: FinishReason, stop: StopRules): FinishedText {
   // The engine returns the stop token as the last one; it is counted, never shown.
   const content = engineFinish === 'stop' ? tokens.slice(0, -1) : tokens.slice();
   const full = decode(tok, content);
@@ -80,15 +57,74 @@ export function finishText(tok: Tokenizer, tokens: readonly number[], engineFini
     stopReason = hit.stop;
     completionTokens = lo;
   }
-  const out: string[] = [];
-  if (wantPieces) {
-    let acc = '';
-    for (const p of pieces(tok, used)) {
-      if (acc.length + p.length > text.length || !text.startsWith(p, acc.length)) break;
-      out.push(p);
-      acc += p;
+  return { text, finishReason, stopReason, completionTokens };
+}
+
+/**
+ * The text of one completion as its tokens arrive, in deltas. Tokens are decoded a few at a time
+ * (the prefix/read offset scheme of text-generation-inference): a delta goes out once it no
+ * longer ends in an incomplete UTF-8 character, and decoding a short window keeps the cost linear.
+ * A tail that could be the start of a stop string is held back until it is not; the stream ends
+ * at the first stop string (not sent) or stop token. What it has sent is always a prefix of
+ * finishText's text for the same tokens, and `rest` gives the remainder.
+ */
+export class TextStream {
+  private readonly ids: number[] = [];
+  private prefix = 0;
+  private read = 0;
+  private text = '';
+  private sent = 0;
+  /** True once a stop string or stop token ended the completion. */
+  ended = false;
+
+  constructor(private readonly tok: Tokenizer, private readonly stop: StopRules, private readonly stopIds: ReadonlySet<number>) {}
+
+  /** Takes new tokens; returns the text that can be sent now ('' when none). */
+  push(tokens: readonly number[]): string {
+    const from = this.sent;
+    for (const t of tokens) {
+      if (this.ended) break;
+      if (this.stopIds.has(t)) {
+        this.ended = true;
+        break;
+      }
+      this.ids.push(t);
+      const before = decode(this.tok, this.ids.slice(this.prefix, this.read));
+      const now = decode(this.tok, this.ids.slice(this.prefix));
+      if (now.length > before.length && !now.endsWith('\uFFFD')) {
+        this.text += now.slice(before.length);
+        this.prefix = this.read;
+        this.read = this.ids.length;
+      }
+      // Nothing sent can be part of a stop string, so a stop string starts at or after `sent`.
+      const hit = firstStop(this.text.slice(this.sent), this.stop.strings);
+      if (hit) {
+        this.sent += hit.at;
+        this.ended = true;
+        break;
+      }
+      this.sent = this.text.length - this.heldBack();
     }
-    if (acc.length < text.length) out.push(text.slice(acc.length));
+    return this.text.slice(from, this.sent);
   }
-  return { text, pieces: out, finishReason, stopReason, completionTokens };
+
+  /** What is left to send once the completion is final (its finishText result). */
+  rest(final: FinishedText): string {
+    const sent = this.text.slice(0, this.sent);
+    return final.text.startsWith(sent) ? final.text.slice(sent.length) : '';
+  }
+
+  /** Length of the longest tail of the text that is a proper prefix of a stop string. */
+  private heldBack(): number {
+    let keep = 0;
+    for (const s of this.stop.strings) {
+      for (let k = Math.min(s.length - 1, this.text.length - this.sent); k > keep; k--) {
+        if (this.text.endsWith(s.slice(0, k))) {
+          keep = k;
+          break;
+        }
+      }
+    }
+    return keep;
+  }
 }

@@ -10,8 +10,10 @@
 // OpenAI's body {"error": {message, type, param, code}}: 400 for a bad body (naming the field),
 // 401 without the API key when one is set, 404 for an unknown model or route, 405, 413 for a body
 // over the limit, 429 when the queue is full (with Retry-After), 503 while shutting down. A
-// stream sends its role chunk at once and the text when the request's batch returns (the engine
-// hands back whole generations), one chunk per token, then `data: [DONE]`.
+// stream sends its role chunk at once, then the text as the engine samples it (a chunk per
+// decoded piece, a possible stop string held back until it is ruled out), a finish chunk per
+// choice as it ends, then `data: [DONE]`. A completion ends at its stop string as soon as it is
+// sampled, streamed or not; a client that goes away stops its completions.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,7 +24,7 @@ import { renderChat } from '../data/prompts.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { loadModel, type Model } from '../engine/model.js';
 import { AbortedError, Batcher, QueueFullError, type GenJob, type JobResult } from './batcher.js';
-import { finishText, type FinishedText, type StopRules } from './detokenize.js';
+import { finishText, TextStream, type FinishedText, type StopRules } from './detokenize.js';
 import { ApiError, badRequest } from './errors.js';
 import { parseChatRequest, parseCompletionRequest, type ChatRequest, type CompletionRequest, type Limits } from './requests.js';
 
@@ -123,11 +125,10 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 }
 
 /** Writes one server-sent event; waits while the socket is full (or until the client leaves). */
-async function sse(res: ServerResponse, data: unknown): Promise<void> {
-  if (res.destroyed) return;
-  if (!res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  }
+/** Writes one server-sent event, unless the response is closed (Node buffers what the socket cannot take yet). */
+function send(res: ServerResponse, data: unknown): void {
+  if (res.destroyed || res.writableEnded) return;
+  res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
 }
 
 function sameKey(given: string, key: string): boolean {
@@ -220,18 +221,38 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
       temperature: p.temperature, topP: Math.max(p.topP, 1e-9), topK: p.topK >= cfg.vocabSize ? 0 : p.topK, stopTokens: ids, seed: p.seed,
     }));
     if (batcher.queued + jobs.length > maxQueue) throw new QueueFullError(maxQueue);
-    const results = jobs.map((j) => batcher.submit(j, signal));
-    results.forEach((r) => r.catch(() => undefined)); // a rejection is seen below; none goes unhandled
-
     const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`;
     const now = Math.floor(Date.now() / 1000);
+    const chunkObject = chat ? 'chat.completion.chunk' : 'text_completion';
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id, object: chunkObject, created: now, model: modelName, choices, ...extra });
+    const piece = (index: number, text: string) => chunk([chat ? { index, delta: { content: text }, logprobs: null, finish_reason: null } : { index, text, logprobs: null, finish_reason: null }]);
+    if (req.stream) {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+      res.flushHeaders();
+      if (chat) send(res, chunk(Array.from({ length: p.n }, (_, index) => ({ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }))));
+    }
+    // Each completion's text as it is sampled: streamed, and ended at its first stop string.
+    const stopIds = new Set(ids);
+    const streams = jobs.map(() => Array.from({ length: p.n }, () => new TextStream(tokenizer, rules, stopIds)));
+    const watch = req.stream || rules.strings.length > 0;
+    const results = jobs.map((j, pi) => batcher.submit(j, {
+      signal,
+      onTokens: watch ? (i, toks) => {
+        const ts = streams[pi][i];
+        const text = ts.push(toks);
+        if (req.stream && text !== '') send(res, piece(pi * p.n + i, text));
+        return ts.ended;
+      } : undefined,
+    }));
+    results.forEach((r) => r.catch(() => undefined)); // a rejection is seen below; none goes unhandled
+
     const object = chat ? 'chat.completion' : 'text_completion';
     const usage = (done: FinishedText[][]) => {
       const promptTokens = prompts.reduce((a, q) => a + q.length, 0);
       const completionTokens = done.flat().reduce((a, f) => a + f.completionTokens, 0);
       return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
     };
-    const finish = (r: JobResult) => r.tokens.map((t, i) => finishText(tokenizer, t, r.finishReasons[i], rules, req.stream));
+    const finish = (r: JobResult) => r.tokens.map((t, i) => finishText(tokenizer, t, r.finishReasons[i], rules));
 
     if (!req.stream) {
       const done = (await Promise.all(results)).map(finish);
@@ -245,32 +266,27 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
       return;
     }
 
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
-    res.flushHeaders();
-    const chunkObject = chat ? 'chat.completion.chunk' : 'text_completion';
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id, object: chunkObject, created: now, model: modelName, choices, ...extra });
-    if (chat) await sse(res, chunk(Array.from({ length: p.n }, (_, index) => ({ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }))));
     const done: FinishedText[][] = [];
     try {
-      for (const [pi, r] of results.entries()) {
+      // Each prompt's choices finish as soon as its completions end.
+      await Promise.all(results.map(async (r, pi) => {
         const fs = finish(await r);
-        done.push(fs);
-        for (const [j, f] of fs.entries()) {
+        done[pi] = fs;
+        fs.forEach((f, j) => {
           const index = pi * p.n + j;
-          for (const piece of f.pieces) {
-            await sse(res, chunk([chat ? { index, delta: { content: piece }, logprobs: null, finish_reason: null } : { index, text: piece, logprobs: null, finish_reason: null }]));
-          }
-          await sse(res, chunk([chat
+          const rest = streams[pi][j].rest(f);
+          if (rest !== '') send(res, piece(index, rest));
+          send(res, chunk([chat
             ? { index, delta: {}, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }
             : { index, text: '', logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }]));
-        }
-      }
-      if (req.includeUsage) await sse(res, chunk([], { usage: usage(done) }));
+        });
+      }));
+      if (req.includeUsage) send(res, chunk([], { usage: usage(done) }));
     } catch (e) {
       // Headers are out: the error goes into the stream, as OpenAI's servers do.
-      await sse(res, toApiError(e).body());
+      send(res, toApiError(e).body());
     }
-    await sse(res, '[DONE]');
+    send(res, '[DONE]');
     res.end();
   }
 

@@ -423,10 +423,17 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   const int B = (int)prompts.size();
   WS_CHECK_RANGE(B > 0, "prompts must not be empty");
   WS_CHECK_RANGE(o.max_new_tokens >= 1, "maxNewTokens must be >= 1, got ", o.max_new_tokens);
+  WS_CHECK_RANGE(o.max_new_per_seq.empty() || (int)o.max_new_per_seq.size() == B, "maxNewTokens: ",
+                 o.max_new_per_seq.size(), " limits for ", B, " prompts");
+  std::vector<int32_t> limit(B, o.max_new_tokens);
+  for (int s = 0; s < (int)o.max_new_per_seq.size(); ++s) {
+    WS_CHECK_RANGE(o.max_new_per_seq[s] >= 1 && o.max_new_per_seq[s] <= o.max_new_tokens, "maxNewTokens[", s,
+                   "] must be in [1, ", o.max_new_tokens, "], got ", o.max_new_per_seq[s]);
+    limit[s] = o.max_new_per_seq[s];
+  }
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size, L = cfg_.num_layers, V = cfg_.vocab_size;
   const int Hq = cfg_.num_heads, Hkv = cfg_.num_kv_heads, Dh = cfg_.head_dim;
   std::vector<int32_t> tokens, positions, cu{0};
-  int max_prompt = 0;
   for (int s = 0; s < B; ++s) {
     WS_CHECK_RANGE(!prompts[s].empty(), "prompts[", s, "] is empty");
     for (size_t i = 0; i < prompts[s].size(); ++i) {
@@ -434,9 +441,9 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
       positions.push_back((int32_t)i);
     }
     cu.push_back((int32_t)tokens.size());
-    max_prompt = std::max(max_prompt, (int)prompts[s].size());
   }
-  const int max_len = max_prompt + o.max_new_tokens;
+  int max_len = 0;  // cache rows per sequence
+  for (int s = 0; s < B; ++s) max_len = std::max(max_len, (int)prompts[s].size() + limit[s]);
   PackedBatch pb{tokens.data(), positions.data(), cu.data(), (int)tokens.size(), B};
   check_batch(pb);
 
@@ -475,7 +482,8 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   Generation g;
   g.tokens.assign(B, {});
   g.logprobs.assign(B, {});
-  g.stopped.assign(B, false);
+  g.finish.assign(B, Finish::Length);
+  StepTokens st;
   std::vector<Rng> rngs;
   for (int s = 0; s < B; ++s) rngs.emplace_back(o.seed, (uint64_t)s);
   std::vector<int32_t> active(B);  // sequence of each logits row / decode row
@@ -496,13 +504,19 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
     unstage(sampled.data(), dtok, nact);
     unstage(lps.data(), dlp, nact);
     int next = 0;
+    st.seq.clear(); st.token.clear(); st.logprob.clear();
     for (int i = 0; i < nact; ++i) {
       int s = active[i], tok = sampled[i];
+      if (o.cancel && o.cancel[s].load(std::memory_order_relaxed)) {
+        g.finish[s] = Finish::Cancelled;
+        continue;
+      }
       g.tokens[s].push_back(tok);
       g.logprobs[s].push_back(lps[i]);
+      st.seq.push_back(s); st.token.push_back(tok); st.logprob.push_back(lps[i]);
       bool stop = std::find(o.stop_tokens.begin(), o.stop_tokens.end(), tok) != o.stop_tokens.end();
-      if (stop) g.stopped[s] = true;
-      if (stop || (int)g.tokens[s].size() >= o.max_new_tokens) continue;
+      if (stop) g.finish[s] = Finish::Stop;
+      if (stop || (int)g.tokens[s].size() >= limit[s]) continue;
       active[next] = s;
       cur[next] = tok;
       pos[next] = lens[s];
@@ -510,6 +524,7 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
       kv_row[next] = s * max_len + pos[next];
       ++next;
     }
+    if (o.on_step && !st.seq.empty()) o.on_step(st);
     nact = next;
     if (nact == 0) break;
     // One decode step over the active sequences.

@@ -12,7 +12,9 @@
 // Within a layer q/k/v (and gate/up) are stored back to back, so each pair is one matmul, while
 // every tensor keeps its own Hugging Face name and shape.
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -55,19 +57,33 @@ struct StepResult {
   int64_t clipped = 0;
 };
 
+// The tokens one decoding step sampled: token[i] (with its logprob) was appended to sequence seq[i].
+struct StepTokens {
+  std::vector<int32_t> seq, token;
+  std::vector<float> logprob;
+};
+
 struct GenerateOptions {
-  int max_new_tokens = 16;
+  int max_new_tokens = 16;               // limit of every sequence
+  std::vector<int32_t> max_new_per_seq;  // empty, or one limit per prompt (each <= max_new_tokens)
   float temperature = 1.0f;  // <= 0: greedy
   int top_k = 0;
   float top_p = 1.0f;
   uint64_t seed = 0;
   std::vector<int32_t> stop_tokens;
+  // Called (on the generating thread) after every sampling step with the tokens it added.
+  std::function<void(const StepTokens&)> on_step;
+  // Null, or one flag per prompt that another thread may set: a sequence whose flag is nonzero
+  // gets no more tokens and ends as cancelled.
+  const std::atomic<uint8_t>* cancel = nullptr;
 };
+
+enum class Finish : uint8_t { Length = 0, Stop = 1, Cancelled = 2 };
 
 struct Generation {
   std::vector<std::vector<int32_t>> tokens;   // new tokens per prompt (a stop token included)
   std::vector<std::vector<float>> logprobs;   // log p of each new token under the sampling policy
-  std::vector<bool> stopped;                  // true: ended on a stop token; false: length limit
+  std::vector<Finish> finish;                 // a stop token, the length limit, or cancelled
 };
 
 struct Carver;  // qwen2.cc: slices one allocation into the arena's tensors

@@ -6,7 +6,9 @@
 #include <napi.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -84,6 +86,54 @@ Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) {
   if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(float));
   return a;
 }
+
+// Carries generate()'s steps from the worker thread to a JavaScript callback (see generate), and
+// the prompts it cancels back: one flag per prompt that the worker reads before each token. The
+// queue holds one step, so the engine runs at most two steps ahead of the callback: a prompt that
+// a callback cancels gets at most two more tokens, and a slow consumer slows generation down
+// instead of piling up steps.
+struct StepStream : std::enable_shared_from_this<StepStream> {
+  Napi::ThreadSafeFunction tsfn;
+  std::vector<std::atomic<uint8_t>> cancel;
+  std::string error;  // the callback's first throw (read and written on the main thread only)
+
+  StepStream(Napi::Env env, Napi::Function fn, int64_t prompts)
+      : tsfn(Napi::ThreadSafeFunction::New(env, fn, "warmstart.generate.onStep", 1, 1)), cancel((size_t)prompts) {}
+
+  void send(const ws::model::StepTokens& st) {
+    auto* copy = new ws::model::StepTokens(st);
+    auto self = shared_from_this();  // queued calls keep the stream alive after generate() returns
+    if (tsfn.BlockingCall(copy, [self](Napi::Env env, Napi::Function js, ws::model::StepTokens* data) {
+          std::unique_ptr<ws::model::StepTokens> own(data);
+          if (env == nullptr) return;  // the callback is being torn down
+          self->deliver(env, js, *own);
+        }) != napi_ok)
+      delete copy;
+  }
+
+  void deliver(Napi::Env env, Napi::Function js, const ws::model::StepTokens& st) {
+    try {
+      auto seq = Napi::Int32Array::New(env, st.seq.size());
+      auto tok = Napi::Int32Array::New(env, st.token.size());
+      if (!st.seq.empty()) {
+        std::memcpy(seq.Data(), st.seq.data(), st.seq.size() * sizeof(int32_t));
+        std::memcpy(tok.Data(), st.token.data(), st.token.size() * sizeof(int32_t));
+      }
+      Napi::Value r = js.Call({seq, tok, to_js(env, st.logprob)});
+      if (!r.IsArray()) return;
+      auto a = r.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i) {
+        Napi::Value v = a.Get(i);
+        if (!v.IsNumber()) continue;
+        double d = v.As<Napi::Number>().DoubleValue();
+        if (d >= 0 && d < (double)cancel.size() && d == std::floor(d)) cancel[(size_t)d].store(1);
+      }
+    } catch (const Napi::Error& e) {
+      if (error.empty()) error = str("options.onStep threw: ", e.Message());
+      for (auto& c : cancel) c.store(1);
+    }
+  }
+};
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
@@ -282,8 +332,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return a;
   }
 
-  // generate(prompts Int32Array, promptCu Int32Array, {maxNewTokens, temperature, topK, topP, seed,
-  //          stopTokens?: Int32Array (any length, absent = none)}) -> Promise<{tokens: Int32Array[], logprobs: Float32Array[], stopped: boolean[]}>
+  // generate(prompts Int32Array, promptCu Int32Array, {maxNewTokens, maxNewTokensPerPrompt?: Int32Array
+  //          (one limit per prompt, each <= maxNewTokens), temperature, topK, topP, seed,
+  //          stopTokens?: Int32Array (any length, absent = none), onStep?: function})
+  //   -> Promise<{tokens: Int32Array[], logprobs: Float32Array[], finish: ('stop'|'length'|'abort')[]}>
+  // onStep(seq Int32Array, token Int32Array, logprob Float32Array) runs on the main thread after
+  // each decoding step with the tokens it added (calls may still arrive after the Promise
+  // settles); when it returns an array of prompt indices, those prompts get at most two more
+  // tokens and finish as 'abort'. If it throws, every prompt is aborted and the Promise rejects.
   Napi::Value generate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto toks = i32(env, arg(info, 0), "prompts");
@@ -302,6 +358,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       ids_in_range(env, stops, "options.stopTokens", 0, vocab());
       opt->stop_tokens = copy_i32(stops);
     }
+    const int64_t B = (int64_t)cu.ElementLength() - 1;
+    if (!absent(o.Get("maxNewTokensPerPrompt"))) {
+      auto lim = i32(env, o.Get("maxNewTokensPerPrompt"), "options.maxNewTokensPerPrompt", B);
+      ids_in_range(env, lim, "options.maxNewTokensPerPrompt", 1, (int64_t)opt->max_new_tokens + 1);
+      opt->max_new_per_seq = copy_i32(lim);
+    }
+    Napi::Value on_step = o.Get("onStep");
+    if (!absent(on_step) && !on_step.IsFunction()) type_error(env, "options.onStep must be a function");
     auto prompts = std::make_shared<std::vector<std::vector<int32_t>>>();
     for (size_t s = 0; s + 1 < cu.ElementLength(); ++s) {
       if (cu[s + 1] == cu[s]) range_error(env, str("promptCuSeqlens: prompt ", s, " is empty"));
@@ -310,25 +374,36 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     int64_t longest = 0;
     for (auto& p : *prompts) longest = std::max<int64_t>(longest, (int64_t)p.size());
     if (longest + opt->max_new_tokens > (1 << 24)) range_error(env, "options.maxNewTokens: prompt + new tokens exceed 16777216");
+    auto stream = absent(on_step) ? nullptr : std::make_shared<StepStream>(env, on_step.As<Napi::Function>(), B);
+    if (stream) {
+      opt->cancel = stream->cancel.data();
+      opt->on_step = [stream](const ws::model::StepTokens& st) { stream->send(st); };
+    }
     auto g = std::make_shared<ws::model::Generation>();
     auto m = model_;
-    return run(env, [m, prompts, opt, g] {
+    return run(env, [m, prompts, opt, g, stream] {
+      struct Release {  // the callback's last use, whatever happens
+        StepStream* s;
+        ~Release() { if (s) s->tsfn.Release(); }
+      } release{stream.get()};
       std::lock_guard<std::mutex> lock(m->mutex());
       *g = m->generate(*prompts, *opt);
-    }, [g](Napi::Env e) -> Napi::Value {
+    }, [g, stream](Napi::Env e) -> Napi::Value {
+      if (stream && !stream->error.empty()) throw Napi::Error::New(e, stream->error);
       auto r = Napi::Object::New(e);
       auto ts = Napi::Array::New(e, g->tokens.size()), ls = Napi::Array::New(e, g->tokens.size()),
-           st = Napi::Array::New(e, g->tokens.size());
+           fs = Napi::Array::New(e, g->tokens.size());
       for (size_t s = 0; s < g->tokens.size(); ++s) {
         auto t = Napi::Int32Array::New(e, g->tokens[s].size());
         if (!g->tokens[s].empty()) std::memcpy(t.Data(), g->tokens[s].data(), g->tokens[s].size() * sizeof(int32_t));
         ts.Set((uint32_t)s, t);
         ls.Set((uint32_t)s, to_js(e, g->logprobs[s]));
-        st.Set((uint32_t)s, Napi::Boolean::New(e, g->stopped[s]));
+        const ws::model::Finish f = g->finish[s];
+        fs.Set((uint32_t)s, f == ws::model::Finish::Stop ? "stop" : f == ws::model::Finish::Cancelled ? "abort" : "length");
       }
       r.Set("tokens", ts);
       r.Set("logprobs", ls);
-      r.Set("stopped", st);
+      r.Set("finish", fs);
       return r;
     });
   }

@@ -2,7 +2,10 @@
 // differences (in the DESIGN.md objective, with weights, advantages, old logprobs and clipping),
 // packed == one sequence at a time, gradient accumulation == one big batch, tied embeddings,
 // greedy KV-cache generation == argmax of the teacher-forced logits, seeded sampling reproducible.
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "../model/qwen2.h"
@@ -181,9 +184,60 @@ TEST(seeded_sampling_is_reproducible_and_stops) {
   o.seed = 123;
   o.stop_tokens = {a.tokens[0][2]};
   auto d = m.generate(prompts, o);
-  CHECK(d.stopped[0]);
+  CHECK(d.finish[0] == ws::model::Finish::Stop);
   CHECK(d.tokens[0].size() <= 3);
   CHECK(d.tokens[0].back() == a.tokens[0][2]);
+}
+
+TEST(step_callback_per_sequence_limits_and_cancel) {
+  using ws::model::Finish;
+  Qwen2 m(tiny_config(true));
+  randomise(m, 45);
+  std::vector<std::vector<int32_t>> prompts = {{1, 2}, {3}, {4, 5, 6}};
+  ws::model::GenerateOptions o;
+  o.max_new_tokens = 12; o.temperature = 1.0f; o.seed = 7;
+  auto all = m.generate(prompts, o);
+
+  // Every token reaches on_step once, in order, with its logprob.
+  std::vector<std::vector<int32_t>> seen(3);
+  std::vector<std::vector<float>> seen_lp(3);
+  o.on_step = [&](const ws::model::StepTokens& st) {
+    for (size_t i = 0; i < st.seq.size(); ++i) {
+      seen[st.seq[i]].push_back(st.token[i]);
+      seen_lp[st.seq[i]].push_back(st.logprob[i]);
+    }
+  };
+  auto g = m.generate(prompts, o);
+  CHECK(seen == g.tokens);
+  CHECK(seen_lp == g.logprobs);
+
+  // Per-sequence limits cut each sequence at its own length; the others are unchanged.
+  o.on_step = nullptr;
+  o.max_new_per_seq = {3, 12, 5};
+  auto lim = m.generate(prompts, o);
+  for (int s = 0; s < 3; ++s) {
+    CHECK((int)lim.tokens[s].size() == o.max_new_per_seq[s]);
+    CHECK(std::equal(lim.tokens[s].begin(), lim.tokens[s].end(), all.tokens[s].begin()));
+    CHECK(lim.finish[s] == Finish::Length);
+  }
+  o.max_new_per_seq = {3, 13, 5};
+  CHECK_THROWS(m.generate(prompts, o));
+  o.max_new_per_seq = {3, 12};
+  CHECK_THROWS(m.generate(prompts, o));
+  o.max_new_per_seq.clear();
+
+  // Cancelling sequence 1 once it has 4 tokens: it keeps those 4, the others are as before.
+  std::vector<std::atomic<uint8_t>> cancel(3);
+  o.cancel = cancel.data();
+  int got1 = 0;
+  o.on_step = [&](const ws::model::StepTokens& st) {
+    for (int s : st.seq) if (s == 1 && ++got1 == 4) cancel[1] = 1;
+  };
+  auto c = m.generate(prompts, o);
+  CHECK(c.tokens[1].size() == 4);
+  CHECK(c.finish[1] == Finish::Cancelled);
+  CHECK(std::equal(c.tokens[1].begin(), c.tokens[1].end(), all.tokens[1].begin()));
+  CHECK(c.tokens[0] == all.tokens[0] && c.tokens[2] == all.tokens[2]);
 }
 
 int main() { return wstest::run_tests(); }

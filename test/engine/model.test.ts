@@ -161,6 +161,50 @@ test('seeded sampling is reproducible, stops on stop tokens, logprobs match the 
   t.deepEqual(s.tokens[0], a.tokens[0].slice(0, s.tokens[0].length));
 });
 
+test('onTokens sees every token once, in order; per-prompt limits; a signal stops its prompt alone', async (t) => {
+  const m = await small(8);
+  const prompts = [[1, 2], [3], [4, 5, 6]];
+  const o = { maxNewTokens: 30, temperature: 1, seed: 5 };
+  const all = await m.generate(prompts, o);
+  const seen: number[][] = [[], [], []];
+  const seenLp: number[][] = [[], [], []];
+  const g = await m.generate(prompts, { ...o, onTokens: (step) => step.forEach((x) => { seen[x.prompt].push(x.token); seenLp[x.prompt].push(x.logprob); }) });
+  t.deepEqual(g, all);
+  t.deepEqual(seen, all.tokens);
+  t.deepEqual(seenLp, all.logprobs);
+
+  const lim = await m.generate(prompts, { ...o, maxNewTokens: [3, 30, 7] });
+  t.deepEqual(lim.tokens, [all.tokens[0].slice(0, 3), all.tokens[1], all.tokens[2].slice(0, 7)]);
+  t.deepEqual(lim.finishReasons, ['length', 'length', 'length']);
+
+  // prompt 1's signal fires at its 4th token: it stops within two more, the others run on
+  const ctl = new AbortController();
+  let n1 = 0;
+  const ab = await m.generate(prompts, { ...o, signals: [undefined, ctl.signal, undefined], onTokens: (step) => {
+    for (const x of step) if (x.prompt === 1 && ++n1 === 4) ctl.abort();
+  } });
+  t.is(ab.finishReasons[1], 'abort');
+  t.true(ab.tokens[1].length >= 4 && ab.tokens[1].length <= 6, `${ab.tokens[1].length} tokens`);
+  t.deepEqual(ab.tokens[1], all.tokens[1].slice(0, ab.tokens[1].length));
+  t.deepEqual([ab.tokens[0], ab.tokens[2]], [all.tokens[0], all.tokens[2]]);
+  // one signal for the whole call
+  const whole = new AbortController();
+  const w = await m.generate(prompts, { ...o, signal: whole.signal, onTokens: () => whole.abort() });
+  t.deepEqual(w.finishReasons, ['abort', 'abort', 'abort']);
+  t.true(w.tokens.every((x) => x.length <= 3), w.tokens.map((x) => x.length).join(' '));
+
+  // a callback that throws stops the generation and rejects with its error
+  await t.throwsAsync(m.generate(prompts, { ...o, onTokens: () => { throw new Error('sink failed'); } }), { message: 'sink failed' });
+  // bad options are named
+  await t.throwsAsync(m.generate(prompts, { ...o, maxNewTokens: [3, 4] }), { instanceOf: RangeError, message: /maxNewTokens has 2 limits for 3 prompts/ });
+  await t.throwsAsync(m.generate(prompts, { ...o, maxNewTokens: [3, 0, 4] }), { instanceOf: RangeError, message: /maxNewTokens\[1\]/ });
+  await t.throwsAsync(m.generate(prompts, { ...o, signals: [undefined] }), { instanceOf: RangeError, message: /signals has 1 entries/ });
+  await t.throwsAsync(m.generate(prompts, { ...o, signals: [undefined, 'x' as unknown as AbortSignal, undefined] }), { instanceOf: TypeError, message: /signals\[1\]/ });
+  await t.throwsAsync(m.generate(prompts, { ...o, onTokens: 3 as unknown as () => void }), { instanceOf: TypeError, message: /onTokens/ });
+  // the model still works afterwards
+  t.deepEqual(await m.generate(prompts, o), all);
+});
+
 test('same seed, same threads: bitwise the same losses over 10 steps', async (t) => {
   const run = async () => {
     const m = await small(8);
