@@ -7,9 +7,11 @@ import { join, resolve } from 'node:path';
 
 import { Option, type Command } from 'commander';
 
+import type { Device } from '../engine/model.js';
 import { Progress } from '../train/progress.js';
+import { checkDeviceFlag, deviceOption, microBatchOption } from './device.js';
 
-type Opts = Record<string, string | boolean | string[] | undefined>;
+type Opts = Record<string, string | number | boolean | string[] | undefined>;
 
 const num = (name: string) => (v: string): number => {
   const x = Number(v);
@@ -91,14 +93,16 @@ export function registerTrain(program: Command): void {
     .option('--weight-decay <x>', 'AdamW weight decay', num('weight-decay'))
     .option('--warmup-steps <n>', 'linear warmup steps, then constant', int('warmup-steps'))
     .option('--max-grad-norm <x>', 'gradient clipping', num('max-grad-norm'))
-    .option('--micro-batch-tokens <n>', 'tokens per packed forward/backward', int('micro-batch-tokens'))
+    .addOption(microBatchOption())
     .option('--grad-accum <n>', 'micro-batches per optimizer step', int('grad-accum'))
     .option('--val <n>', 'examples held out for the validation loss', int('val'))
     .option('--eval-every <n>', 'validation loss every N steps', int('eval-every'))
     .option('--save-every <n>', 'checkpoint every N steps', int('save-every'))
     .option('--seed <n>', 'seed', int('seed'))
     .option('--resume', 'continue the run in --run-dir from its last checkpoint')
+    .addOption(deviceOption())
     .action(async (o: Opts) => {
+      const device = checkDeviceFlag(o.device as Device);
       const [{ sft, SFT_PAPER }, { loadModel }, { Tokenizer }, { tokenizeSft }, { loadSftPairs }, { readRecords }, { fromRecord }, { kkRewardDetails }] = await Promise.all([
         import('../train/sft.js'), import('../engine/model.js'), import('../data/tokenizer.js'), import('../data/sft.js'),
         import('../data/dataset.js'), import('../data/readers.js'), import('../kk/puzzle.js'), import('../kk/reward.js'),
@@ -131,11 +135,11 @@ export function registerTrain(program: Command): void {
       }
       const { examples, counts } = tokenizeSft(tokenizer, pairs, { maxLength: o.maxLength as unknown as number, overflow: o.overflow as 'truncate' | 'drop' });
       rep.log(`sft: ${counts.kept} examples (${counts.truncated} truncated, ${counts.dropped} dropped${o.keep === 'correct' ? `, ${rejected} incorrect traces left out` : ''}${skipped ? `, ${skipped} bad records skipped` : ''})`);
-      config.microBatchTokens = Math.max(config.microBatchTokens, o.maxLength as unknown as number);
+      if (config.microBatchTokens !== 'auto') config.microBatchTokens = Math.max(config.microBatchTokens, o.maxLength as number);
       const stop = stopSignal((m) => rep.log(m));
       try {
         const r = await sft({
-          model: await loadModel(o.model as string), examples, runDir, config, resume: Boolean(o.resume), signal: stop.signal,
+          model: await loadModel(o.model as string, { device }), examples, runDir, config, resume: Boolean(o.resume), signal: stop.signal,
           onProgress: (p) => rep.update('sft', p.step, p.totalSteps, { loss: p.metrics.loss as number }), onLog: (m) => rep.log(m),
         });
         rep.finish();
@@ -171,11 +175,13 @@ export function registerTrain(program: Command): void {
     .option('--beta <x>', 'k3 KL coefficient against the frozen starting model (0: none)', num('beta'))
     .option('--mu <n>', 'policy updates per batch', int('mu'))
     .addOption(new Option('--scale-rewards <how>', 'none: Dr. GRPO; group: divide by the group std (GRPO)').choices(['none', 'group']))
-    .option('--micro-batch-tokens <n>', 'tokens per packed forward/backward', int('micro-batch-tokens'))
+    .addOption(microBatchOption())
     .option('--save-every <n>', 'checkpoint every N steps', int('save-every'))
     .option('--seed <n>', 'seed', int('seed'))
     .option('--resume', 'continue the run in --run-dir from its last checkpoint')
+    .addOption(deviceOption())
     .action(async (o: Opts) => {
+      const device = checkDeviceFlag(o.device as Device);
       const [{ grpo, GRPO_PAPER }, { loadModel }, { Tokenizer }, { loadRlTask }] = await Promise.all([
         import('../train/grpo.js'), import('../engine/model.js'), import('../data/tokenizer.js'), import('../train/task-registry.js'),
       ]);
@@ -194,8 +200,8 @@ export function registerTrain(program: Command): void {
       rep.log(`grpo: ${examples.length} ${task.name} examples, ${config.steps} steps of ${config.promptsPerStep} prompts x ${config.generations} completions`);
       const stop = stopSignal((m) => rep.log(m));
       try {
-        const model = await loadModel(o.model as string);
-        const reference = config.beta > 0 ? await loadModel(o.model as string) : undefined;
+        const model = await loadModel(o.model as string, { device });
+        const reference = config.beta > 0 ? await loadModel(o.model as string, { device }) : undefined;
         const r = await grpo({
           model, reference, tokenizer, task, examples, runDir, config, resume: Boolean(o.resume), signal: stop.signal,
           onProgress: (p) => rep.update('grpo', p.step, p.totalSteps, { reward: p.metrics.reward_mean as number, acc: p.metrics.accuracy as number, len: p.metrics.completion_len as number }),
@@ -222,7 +228,9 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'sequences generated together', int('batch-size'), 64)
     .option('--seed <n>', 'seed', int('seed'), 0)
     .option('--out <file>', 'every completion as JSONL (default: eval-<benchmark>.jsonl)')
+    .addOption(deviceOption())
     .action(async (o: Opts) => {
+      const device = checkDeviceFlag(o.device as Device);
       const [{ evaluate }, { loadModel }, { Tokenizer }, { loadRlTask }] = await Promise.all([
         import('../eval/evaluate.js'), import('../engine/model.js'), import('../data/tokenizer.js'), import('../train/task-registry.js'),
       ]);
@@ -233,7 +241,7 @@ export function registerTrain(program: Command): void {
       const stop = stopSignal((m) => rep.log(m));
       try {
         const r = await evaluate({
-          model: await loadModel(o.model as string), tokenizer, task, examples, out, signal: stop.signal,
+          model: await loadModel(o.model as string, { device }), tokenizer, task, examples, out, signal: stop.signal,
           config: {
             samples: o.samples as unknown as number, temperature: o.temperature as unknown as number, topP: o.topP as unknown as number, topK: 0,
             maxNewTokens: o.maxNewTokens as unknown as number, batchSize: o.batchSize as unknown as number, seed: o.seed as unknown as number,

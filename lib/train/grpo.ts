@@ -18,6 +18,7 @@ import type { Model, Trainer } from '../engine/model.js';
 import { groupAdvantages, drGrpoNormaliser, type RewardScaling } from './advantages.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { appendMetrics, type MetricsRecord } from './metrics.js';
+import { runMicroBatchTokens, type MicroBatchTokens } from './micro-batch.js';
 import { mixSeed, stepIndices } from './order.js';
 import { startRun } from './run.js';
 import { warmupConstant } from './schedules.js';
@@ -42,7 +43,7 @@ export interface GrpoConfig {
   beta: number;                 // KL coefficient (0: no reference model)
   mu: number;                   // policy updates per batch
   scaleRewards: RewardScaling;
-  microBatchTokens: number;     // token budget of one forward/backward (gradients accumulate)
+  microBatchTokens: MicroBatchTokens;  // token budget of one forward/backward (gradients accumulate); 'auto': what fits in memory
   saveEvery: number;            // checkpoint every N steps (0: only at the end and on abort)
   seed: number;
 }
@@ -52,7 +53,7 @@ export interface GrpoConfig {
 export const GRPO_PAPER: GrpoConfig = {
   steps: 100, promptsPerStep: 10, generations: 10, maxCompletionLength: 4096, temperature: 0.7, topP: 0.95, topK: 0,
   lr: 1e-6, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 25, maxGradNorm: 0.1,
-  clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 16384, saveEvery: 25, seed: 0,
+  clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 'auto', saveEvery: 25, seed: 0,
 };
 
 export interface GrpoProgress {
@@ -62,7 +63,7 @@ export interface GrpoProgress {
 }
 
 export interface GrpoOptions<E> {
-  model: Model;                  // trained in place (on resume: replaced by the checkpoint's; see the result)
+  model: Model;                  // trained in place (on resume: the checkpoint's weights are read into it first)
   tokenizer: Tokenizer;
   task: RewardTask<E>;
   examples: PromptedExample<E>[];  // the (at most a few hundred) training examples
@@ -90,7 +91,8 @@ export function checkGrpoConfig(c: GrpoConfig): void {
     const v = c[k] as number;
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`grpo: ${k} must be a positive integer, got ${v}`);
   };
-  (['steps', 'promptsPerStep', 'generations', 'maxCompletionLength', 'mu', 'microBatchTokens'] as const).forEach(posInt);
+  (['steps', 'promptsPerStep', 'generations', 'maxCompletionLength', 'mu'] as const).forEach(posInt);
+  if (c.microBatchTokens !== 'auto') posInt('microBatchTokens');
   if (c.generations < 2) throw new RangeError(`grpo: generations must be at least 2 (advantages are relative to the group), got ${c.generations}`);
   if (!(c.temperature > 0)) throw new RangeError(`grpo: temperature must be > 0, got ${c.temperature}`);
   if (!(c.topP > 0 && c.topP <= 1)) throw new RangeError(`grpo: topP must be in (0, 1], got ${c.topP}`);
@@ -103,15 +105,22 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 const std = (xs: number[]) => { const m = mean(xs); return Math.sqrt(mean(xs.map((x) => (x - m) ** 2))); };
 
 export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
-  const { tokenizer, task, examples, runDir, config: c } = opts;
-  checkGrpoConfig(c);
+  const { tokenizer, task, examples, runDir } = opts;
+  checkGrpoConfig(opts.config);
   if (examples.length === 0) throw new RangeError('grpo: no training examples');
-  if (c.beta > 0 && !opts.reference) throw new RangeError('grpo: beta > 0 needs a reference model');
+  if (opts.config.beta > 0 && !opts.reference) throw new RangeError('grpo: beta > 0 needs a reference model');
+  if (opts.reference && opts.reference.device !== opts.model.device) {
+    throw new RangeError(`grpo: the reference model is on '${opts.reference.device}' and the policy on '${opts.model.device}'; load both on the same device`);
+  }
+  const promptIds = examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
+  const longest = Math.max(...promptIds.map((p) => p.length)) + opts.config.maxCompletionLength;
+  const micro = runMicroBatchTokens(opts.config.microBatchTokens, { runDir, resume: !!opts.resume, config: opts.model.config, device: opts.model.device, longest });
+  const c = { ...opts.config, microBatchTokens: micro.tokens };
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
+  log(`grpo: ${micro.note}`);
   const tokenizerFrom = opts.model.dir;  // tokenizer files travel with every saved checkpoint
   const lrAt = warmupConstant(c.lr, c.warmupSteps);
-  const promptIds = examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
 
   const { model, trainer, start } = await startRun<GrpoState>({
     runDir, resume: !!opts.resume, model: opts.model, log,
@@ -127,10 +136,11 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
 
   const all: MetricsRecord[] = [];
   let lastCheckpoint: string | null = null;
+  const stepOpts = { ...opts, config: c };
   let step = start;
   for (; step < c.steps; step++) {
     if (opts.signal?.aborted) break;
-    const record = await grpoStep(model, trainer, opts, promptIds, step, lrAt(step));
+    const record = await grpoStep(model, trainer, stepOpts, promptIds, step, lrAt(step));
     appendMetrics(runDir, record);
     all.push(record);
     opts.onProgress?.({ step: step + 1, totalSteps: c.steps, metrics: record });
@@ -142,7 +152,7 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
 }
 
 // One optimizer step: sample, score, advantages, mu policy updates. Returns its metrics record.
-async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E>, promptIds: number[][], step: number, lr: number): Promise<MetricsRecord> {
+async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E> & { config: { microBatchTokens: number } }, promptIds: number[][], step: number, lr: number): Promise<MetricsRecord> {
   const { tokenizer, task, examples, config: c } = opts;
   const stop = [...tokenizer.stopTokenIds];
   const { indices, epoch } = stepIndices(examples.length, c.promptsPerStep, c.seed, step);

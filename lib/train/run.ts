@@ -1,11 +1,12 @@
 // Starting or resuming a training run in RUN_DIR, the same way for every stage: with --resume
 // and a checkpoint present, the model, the optimizer state and the step come from the newest
 // checkpoint and metrics.jsonl is cut back to that step; otherwise the run starts afresh with an
-// empty metrics.jsonl.
+// empty metrics.jsonl. On resume the checkpoint's weights are read into the given model, so the
+// run stays on that model's device and holds one copy of the weights, not two.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { loadModel, type Model, type Trainer, type TrainerOptions } from '../engine/model.js';
+import { type Model, type Trainer, type TrainerOptions } from '../engine/model.js';
 import { latestCheckpoint } from './checkpoint.js';
 import { truncateMetrics } from './metrics.js';
 
@@ -32,7 +33,8 @@ export async function startRun<S>(opts: {
   }
   const why = opts.differs(ck.state);
   if (why) throw new Error(`${ck.dir}/state.json: the run was started with ${why}; resume needs the same`);
-  const model = await loadModel(ck.modelDir);
+  const model = opts.model;
+  await model.loadWeights(ck.modelDir);
   const trainer = model.trainer(opts.optimizer);
   await trainer.loadState(ck.optimizerDir);
   truncateMetrics(runDir, ck.step);

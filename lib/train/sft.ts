@@ -13,6 +13,7 @@ import { splitValidation } from '../data/shuffle.js';
 import type { Model } from '../engine/model.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { appendMetrics, type MetricsRecord } from './metrics.js';
+import { runMicroBatchTokens, type MicroBatchTokens } from './micro-batch.js';
 import { startRun } from './run.js';
 import { warmupConstant } from './schedules.js';
 
@@ -24,7 +25,7 @@ export interface SftConfig {
   weightDecay: number;
   warmupSteps: number;
   maxGradNorm: number;
-  microBatchTokens: number;   // token budget of one packed forward/backward
+  microBatchTokens: MicroBatchTokens;  // token budget of one packed forward/backward; 'auto': what fits in memory (micro-batch.ts)
   gradAccum: number;          // micro-batches per optimizer step
   valExamples: number;        // held out for the validation loss
   evalEvery: number;          // validation loss every N steps (0: only at the start and the end)
@@ -36,13 +37,13 @@ export interface SftConfig {
 // constant, clip-norm 0.1, 3 epochs, completion-only loss, 100 examples held out.
 export const SFT_PAPER: SftConfig = {
   epochs: 3, lr: 1e-6, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 1e-4, warmupSteps: 25, maxGradNorm: 0.1,
-  microBatchTokens: 16384, gradAccum: 4, valExamples: 100, evalEvery: 50, saveEvery: 100, seed: 0,
+  microBatchTokens: 'auto', gradAccum: 4, valExamples: 100, evalEvery: 50, saveEvery: 100, seed: 0,
 };
 
 export interface SftProgress { step: number; totalSteps: number; metrics: MetricsRecord }
 
 export interface SftOptions {
-  model: Model;                // trained in place (on resume: replaced by the checkpoint's; see the result)
+  model: Model;                // trained in place (on resume: the checkpoint's weights are read into it first)
   examples: Sequence[];        // tokenized (prompt + completion) with completion-only token weights
   runDir: string;
   config: SftConfig;
@@ -55,7 +56,10 @@ export interface SftOptions {
 export interface SftResult { model: Model; steps: number; totalSteps: number; aborted: boolean; checkpoint: string | null; metrics: MetricsRecord[]; valLoss: number | null }
 
 export function checkSftConfig(c: SftConfig): void {
-  for (const k of ['epochs', 'microBatchTokens', 'gradAccum'] as const) {
+  if (c.microBatchTokens !== 'auto' && (!Number.isInteger(c.microBatchTokens) || c.microBatchTokens < 1)) {
+    throw new RangeError(`sft: microBatchTokens must be a positive integer or 'auto', got ${c.microBatchTokens}`);
+  }
+  for (const k of ['epochs', 'gradAccum'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`sft: ${k} must be a positive integer, got ${c[k]}`);
   }
   for (const k of ['valExamples', 'evalEvery', 'saveEvery', 'warmupSteps'] as const) {
@@ -66,7 +70,7 @@ export function checkSftConfig(c: SftConfig): void {
 
 // One epoch's plan: packed micro-batches (first-fit decreasing, seeded per epoch), grouped into
 // optimizer steps of `gradAccum` micro-batches.
-function epochPlan(train: Sequence[], c: SftConfig, epoch: number): Batch[][] {
+function epochPlan(train: Sequence[], c: SftConfig & { microBatchTokens: number }, epoch: number): Batch[][] {
   const micro = packBatches(train, { tokenBudget: c.microBatchTokens, seed: c.seed, epoch });
   const steps: Batch[][] = [];
   for (let i = 0; i < micro.length; i += c.gradAccum) steps.push(micro.slice(i, i + c.gradAccum));
@@ -86,14 +90,17 @@ export async function validationLoss(model: Model, val: Sequence[], budget: numb
 }
 
 export async function sft(opts: SftOptions): Promise<SftResult> {
-  const { runDir, config: c } = opts;
-  checkSftConfig(c);
+  const { runDir } = opts;
+  checkSftConfig(opts.config);
   const longest = Math.max(...opts.examples.map((e) => e.ids.length));
+  const micro = runMicroBatchTokens(opts.config.microBatchTokens, { runDir, resume: !!opts.resume, config: opts.model.config, device: opts.model.device, longest });
+  const c = { ...opts.config, microBatchTokens: micro.tokens };
   if (longest > c.microBatchTokens) throw new RangeError(`sft: an example has ${longest} tokens, more than microBatchTokens ${c.microBatchTokens}; raise it or lower the max length`);
   const { train, validation: val } = splitValidation(opts.examples, c.valExamples, c.seed);
   if (train.length === 0) throw new RangeError(`sft: holding out ${c.valExamples} examples leaves none of the ${opts.examples.length} for training`);
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
+  log(`sft: ${micro.note}, ${c.gradAccum} micro-batches per optimizer step`);
   const plans = Array.from({ length: c.epochs }, (_, e) => epochPlan(train, c, e));
   const totalSteps = plans.reduce((s, p) => s + p.length, 0);
   const lrAt = warmupConstant(c.lr, c.warmupSteps);

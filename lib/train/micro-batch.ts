@@ -1,0 +1,100 @@
+// The micro-batch size (tokens per packed forward/backward) that fits in memory. A training step
+// on T tokens holds an activation arena of T × activationBytesPerToken bytes (the native model,
+// native/model/qwen2.cc carve_arena, train mode), with A bytes per activation (4: fp32 on the
+// CPU, 2: bf16 on CUDA), C hidden, F intermediate, L layers, Hq query heads, qd = Hq·head_dim,
+// kvd = Hkv·head_dim, qkvd = qd + 2·kvd:
+//   saved for backward, per layer:  A·(4C + 2qd + 2kvd + 2F) + 4·(2 + Hq)
+//       (x_in, xn1, x_mid, xn2; q, att; k, v; gate, up) + fp32 (rstd1, rstd2, lse per head)
+//   once:                           A·(3C + 3F + qkvd) + 4
+//       (res_last, xnf, tmp; h, gu; qkv) + fp32 rstdf
+//   backward scratch:               A·(2C + 3qd + 3kvd + qkvd + 5F)
+//       (dres, dxn; datt, dq, dqr; dk, dv, dkr; dqkv; dh, dgate, dup, dgu)
+// Qwen2.5-0.5B on the CPU: 1,671,172 bytes per token (16384 tokens ≈ 27 GB). The head's chunk of
+// logits (at most 64 MiB on the CPU) and the weights, gradients and Adam moments do not grow with T.
+//
+// 'auto' = floor(budget / bytes per token), at most AUTO_MAX_TOKENS (the presets' nominal size,
+// so a small model does not pack a whole data set into one micro-batch) and at least the longest
+// sequence (which has to fit in one). A resumed run keeps the value its config.json recorded.
+import { existsSync, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
+
+import type { Qwen2Config } from '../engine/config.js';
+import type { Device } from '../engine/model.js';
+import { latestCheckpoint } from './checkpoint.js';
+
+export type MicroBatchTokens = number | 'auto';
+
+/** The most tokens 'auto' picks, however much memory there is. */
+export const AUTO_MAX_TOKENS = 16384;
+
+const GiB = 2 ** 30;
+
+type Shape = Pick<Qwen2Config, 'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads' | 'numKeyValueHeads' | 'headDim'>;
+
+/** Bytes of activation arena one token of a training micro-batch takes (formula at the top). */
+export function activationBytesPerToken(c: Shape, device: Device): number {
+  const A = device === 'cpu' ? 4 : 2;
+  const C = c.hiddenSize, F = c.intermediateSize, Hq = c.numAttentionHeads;
+  const qd = Hq * c.headDim, kvd = c.numKeyValueHeads * c.headDim, qkvd = qd + 2 * kvd;
+  const perLayer = A * (4 * C + 2 * qd + 2 * kvd + 2 * F) + 4 * (2 + Hq);
+  const once = A * (3 * C + 3 * F + qkvd) + 4;
+  const backward = A * (2 * C + 3 * qd + 3 * kvd + qkvd + 5 * F);
+  return c.numHiddenLayers * perLayer + once + backward;
+}
+
+/**
+ * Bytes the activations of one micro-batch may take. CPU: min(8 GiB, 40% of the machine's
+ * memory), the rest left to the weights, gradients and AdamW moments (16 bytes per parameter),
+ * generation's KV cache and the data. CUDA: min(16 GiB, 25% of the GPU's memory) (16 GiB when
+ * it is not known): the weights take 18 bytes per parameter there.
+ */
+export function memoryBudget(device: Device, memory: { hostBytes?: number; gpuBytes?: number } = {}): number {
+  if (device === 'cpu') return Math.min(8 * GiB, Math.floor(0.4 * (memory.hostBytes ?? totalmem())));
+  return memory.gpuBytes ? Math.min(16 * GiB, Math.floor(0.25 * memory.gpuBytes)) : 16 * GiB;
+}
+
+export interface ResolvedMicroBatch {
+  tokens: number;
+  /** How the value was chosen, for the run's log. */
+  note: string;
+}
+
+/** 'auto' from the budget; a number is returned as it is. */
+export function resolveMicroBatchTokens(value: MicroBatchTokens, opts: { config: Shape; device: Device; longest: number; budgetBytes?: number }): ResolvedMicroBatch {
+  if (value !== 'auto') return { tokens: value, note: `${value} tokens per micro-batch` };
+  const perToken = activationBytesPerToken(opts.config, opts.device);
+  const budget = opts.budgetBytes ?? memoryBudget(opts.device);
+  const fit = Math.floor(budget / perToken);
+  const tokens = Math.max(opts.longest, Math.min(AUTO_MAX_TOKENS, fit));
+  const basis = `${(budget / GiB).toFixed(1)} GiB activation budget at ${(perToken / 1e6).toFixed(3)} MB per token on ${opts.device}`;
+  const why = opts.longest > fit ? `the longest sequence needs more than the ${basis}`
+    : opts.longest > AUTO_MAX_TOKENS ? `auto: the longest sequence, above the cap of ${AUTO_MAX_TOKENS}; ${basis}`
+      : `auto: ${basis}${fit > AUTO_MAX_TOKENS ? `, capped at ${AUTO_MAX_TOKENS}` : ''}`;
+  return { tokens, note: `${tokens} tokens per micro-batch (${why})` };
+}
+
+/**
+ * The micro-batch size a run in RUN_DIR used, when it is being resumed from a checkpoint (its
+ * config.json), else null.
+ */
+export function recordedMicroBatchTokens(runDir: string): number | null {
+  if (!latestCheckpoint(runDir)) return null;
+  const file = join(runDir, 'config.json');
+  if (!existsSync(file)) return null;
+  let v: unknown;
+  try {
+    v = (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>).microBatchTokens;
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`${file}: field "microBatchTokens" must be a positive integer, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+/** Resolves a run's micro-batch size: a resumed 'auto' run keeps its recorded value. */
+export function runMicroBatchTokens(value: MicroBatchTokens, opts: { runDir: string; resume: boolean; config: Shape; device: Device; longest: number }): ResolvedMicroBatch {
+  const recorded = value === 'auto' && opts.resume ? recordedMicroBatchTokens(opts.runDir) : null;
+  if (recorded !== null) return { tokens: recorded, note: `${recorded} tokens per micro-batch (as the run recorded in ${join(opts.runDir, 'config.json')})` };
+  return resolveMicroBatchTokens(value, opts);
+}

@@ -1,0 +1,140 @@
+// The micro-batch size from memory: the per-token arena estimate against the native arena's
+// tensors listed one by one (native/model/qwen2.cc carve_arena, train mode), the budget, 'auto'
+// within it, and a resumed 'auto' run keeping the size it recorded.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import test from 'ava';
+
+import { tokenizeSft } from '../../lib/data/sft.js';
+import { presetConfig } from '../../lib/engine/init.js';
+import { loadModel, type Device } from '../../lib/engine/model.js';
+import {
+  activationBytesPerToken, AUTO_MAX_TOKENS, memoryBudget, recordedMicroBatchTokens, resolveMicroBatchTokens, runMicroBatchTokens,
+} from '../../lib/train/micro-batch.js';
+import { latestCheckpoint } from '../../lib/train/checkpoint.js';
+import { SFT_PAPER, sft } from '../../lib/train/sft.js';
+import { tinyKK } from './helpers.js';
+
+const GiB = 2 ** 30;
+
+// carve_arena(T = 1, train = true) tensor by tensor: [elements, bytes per element].
+function carvedPerToken(preset: string, device: Device): number {
+  const c = presetConfig(preset);
+  const A = device === 'cpu' ? 4 : 2;
+  const C = c.hiddenSize, F = c.intermediateSize, Hq = c.numAttentionHeads;
+  const qd = Hq * c.headDim, kvd = c.numKeyValueHeads * c.headDim, qkvd = qd + 2 * kvd;
+  const layer: [number, number][] = [
+    [C, A] /* x_in */, [1, 4] /* rstd1 */, [C, A] /* xn1 */, [qd, A] /* q */, [kvd, A] /* k */, [kvd, A] /* v */,
+    [qd, A] /* att */, [Hq, 4] /* lse */, [C, A] /* x_mid */, [1, 4] /* rstd2 */, [C, A] /* xn2 */, [F, A] /* gate */, [F, A] /* up */,
+  ];
+  const once: [number, number][] = [
+    [C, A] /* res_last */, [1, 4] /* rstdf */, [C, A] /* xnf */, [C, A] /* tmp */, [F, A] /* h */, [qkvd, A] /* qkv */, [2 * F, A] /* gu */,
+    [C, A] /* dres */, [C, A] /* dxn */, [qd, A] /* datt */, [qd, A] /* dq */, [qd, A] /* dqr */, [kvd, A] /* dk */, [kvd, A] /* dv */,
+    [kvd, A] /* dkr */, [qkvd, A] /* dqkv */, [F, A] /* dh */, [F, A] /* dgate */, [F, A] /* dup */, [2 * F, A] /* dgu */,
+  ];
+  const bytes = (ts: [number, number][]) => ts.reduce((s, [n, b]) => s + n * b, 0);
+  return c.numHiddenLayers * bytes(layer) + bytes(once);
+}
+
+test('bytes per token match the native arena, tensor by tensor, for tiny, 0.5B and 1.5B on both devices', (t) => {
+  for (const preset of ['tiny', 'qwen2.5-0.5b', 'qwen2.5-1.5b']) {
+    for (const device of ['cpu', 'cuda'] as const) {
+      t.is(activationBytesPerToken(presetConfig(preset), device), carvedPerToken(preset, device), `${preset} on ${device}`);
+    }
+  }
+  // Qwen2.5-0.5B in fp32: ~1.67 MB a token, so the old default of 16384 tokens wanted ~27 GB
+  t.is(activationBytesPerToken(presetConfig('qwen2.5-0.5b'), 'cpu'), 1_671_172);
+  t.true(activationBytesPerToken(presetConfig('qwen2.5-0.5b'), 'cpu') * 16384 > 24 * GiB);
+});
+
+test('the budget: min(8 GiB, 40%) of the host, min(16 GiB, 25%) of the GPU', (t) => {
+  t.is(memoryBudget('cpu', { hostBytes: 24 * GiB }), 8 * GiB);
+  t.is(memoryBudget('cpu', { hostBytes: 10 * GiB }), 4 * GiB);
+  t.is(memoryBudget('cuda', { gpuBytes: 80 * GiB }), 16 * GiB);
+  t.is(memoryBudget('cuda', { gpuBytes: 24 * GiB }), 6 * GiB);
+  t.is(memoryBudget('cuda'), 16 * GiB);
+  t.true(memoryBudget('cpu') <= 8 * GiB && memoryBudget('cpu') > 0);
+});
+
+test("'auto' takes the most tokens whose activations fit the budget", (t) => {
+  const config = presetConfig('qwen2.5-0.5b');
+  const perToken = activationBytesPerToken(config, 'cpu');
+  for (const budgetBytes of [8 * GiB, 4 * GiB, 10 * GiB]) {
+    const r = resolveMicroBatchTokens('auto', { config, device: 'cpu', longest: 1000, budgetBytes });
+    t.true(r.tokens * perToken <= budgetBytes, `${r.tokens} tokens exceed ${budgetBytes} bytes`);
+    t.true((r.tokens + 1) * perToken > budgetBytes, `${r.tokens} tokens leave room for more`);
+    t.regex(r.note, /auto: .* GiB activation budget at 1\.671 MB per token on cpu/);
+  }
+  t.is(resolveMicroBatchTokens('auto', { config, device: 'cpu', longest: 1000, budgetBytes: 8 * GiB }).tokens, 5140);
+  // bf16 on CUDA halves the activations (the fp32 statistics stay): 836,356 bytes a token
+  t.is(resolveMicroBatchTokens('auto', { config, device: 'cuda', longest: 1000, budgetBytes: 8 * GiB }).tokens, 10270);
+});
+
+test("'auto' is at least the longest sequence and at most AUTO_MAX_TOKENS; a number stays as given", (t) => {
+  const config = presetConfig('qwen2.5-0.5b');
+  const long = resolveMicroBatchTokens('auto', { config, device: 'cpu', longest: 6000, budgetBytes: 8 * GiB });
+  t.is(long.tokens, 6000);
+  t.is(long.note, '6000 tokens per micro-batch (the longest sequence needs more than the 8.0 GiB activation budget at 1.671 MB per token on cpu)');
+  const tiny = resolveMicroBatchTokens('auto', { config: presetConfig('tiny'), device: 'cpu', longest: 100, budgetBytes: 8 * GiB });
+  t.is(tiny.tokens, AUTO_MAX_TOKENS);
+  t.regex(tiny.note, /capped at 16384/);
+  const longTiny = resolveMicroBatchTokens('auto', { config: presetConfig('tiny'), device: 'cpu', longest: 20000, budgetBytes: 8 * GiB });
+  t.is(longTiny.tokens, 20000);
+  t.regex(longTiny.note, /^20000 tokens per micro-batch \(auto: the longest sequence, above the cap of 16384; 8\.0 GiB/);
+  t.is(resolveMicroBatchTokens(777, { config, device: 'cpu', longest: 100 }).tokens, 777);
+});
+
+function fakeRun(config: unknown, checkpoint = true): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ws-micro-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  if (checkpoint) {
+    mkdirSync(join(dir, 'checkpoint-3'));
+    writeFileSync(join(dir, 'checkpoint-3', 'state.json'), JSON.stringify({ step: 3, state: {} }));
+    writeFileSync(join(dir, 'latest.json'), JSON.stringify({ checkpoint: 'checkpoint-3', step: 3 }));
+  }
+  return dir;
+}
+
+test('a resumed run reads the size it recorded; a fresh one or an explicit size does not', (t) => {
+  const config = presetConfig('qwen2.5-0.5b');
+  const dir = fakeRun({ microBatchTokens: 3000 });
+  t.is(recordedMicroBatchTokens(dir), 3000);
+  const opts = { runDir: dir, config, device: 'cpu' as const, longest: 100 };
+  t.is(runMicroBatchTokens('auto', { ...opts, resume: true }).tokens, 3000);
+  t.regex(runMicroBatchTokens('auto', { ...opts, resume: true }).note, /as the run recorded in .*config\.json/);
+  t.not(runMicroBatchTokens('auto', { ...opts, resume: false }).tokens, 3000);
+  t.is(runMicroBatchTokens(2048, { ...opts, resume: true }).tokens, 2048);
+  t.is(recordedMicroBatchTokens(fakeRun({ microBatchTokens: 3000 }, false)), null, 'no checkpoint: nothing to resume');
+  const bad = fakeRun({ microBatchTokens: 'auto' });
+  t.throws(() => recordedMicroBatchTokens(bad), { message: new RegExp(`${join(bad, 'config.json')}: field "microBatchTokens" must be a positive integer`) });
+});
+
+test("sft records the resolved size; resumed with 'auto' it keeps it (and the same plan of steps)", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ws-micro-sft-'));
+  const kk = await tinyKK(join(dir, 'model'), 40);
+  const { examples } = tokenizeSft(kk.tokenizer, kk.pairs, { maxLength: 512, overflow: 'drop' });
+  const runDir = join(dir, 'run');
+  const config = { ...SFT_PAPER, epochs: 1, lr: 1e-3, warmupSteps: 0, gradAccum: 1, valExamples: 4, evalEvery: 0, saveEvery: 0 };
+  const ac = new AbortController();
+  const logs: string[] = [];
+  const first = await sft({
+    model: await loadModel(kk.dir), examples, runDir, config: { ...config, microBatchTokens: 400 }, signal: ac.signal,
+    onProgress: (p) => { if (p.step === 2) ac.abort(); }, onLog: (m) => logs.push(m),
+  });
+  t.true(first.aborted);
+  t.is(latestCheckpoint(runDir)!.step, 2);
+  t.true(logs.some((l) => l.includes('400 tokens per micro-batch')), logs.join('\n'));
+  const recorded = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { microBatchTokens: unknown };
+  t.is(recorded.microBatchTokens, 400);
+
+  // resumed with 'auto' (which would otherwise pick 16384 for this tiny model: one micro-batch)
+  const resumedLogs: string[] = [];
+  const second = await sft({ model: await loadModel(kk.dir), examples, runDir, config, resume: true, onLog: (m) => resumedLogs.push(m) });
+  t.false(second.aborted);
+  t.is(second.totalSteps, first.totalSteps);
+  t.true(second.totalSteps > 2);
+  t.true(resumedLogs.some((l) => /400 tokens per micro-batch \(as the run recorded/.test(l)), resumedLogs.join('\n'));
+  t.is((JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { microBatchTokens: unknown }).microBatchTokens, 400);
+});
