@@ -19,6 +19,8 @@ export { sft, SFT_PAPER, validationLoss } from './train/sft.js';
 export type { SftConfig, SftOptions, SftProgress, SftResult } from './train/sft.js';
 export { grpo, GRPO_PAPER, checkGrpoConfig } from './train/grpo.js';
 export type { GrpoConfig, GrpoOptions, GrpoProgress, GrpoResult } from './train/grpo.js';
+export { activationBytesPerToken, memoryBudget, resolveMicroBatchTokens, AUTO_MAX_TOKENS } from './train/micro-batch.js';
+export type { MicroBatchTokens, ResolvedMicroBatch } from './train/micro-batch.js';
 export { groupAdvantages, drGrpoNormaliser, clippedTokenLoss, clippedObjective } from './train/advantages.js';
 export type { RewardScaling, GroupAdvantages, ClipRange } from './train/advantages.js';
 export { warmupConstant } from './train/schedules.js';

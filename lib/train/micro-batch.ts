@@ -19,6 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 
+import { cuda } from '../engine/addon.js';
 import type { Qwen2Config } from '../engine/config.js';
 import type { Device } from '../engine/model.js';
 import { latestCheckpoint } from './checkpoint.js';
@@ -46,12 +47,13 @@ export function activationBytesPerToken(c: Shape, device: Device): number {
 /**
  * Bytes the activations of one micro-batch may take. CPU: min(8 GiB, 40% of the machine's
  * memory), the rest left to the weights, gradients and AdamW moments (16 bytes per parameter),
- * generation's KV cache and the data. CUDA: min(16 GiB, 25% of the GPU's memory) (16 GiB when
- * it is not known): the weights take 18 bytes per parameter there.
+ * generation's KV cache and the data. CUDA: min(16 GiB, 25% of the GPU's memory as the CUDA
+ * engine reports it; 16 GiB when it is not known): the weights take 18 bytes per parameter there.
  */
 export function memoryBudget(device: Device, memory: { hostBytes?: number; gpuBytes?: number } = {}): number {
   if (device === 'cpu') return Math.min(8 * GiB, Math.floor(0.4 * (memory.hostBytes ?? totalmem())));
-  return memory.gpuBytes ? Math.min(16 * GiB, Math.floor(0.25 * memory.gpuBytes)) : 16 * GiB;
+  const gpuBytes = memory.gpuBytes ?? cuda().gpu?.memoryBytes;
+  return gpuBytes ? Math.min(16 * GiB, Math.floor(0.25 * gpuBytes)) : 16 * GiB;
 }
 
 export interface ResolvedMicroBatch {
