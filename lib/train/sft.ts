@@ -100,7 +100,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   if (train.length === 0) throw new RangeError(`sft: holding out ${c.valExamples} examples leaves none of the ${opts.examples.length} for training`);
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
-  log(`sft: ${micro.note}, ${c.gradAccum} micro-batches per optimizer step`);
+  log(`sft: ${micro.note}, ${c.gradAccum} micro-batch${c.gradAccum === 1 ? '' : 'es'} per optimizer step`);
   const plans = Array.from({ length: c.epochs }, (_, e) => epochPlan(train, c, e));
   const totalSteps = plans.reduce((s, p) => s + p.length, 0);
   const lrAt = warmupConstant(c.lr, c.warmupSteps);

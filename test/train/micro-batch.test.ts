@@ -125,7 +125,7 @@ test("sft records the resolved size; resumed with 'auto' it keeps it (and the sa
   });
   t.true(first.aborted);
   t.is(latestCheckpoint(runDir)!.step, 2);
-  t.true(logs.some((l) => l.includes('400 tokens per micro-batch')), logs.join('\n'));
+  t.true(logs.includes('sft: 400 tokens per micro-batch, 1 micro-batch per optimizer step'), logs.join('\n'));
   const recorded = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { microBatchTokens: unknown };
   t.is(recorded.microBatchTokens, 400);
 
