@@ -192,9 +192,13 @@ void Qwen2::carve_arena(Carver& c, int T, bool train) {
 }
 
 void Qwen2::ensure_arena(int T, bool train) {
-  if (T <= cap_T_ && (cap_train_ || !train)) return;
-  const int newT = std::max(T, cap_T_);
-  const bool newTrain = train || cap_train_;
+  if (T <= cap_T_ && (cap_train_ || !train)) return;  // a training arena also serves inference
+  // A new arena is for this call's mode only, and inherits the old length only in the same mode:
+  // a training arena as long as an earlier inference pass (or the reverse) could be many times
+  // the memory either needs. An inference pass longer than the training arena drops it; the next
+  // training step makes it again.
+  const bool newTrain = train;
+  const int newT = train == cap_train_ ? std::max(T, cap_T_) : T;
   arena_.release();
   cap_T_ = 0, cap_train_ = false;  // an allocation that throws leaves no arena behind, not a dangling one
   Carver measure;
@@ -289,7 +293,7 @@ void Qwen2::forward(const PackedBatch& b, const PackedBatch& db, bool train, con
       const int64_t layer_stride = (int64_t)cache->B * cache->max_len * kv_dim_;
       for (int s = 0; s < b.num_seqs; ++s) {
         int a0 = b.cu_seqlens[s], n = b.cu_seqlens[s + 1] - a0;
-        const int64_t row = l * layer_stride + (int64_t)s * cache->max_len * kv_dim_;
+        const int64_t row = l * layer_stride + (int64_t)(cache->first_seq + s) * cache->max_len * kv_dim_;
         op::copy(d, at(d, cache->k, row), at(d, a.k, (int64_t)a0 * kv_dim_), (int64_t)n * kv_dim_);
         op::copy(d, at(d, cache->v, row), at(d, a.v, (int64_t)a0 * kv_dim_), (int64_t)n * kv_dim_);
       }
@@ -467,15 +471,42 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   bufs.reset(d, measure.used);
   Carver c{reinterpret_cast<uintptr_t>(bufs.f32())};
   carve(c);
-  KvCache cache{kcache, vcache, B, max_len};
+  KvCache cache{kcache, vcache, B, max_len, 0};
   std::vector<float> scratch(d == Device::CPU ? 2 * (size_t)V : 0);
   float* P = W_;
 
-  // Prefill: one packed forward over the prompts fills the cache; logits of each last token.
-  ensure_arena(pb.T, false);
-  stage_begin(batch_stage_bytes(pb.T, B) + (size_t)B * 4 * 8 + 64 * 8);
-  forward(pb, stage_batch(pb), false, &cache);
-  for (int s = 0; s < B; ++s) op::copy(d, at(d, xn, (int64_t)s * C), at(d, xnf_, (int64_t)(cu[s + 1] - 1) * C), C);
+  // Prefill: packed forward passes over groups of whole prompts fill the cache and give the
+  // logits of each prompt's last token. A group holds at most `group_T` tokens: the length of the
+  // arena the model already has (say, its training micro-batch), at least 4096 and the longest
+  // prompt, so many prompts never make the arena as long as all of them together.
+  int longest = 0;
+  for (int s = 0; s < B; ++s) longest = std::max(longest, (int)prompts[s].size());
+  const int group_T = std::min(pb.T, std::max({longest, cap_T_, 4096}));
+  std::vector<int> group_start{0};  // prompts [group_start[g], group_start[g + 1])
+  for (int s = 0, used = 0; s < B; ++s) {
+    const int n = (int)prompts[s].size();
+    if (used + n > group_T) { group_start.push_back(s); used = 0; }
+    used += n;
+  }
+  group_start.push_back(B);
+  int max_group_T = 0, max_group_B = 0;
+  for (size_t g = 0; g + 1 < group_start.size(); ++g) {
+    max_group_T = std::max(max_group_T, cu[group_start[g + 1]] - cu[group_start[g]]);
+    max_group_B = std::max(max_group_B, group_start[g + 1] - group_start[g]);
+  }
+  ensure_arena(max_group_T, false);
+  stage_begin(batch_stage_bytes(max_group_T, max_group_B) + (size_t)B * 4 * 8 + 64 * 8);
+  for (size_t g = 0; g + 1 < group_start.size(); ++g) {
+    const int s0 = group_start[g], s1 = group_start[g + 1], t0 = cu[s0];
+    std::vector<int32_t> gcu(s1 - s0 + 1);
+    for (int s = s0; s <= s1; ++s) gcu[s - s0] = cu[s] - t0;
+    PackedBatch gb{tokens.data() + t0, positions.data() + t0, gcu.data(), cu[s1] - t0, s1 - s0};
+    cache.first_seq = s0;
+    stage_used_ = 0;
+    forward(gb, stage_batch(gb), false, &cache);
+    for (int s = s0; s < s1; ++s)
+      op::copy(d, at(d, xn, (int64_t)s * C), at(d, xnf_, (int64_t)(cu[s + 1] - 1 - t0) * C), C);
+  }
   op::logits_forward(d, logits, xn, head(P), B, C, V);
   const size_t step_mark = stage_used_;
 

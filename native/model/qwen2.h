@@ -122,6 +122,8 @@ class Qwen2 {
   double optimizer_step(const AdamWConfig& opt);
   void zero_grad();
   int64_t pending_micro_batches() const { return pending_; }
+  // Bytes of the activation arena (kept between calls; grows with the longest pass).
+  size_t arena_bytes() const { return arena_.bytes(); }
 
   // Optimizer state (same layout as params); allocated on first use. On CUDA adam_m/adam_v are
   // host mirrors like param_data(), and grads() is refused (the gradients stay on the GPU).
@@ -140,7 +142,7 @@ class Qwen2 {
   struct LayerActs {
     float *x_in, *rstd1, *xn1, *q, *k, *v, *att, *lse, *x_mid, *rstd2, *xn2, *gate, *up;
   };
-  struct KvCache { float* k; float* v; int B; int max_len; };
+  struct KvCache { float* k; float* v; int B; int max_len; int first_seq; };  // batch seq s -> cache seq first_seq + s
 
   // Tensors of a flat buffer: W_ (compute weights, the device's activation type) or an fp32 one.
   float* tensor(float* base, int64_t offset) const { return base == W_ ? at(device_, base, offset) : base + offset; }

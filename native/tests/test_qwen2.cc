@@ -240,4 +240,55 @@ TEST(step_callback_per_sequence_limits_and_cancel) {
   CHECK(c.tokens[0] == all.tokens[0] && c.tokens[2] == all.tokens[2]);
 }
 
+TEST(prefill_in_groups_equals_one_pass_and_the_arena_stays_small) {
+  // 9 prompts of 1000 tokens: prefill runs in groups of at most 4096 tokens (3 groups); greedy
+  // generation gives what each prompt gives alone.
+  Qwen2 m(tiny_config(true));
+  randomise(m, 46);
+  const int V = m.config().vocab_size;
+  std::vector<std::vector<int32_t>> prompts;
+  for (int s = 0; s < 9; ++s) {
+    std::vector<int32_t> p(1000);
+    for (int i = 0; i < 1000; ++i) p[i] = (s * 7 + i * 13) % V;
+    prompts.push_back(p);
+  }
+  ws::model::GenerateOptions o;
+  o.max_new_tokens = 5; o.temperature = 0.0f;
+  auto g = m.generate(prompts, o);
+  for (int s = 0; s < 9; ++s) {
+    Qwen2 one(tiny_config(true));
+    randomise(one, 46);
+    CHECK(one.generate({prompts[s]}, o).tokens[0] == g.tokens[s]);
+  }
+  // the arena is that of the longest group's inference pass (4 prompts), not of 9000 tokens
+  Qwen2 ref(tiny_config(true));
+  randomise(ref, 46);
+  Packed p4;
+  for (int s = 0; s < 4; ++s) p4.add(prompts[s]);
+  std::vector<float> lp(4000);
+  ref.logprobs(p4.batch(), 1.0f, lp.data());
+  CHECK(m.arena_bytes() == ref.arena_bytes());
+
+  // After a training step, an inference pass longer than the training arena gets an inference
+  // arena of its own length, not a training arena that long.
+  Packed small, big;
+  small.add(std::vector<int32_t>(prompts[0].begin(), prompts[0].begin() + 64));
+  for (int s = 0; s < 3; ++s) big.add(prompts[s]);
+  ws::cpu::HeadObjective obj;
+  Qwen2 t(tiny_config(true)), inf(tiny_config(true)), trained_big(tiny_config(true));
+  randomise(t, 46);
+  t.accumulate(small.batch(), obj, nullptr);
+  std::vector<float> lp3(3000);
+  t.logprobs(big.batch(), 1.0f, lp3.data());
+  inf.logprobs(big.batch(), 1.0f, lp3.data());
+  CHECK(t.arena_bytes() == inf.arena_bytes());
+  trained_big.accumulate(big.batch(), obj, nullptr);
+  CHECK(trained_big.arena_bytes() > 2 * inf.arena_bytes());
+  // and the next training step makes a training arena of its own length again
+  Qwen2 t64(tiny_config(true));
+  t64.accumulate(small.batch(), obj, nullptr);
+  t.accumulate(small.batch(), obj, nullptr);
+  CHECK(t.arena_bytes() == t64.arena_bytes());
+}
+
 int main() { return wstest::run_tests(); }
