@@ -3,8 +3,9 @@
 // test puzzles) one after another with the paper's teacher sampling (temperature 0.6, top-p 0.95,
 // top-k 40). Beside it, in the same run, the engine alone: model.generate over batches of the
 // same size and prompts (what the server could do with perfect batching and no HTTP), so the
-// ratio is the server's cost. Each level runs fixed work (every client sends --requests
-// requests), best of --rounds rounds; RSS is read after every round.
+// ratio is the server's cost. Clients stream (`stream: true`): the median time to the first text
+// chunk and to the whole answer are read per request. Each level runs fixed work (every client
+// sends --requests requests), best of --rounds rounds; RSS is read after every round.
 //
 //   node --import tsx bench/serve.ts [--model DIR] [--levels 1,8,32] [--requests 3] [--max-tokens 64] [--rounds 3]
 //
@@ -53,26 +54,60 @@ const sampling = { temperature: 0.6, top_p: 0.95, top_k: 40 };
 const promptTokens = prompts.slice(0, 64).map((p) => tokenizer.encode(p).length);
 const MB = 1 << 20;
 
-interface Round { seconds: number; requests: number; tokens: number; rss: number }
+interface Round { seconds: number; requests: number; tokens: number; rss: number; firstText: number[]; whole: number[] }
+
+/** One streamed completion: its completion tokens (from the usage chunk) and when text first came. */
+async function streamed(prompt: string): Promise<{ tokens: number; firstText: number; whole: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${server.url}/v1/completions`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: server.modelName, prompt, max_tokens: maxTokens, ...sampling, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  let firstText = NaN;
+  let tokens = -1;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const data = buf.slice('data: '.length, i);
+      buf = buf.slice(i + 2);
+      if (data === '[DONE]') continue;
+      const e = JSON.parse(data) as { choices: { text: string }[]; usage?: { completion_tokens: number } };
+      if (Number.isNaN(firstText) && e.choices[0]?.text) firstText = performance.now() - t0;
+      if (e.usage) tokens = e.usage.completion_tokens;
+    }
+  }
+  if (tokens < 0) throw new Error('no usage chunk in the stream');
+  return { tokens, firstText, whole: performance.now() - t0 };
+}
+
+const median = (xs: number[]) => {
+  const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return v.length === 0 ? NaN : v[Math.floor(v.length / 2)];
+};
 
 async function serverRound(clients: number, offset: number): Promise<Round> {
   let requests = 0;
   let tokens = 0;
+  const firstText: number[] = [];
+  const whole: number[] = [];
   const t0 = performance.now();
   await Promise.all(Array.from({ length: clients }, async (_, c) => {
     for (let i = 0; i < perClient; i++) {
-      const prompt = prompts[(offset + c * perClient + i) % prompts.length];
-      const res = await fetch(`${server.url}/v1/completions`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ model: server.modelName, prompt, max_tokens: maxTokens, ...sampling }),
-      });
-      const j = (await res.json()) as { usage?: { completion_tokens: number } };
-      if (res.status !== 200 || !j.usage) throw new Error(`${res.status} ${JSON.stringify(j)}`);
+      const r = await streamed(prompts[(offset + c * perClient + i) % prompts.length]);
       requests++;
-      tokens += j.usage.completion_tokens;
+      tokens += r.tokens;
+      firstText.push(r.firstText);
+      whole.push(r.whole);
     }
   }));
-  return { seconds: (performance.now() - t0) / 1000, requests, tokens, rss: process.memoryUsage().rss };
+  return { seconds: (performance.now() - t0) / 1000, requests, tokens, rss: process.memoryUsage().rss, firstText, whole };
 }
 
 async function engineRound(clients: number, offset: number): Promise<Round> {
@@ -83,7 +118,7 @@ async function engineRound(clients: number, offset: number): Promise<Round> {
     const g = await model.generate(batch, { maxNewTokens: maxTokens, temperature: 0.6, topP: 0.95, topK: 40, seed: i, stopTokens: [...tokenizer.stopTokenIds] });
     tokens += g.tokens.reduce((a, t) => a + t.length, 0);
   }
-  return { seconds: (performance.now() - t0) / 1000, requests: clients * perClient, tokens, rss: process.memoryUsage().rss };
+  return { seconds: (performance.now() - t0) / 1000, requests: clients * perClient, tokens, rss: process.memoryUsage().rss, firstText: [], whole: [] };
 }
 
 const best = (rs: Round[], f: (r: Round) => number) => Math.max(...rs.map(f));
@@ -99,7 +134,8 @@ for (const c of levels) {
   const rps = best(ours, (r) => r.requests / r.seconds);
   const tps = best(ours, (r) => r.tokens / r.seconds);
   const peerTps = best(peer, (r) => r.tokens / r.seconds);
-  rows.push(`| ${c} | ${c * perClient} | ${rps.toFixed(2)} | ${tps.toFixed(0)} | ${peerTps.toFixed(0)} | ${(tps / peerTps).toFixed(2)} | ${ours.map((r) => (r.rss / MB).toFixed(0)).join(' / ')} |`);
+  const ms = (xs: number[]) => median(xs).toFixed(0);
+  rows.push(`| ${c} | ${c * perClient} | ${rps.toFixed(2)} | ${tps.toFixed(0)} | ${peerTps.toFixed(0)} | ${(tps / peerTps).toFixed(2)} | ${ms(ours.flatMap((r) => r.firstText))} | ${ms(ours.flatMap((r) => r.whole))} | ${ours.map((r) => (r.rss / MB).toFixed(0)).join(' / ')} |`);
   console.error(`${c} clients: server rounds ${ours.map((r) => r.seconds.toFixed(2)).join(' ')} s, engine rounds ${peer.map((r) => r.seconds.toFixed(2)).join(' ')} s`);
 }
 console.error(`engine calls ${server.batcher.stats.batches}, sequences ${server.batcher.stats.sequences}`);
@@ -107,6 +143,6 @@ await server.close();
 if (tmp) rmSync(tmp, { recursive: true, force: true });
 
 console.log(`model ${path.basename(dir)} (${model.config.numHiddenLayers} layers, hidden ${model.config.hiddenSize}, vocab ${model.config.vocabSize}); prompts ${Math.min(...promptTokens)}-${Math.max(...promptTokens)} tokens; max_tokens ${maxTokens}; ${perClient} requests per client per round; best of ${rounds}`);
-console.log('| clients | requests / round | requests/s | generated tokens/s | engine alone, tokens/s (batch = clients) | server / engine | RSS after each round, MB |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| clients | requests / round | requests/s | generated tokens/s | engine alone, tokens/s (batch = clients) | server / engine | median ms to first text | median ms to whole answer | RSS after each round, MB |');
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);

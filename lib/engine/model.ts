@@ -43,14 +43,14 @@ export interface GenerateOptions {
   /** Generation of a sequence ends after it samples one of these (included in its tokens). */
   stopTokens?: readonly number[];
   /**
-   * Called after each decoding step with the tokens it sampled. Every token reaches it exactly
-   * once, in order, before generate() resolves. If it throws, generation stops and generate()
-   * rejects with that error.
+   * Called with the tokens sampled since its last call (one step, or several when it is slower
+   * than the engine), in order. Every token reaches it exactly once before generate() resolves.
+   * If it throws, generation stops and generate() rejects with that error.
    */
   onTokens?: (tokens: readonly SampledToken[]) => void;
   /**
-   * Stops every prompt: each finishes as 'abort'. The engine runs at most two steps ahead of
-   * onTokens, so a signal fired from onTokens stops its prompts within two more tokens.
+   * Stops every prompt: each finishes as 'abort'. The engine runs at most a few steps ahead of
+   * onTokens, so a signal fired from onTokens stops its prompts within three more tokens.
    */
   signal?: AbortSignal;
   /** One per prompt (or undefined): stops that prompt alone, as `signal` does. */

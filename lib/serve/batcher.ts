@@ -190,16 +190,21 @@ export class Batcher {
     p.resolve({ tokens: mine.map((r) => r.tokens), finishReasons: mine.map((r) => r.finish!) });
   }
 
-  /** Records one sampled token of a running completion and hands it to its request's sink. */
-  private record(r: Running, token: number, stopTokens: ReadonlySet<number>, seqs: Running[]): void {
-    if (r.finish !== null) return; // ended here already; the engine may add a token before it sees that
-    r.tokens.push(token);
-    this.stats.tokens++;
-    if (stopTokens.has(token)) r.finish = 'stop';
-    else if (r.tokens.length >= r.owner.job.maxTokens) r.finish = 'length';
+  /** Records new tokens of a running completion (up to its end) and hands them to its request's sink. */
+  private record(r: Running, tokens: readonly number[], stopTokens: ReadonlySet<number>, seqs: Running[]): void {
+    if (r.finish !== null) return; // ended here already; the engine may add a token or two before it sees that
+    const taken: number[] = [];
+    for (const token of tokens) {
+      taken.push(token);
+      r.tokens.push(token);
+      this.stats.tokens++;
+      if (stopTokens.has(token)) r.finish = 'stop';
+      else if (r.tokens.length >= r.owner.job.maxTokens) r.finish = 'length';
+      if (r.finish !== null) break;
+    }
     let ended = false;
     try {
-      ended = r.owner.onTokens?.(r.index, [token]) === true;
+      ended = r.owner.onTokens?.(r.index, taken) === true;
     } catch (e) {
       // a sink that throws ends its request with that error
       for (const o of seqs) {
@@ -244,10 +249,16 @@ export class Batcher {
             stopTokens: [...stopTokens],
             signals,
             onTokens: (step) => {
-              const touched = new Set<Pending>();
+              const bySeq = new Map<number, number[]>();
               for (const t of step) {
-                this.record(seqs[t.prompt], t.token, stopTokens, seqs);
-                touched.add(seqs[t.prompt].owner);
+                const l = bySeq.get(t.prompt);
+                if (l) l.push(t.token);
+                else bySeq.set(t.prompt, [t.token]);
+              }
+              const touched = new Set<Pending>();
+              for (const [s, toks] of bySeq) {
+                this.record(seqs[s], toks, stopTokens, seqs);
+                touched.add(seqs[s].owner);
               }
               for (const p of touched) this.settle(p, seqs);
             },

@@ -8,9 +8,11 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -88,38 +90,78 @@ Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) {
 }
 
 // Carries generate()'s steps from the worker thread to a JavaScript callback (see generate), and
-// the prompts it cancels back: one flag per prompt that the worker reads before each token. The
-// queue holds one step, so the engine runs at most two steps ahead of the callback: a prompt that
-// a callback cancels gets at most two more tokens, and a slow consumer slows generation down
-// instead of piling up steps.
+// the prompts it cancels back: one flag per prompt that the worker reads before each token.
+// Steps wait in a buffer; one callback takes all that are there, so a consumer slower than the
+// engine gets several steps per call. The buffer holds at most kAhead steps (the engine waits
+// when it is full): a prompt that a callback cancels gets at most kAhead + 1 more tokens.
 struct StepStream : std::enable_shared_from_this<StepStream> {
+  static constexpr size_t kAhead = 2;
   Napi::ThreadSafeFunction tsfn;
   std::vector<std::atomic<uint8_t>> cancel;
   std::string error;  // the callback's first throw (read and written on the main thread only)
 
-  StepStream(Napi::Env env, Napi::Function fn, int64_t prompts)
-      : tsfn(Napi::ThreadSafeFunction::New(env, fn, "warmstart.generate.onStep", 1, 1)), cancel((size_t)prompts) {}
+  explicit StepStream(int64_t prompts) : cancel((size_t)prompts) {}
 
-  void send(const ws::model::StepTokens& st) {
-    auto* copy = new ws::model::StepTokens(st);
-    auto self = shared_from_this();  // queued calls keep the stream alive after generate() returns
-    if (tsfn.BlockingCall(copy, [self](Napi::Env env, Napi::Function js, ws::model::StepTokens* data) {
-          std::unique_ptr<ws::model::StepTokens> own(data);
-          if (env == nullptr) return;  // the callback is being torn down
-          self->deliver(env, js, *own);
-        }) != napi_ok)
-      delete copy;
+  static std::shared_ptr<StepStream> make(Napi::Env env, Napi::Function fn, int64_t prompts) {
+    auto s = std::make_shared<StepStream>(prompts);
+    // The finalizer runs once no call can come any more (after the last one, or when the
+    // environment is torn down): a worker waiting for room must not wait for ever.
+    s->tsfn = Napi::ThreadSafeFunction::New(env, fn, "warmstart.generate.onStep", 0, 1, [s](Napi::Env) { s->close(); });
+    return s;
   }
 
-  void deliver(Napi::Env env, Napi::Function js, const ws::model::StepTokens& st) {
+  // Worker thread: queue one step; schedule a callback unless one is already on its way.
+  void send(const ws::model::StepTokens& st) {
+    std::unique_lock<std::mutex> lk(mu_);
+    room_.wait(lk, [&] { return pending_.size() < kAhead || closed_; });
+    if (closed_) return;
+    pending_.push_back(st);
+    if (scheduled_) return;
+    scheduled_ = true;
+    lk.unlock();
+    auto self = shared_from_this();  // a queued call keeps the stream alive after generate() returns
+    if (tsfn.NonBlockingCall([self](Napi::Env env, Napi::Function js) { self->flush(env, js); }) != napi_ok)
+      close();  // the environment is going away: nobody will read the steps
+  }
+
+ private:
+  void close() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      closed_ = true;
+      pending_.clear();
+    }
+    room_.notify_all();
+  }
+
+  // Main thread: hand every waiting step to JS.
+  void flush(Napi::Env env, Napi::Function js) {
+    std::vector<ws::model::StepTokens> steps;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      steps.swap(pending_);
+      scheduled_ = false;
+    }
+    room_.notify_all();
+    if (env != nullptr && !steps.empty()) deliver(env, js, steps);
+  }
+
+  void deliver(Napi::Env env, Napi::Function js, const std::vector<ws::model::StepTokens>& steps) {
     try {
-      auto seq = Napi::Int32Array::New(env, st.seq.size());
-      auto tok = Napi::Int32Array::New(env, st.token.size());
-      if (!st.seq.empty()) {
-        std::memcpy(seq.Data(), st.seq.data(), st.seq.size() * sizeof(int32_t));
-        std::memcpy(tok.Data(), st.token.data(), st.token.size() * sizeof(int32_t));
+      size_t n = 0;
+      for (auto& st : steps) n += st.seq.size();
+      auto seq = Napi::Int32Array::New(env, n);
+      auto tok = Napi::Int32Array::New(env, n);
+      auto lp = Napi::Float32Array::New(env, n);
+      size_t o = 0;
+      for (auto& st : steps) {
+        for (size_t i = 0; i < st.seq.size(); ++i, ++o) {
+          seq[o] = st.seq[i];
+          tok[o] = st.token[i];
+          lp[o] = st.logprob[i];
+        }
       }
-      Napi::Value r = js.Call({seq, tok, to_js(env, st.logprob)});
+      Napi::Value r = js.Call({seq, tok, lp});
       if (!r.IsArray()) return;
       auto a = r.As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); ++i) {
@@ -133,6 +175,11 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
       for (auto& c : cancel) c.store(1);
     }
   }
+
+  std::mutex mu_;
+  std::condition_variable room_;
+  std::vector<ws::model::StepTokens> pending_;
+  bool scheduled_ = false, closed_ = false;
 };
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
@@ -337,9 +384,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   //          stopTokens?: Int32Array (any length, absent = none), onStep?: function})
   //   -> Promise<{tokens: Int32Array[], logprobs: Float32Array[], finish: ('stop'|'length'|'abort')[]}>
   // onStep(seq Int32Array, token Int32Array, logprob Float32Array) runs on the main thread after
-  // each decoding step with the tokens it added (calls may still arrive after the Promise
-  // settles); when it returns an array of prompt indices, those prompts get at most two more
-  // tokens and finish as 'abort'. If it throws, every prompt is aborted and the Promise rejects.
+  // decoding steps with the tokens they added, in order (one call may carry several steps; calls
+  // may still arrive after the Promise settles); when it returns an array of prompt indices,
+  // those prompts get at most three more tokens and finish as 'abort'. If it throws, every prompt
+  // is aborted and the Promise rejects.
   Napi::Value generate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto toks = i32(env, arg(info, 0), "prompts");
@@ -374,7 +422,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     int64_t longest = 0;
     for (auto& p : *prompts) longest = std::max<int64_t>(longest, (int64_t)p.size());
     if (longest + opt->max_new_tokens > (1 << 24)) range_error(env, "options.maxNewTokens: prompt + new tokens exceed 16777216");
-    auto stream = absent(on_step) ? nullptr : std::make_shared<StepStream>(env, on_step.As<Napi::Function>(), B);
+    auto stream = absent(on_step) ? nullptr : StepStream::make(env, on_step.As<Napi::Function>(), B);
     if (stream) {
       opt->cancel = stream->cancel.data();
       opt->on_step = [stream](const ws::model::StepTokens& st) { stream->send(st); };

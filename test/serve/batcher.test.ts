@@ -9,9 +9,9 @@ interface Call { prompts: number[][]; opts: GenerateOptions }
 
 // A fake engine that samples step by step as the real one does: sequence s of a call answers
 // [prompt[0], 100+s+1, 100+s+2, ...] up to its own limit, ending after a stop token, stopping when
-// its signal fires (checked between steps), and reporting each step's tokens to onTokens. Calls
-// wait on `gate` when one is set.
-function engine() {
+// its signal fires (checked between steps), and reporting the tokens to onTokens every `per`
+// steps (as the real engine does when its consumer is slower). Calls wait on `gate` when one is set.
+function engine(per = 1) {
   const calls: Call[] = [];
   let gate: Promise<void> | null = null;
   let fail: Error | null = null; // the next call throws it
@@ -25,8 +25,8 @@ function engine() {
     const tokens: number[][] = prompts.map(() => []);
     const finishReasons: FinishReason[] = prompts.map(() => 'length');
     const live = new Set(prompts.keys());
-    while (live.size > 0) {
-      const step: SampledToken[] = [];
+    let step: SampledToken[] = [];
+    for (let k = 1; live.size > 0; k++) {
       for (const s of [...live]) {
         if (opts.signals?.[s]?.aborted) {
           finishReasons[s] = 'abort';
@@ -40,7 +40,10 @@ function engine() {
         if (opts.stopTokens?.includes(tok)) finishReasons[s] = 'stop';
         if (opts.stopTokens?.includes(tok) || tokens[s].length >= limit(s)) live.delete(s);
       }
-      if (step.length > 0) opts.onTokens?.(step);
+      if (step.length > 0 && (k % per === 0 || live.size === 0)) {
+        opts.onTokens?.(step);
+        step = [];
+      }
       await new Promise((r) => setImmediate(r));
     }
     return { tokens, logprobs: tokens.map((t) => t.map(() => -1)), finishReasons };
@@ -192,4 +195,21 @@ test('a request cancelled while it runs stops its completions and rejects', asyn
   await t.throwsAsync(cancelled, { instanceOf: AbortedError, message: /while it ran/ });
   t.is((await kept).tokens[0].length, 10);
   t.true(b.stats.tokens < 20 + 10);
+});
+
+test('tokens of several steps in one engine call reach each sink together, in order', async (t) => {
+  const e = engine(3);
+  const b = new Batcher(e.generate, opts);
+  const got: [number, number[]][] = [];
+  const sink = (i: number, toks: number[]) => { got.push([i, toks]); };
+  const [a, c] = await Promise.all([
+    b.submit(job(5, { n: 2, maxTokens: 5, stopTokens: [104] }), { onTokens: sink }),
+    b.submit(job(6, { maxTokens: 7, stopTokens: [104] })),
+  ]);
+  // sequence s answers 5, 100+s+1, ...: both stop at 104 (sequence 0 as its 5th token, 1 as its 4th)
+  t.deepEqual(a.tokens, [[5, 101, 102, 103, 104], [5, 102, 103, 104]]);
+  t.deepEqual(a.finishReasons, ['stop', 'stop']);
+  t.deepEqual(got, [[0, [5, 101, 102]], [1, [5, 102, 103]], [0, [103, 104]], [1, [104]]]);
+  t.deepEqual(c.tokens, [[6, 103, 104]]);
+  t.deepEqual(c.finishReasons, ['stop']);
 });
