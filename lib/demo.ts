@@ -151,11 +151,12 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   phase('tokenizer+model');
   abortCheck();
 
-  // 5. warmup SFT
+  // 5. warmup SFT (a real model sizes its micro-batches to the machine's memory; the tiny one's fixed sizes keep the demo's figures)
+  const fit = opts.model ? { microBatchTokens: 'auto' as const } : {};
   const { examples, counts } = tokenizeSft(tokenizer, pairs, { maxLength: s.maxLength, overflow: 'drop' });
   log(`warmup: ${counts.kept} traces (${counts.dropped} longer than ${s.maxLength} tokens dropped), ${s.sft.epochs} epochs`);
   const sftRun = await sft({
-    model: await loadModel(baseDir), examples, runDir: join(dir, 'runs', 'warmup'), config: { ...s.sft, seed }, signal: opts.signal,
+    model: await loadModel(baseDir), examples, runDir: join(dir, 'runs', 'warmup'), config: { ...s.sft, seed, ...fit }, signal: opts.signal,
     onProgress: (p) => opts.progress?.('warmup', p.step, p.totalSteps, { loss: p.metrics.loss as number }),
   });
   const warmDir = join(dir, 'warmup');
@@ -170,7 +171,7 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const rlvr = async (name: string, from: string) => {
     const r = await grpo({
       model: await loadModel(from), tokenizer, task, examples: rlExamples, runDir: join(dir, 'runs', name),
-      config: { ...s.grpo, seed }, signal: opts.signal,
+      config: { ...s.grpo, seed, ...fit }, signal: opts.signal,
       onProgress: (p) => opts.progress?.(name, p.step, p.totalSteps, { reward: p.metrics.reward_mean as number }),
     });
     const last = r.metrics.slice(-3);
