@@ -3,7 +3,9 @@
 // gracefully (requests in flight finish), a second signal exits at once.
 import type { Command } from 'commander';
 
+import type { Device } from '../engine/model.js';
 import { serve } from '../serve/server.js';
+import { checkDeviceFlag, deviceOption } from './device.js';
 
 function int(flag: string, v: string, min: number): number {
   if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new RangeError(`${flag}: expected an integer >= ${min}, got "${v}"`);
@@ -16,6 +18,7 @@ export function registerServe(program: Command): void {
   program.command('serve')
     .description('serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /health)')
     .requiredOption('--model <dir>', 'model folder (config.json, weights, tokenizer.json)')
+    .addOption(deviceOption())
     .option('--host <addr>', 'interface to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', '8000')
     .option('--served-model-name <name>', "the model's name in the API (default: the folder's name)")
@@ -27,8 +30,10 @@ export function registerServe(program: Command): void {
     .option('--max-body-kib <n>', 'largest request body, KiB', '4096')
     .option('--shutdown-grace <s>', 'seconds requests in flight get to finish on shutdown', '30')
     .action(async (o: Record<string, string>) => {
+      const device = checkDeviceFlag(o.device as Device);
       const apiKey = process.env[o.apiKeyEnv] || undefined;
       const server = await serve(o.model, {
+        device,
         host: o.host,
         port: int('--port', o.port, 0),
         modelName: o.servedModelName,

@@ -22,7 +22,7 @@ import { basename } from 'node:path';
 
 import { renderChat } from '../data/prompts.js';
 import { Tokenizer } from '../data/tokenizer.js';
-import { loadModel, type Model } from '../engine/model.js';
+import { loadModel, type Device, type Model } from '../engine/model.js';
 import { AbortedError, Batcher, QueueFullError, type GenJob, type JobResult } from './batcher.js';
 import { finishText, TextStream, type FinishedText, type StopRules } from './detokenize.js';
 import { ApiError, badRequest } from './errors.js';
@@ -394,9 +394,10 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
   };
 }
 
-/** Loads the model folder DIR (weights and tokenizer) and serves it. */
-export async function serve(dir: string, opts: ServerOptions = {}): Promise<WarmstartServer> {
-  const model = await loadModel(dir);
+/** Loads the model folder DIR (weights and tokenizer) on `device` (default cpu) and serves it. */
+export async function serve(dir: string, opts: ServerOptions & { device?: Device } = {}): Promise<WarmstartServer> {
+  const { device, ...serverOpts } = opts;
+  const model = await loadModel(dir, { device });
   const tokenizer = Tokenizer.load(dir);
-  return startServer(model, tokenizer, opts);
+  return startServer(model, tokenizer, serverOpts);
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import test from 'ava';
 
+import { cuda } from '../../lib/engine/addon.js';
 import { ROOT, tinyServeModel } from './fixture.js';
 import { post } from './http.js';
 
@@ -46,6 +47,15 @@ test('serve listens on loopback, answers with the API key, stops gracefully on S
     if (w.child.exitCode === null) w.child.kill('SIGKILL');
     fx.cleanup();
   }
+});
+
+test('serve --device: cuda without the CUDA engine, or an unknown device, exits 1 naming the flag', async (t) => {
+  const c = warmstart(['serve', '--model', '/nonexistent/model-dir', '--device', 'cuda', '--port', '0']);
+  t.is(await c.exited, 1);
+  if (!cuda().addon) t.regex(c.err(), /warmstart: --device cuda: the CUDA engine is not available/);
+  const u = warmstart(['serve', '--model', '/nonexistent/model-dir', '--device', 'tpu', '--port', '0']);
+  t.is(await u.exited, 1);
+  t.regex(u.err(), /--device.*tpu.*(cpu|choices)/s);
 });
 
 test('serve names a missing model folder and exits 1', async (t) => {
