@@ -70,6 +70,11 @@ void matmul_forward(float* out, const float* x, const float* w, const float* bia
 void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x,
                      const float* w, int M, int K, int N);
 
+// ---- gemv.cc -------------------------------------------------------------------------------
+// matmul_forward for few rows (decode, M <= 16; matmul_forward picks it): the same product,
+// streaming w once instead of packing it. Bitwise the same for any M, row position or threads.
+void gemv_rows(float* out, const float* x, const float* w, const float* bias, int M, int K, int N);
+
 // ---- sgemm.cc ------------------------------------------------------------------------------
 // C[M,N] = alpha * op(A) · op(B) + beta * C, row-major, op(X) = X or X^T, leading dims given.
 // sgemm() uses BLAS when the build found one (have_blas()), else sgemm_ours().
