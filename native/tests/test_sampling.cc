@@ -45,6 +45,26 @@ std::vector<double> truncated(const std::vector<float>& logits, double temperatu
 
 int argmax(const std::vector<float>& x) { return int(std::max_element(x.begin(), x.end()) - x.begin()); }
 
+// Reference draw: the first token, in the order of a full stable sort (ties to the lower id) or
+// in id order (nothing truncated), whose cumulative truncated probability exceeds u; *gap is
+// u's distance to the nearest boundary between two tokens (rounding may move it that far).
+int reference_draw(const std::vector<double>& p, double u, bool sorted, double* gap) {
+  std::vector<int> order(p.size());
+  std::iota(order.begin(), order.end(), 0);
+  if (sorted) std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p[a] > p[b]; });
+  double cum = 0;
+  for (int t : order) {
+    if (p[t] == 0) continue;
+    cum += p[t];
+    if (cum > u) {
+      *gap = std::min(cum - u, u - (cum - p[t]));
+      return t;
+    }
+  }
+  *gap = 0;
+  return order[0];
+}
+
 }  // namespace
 
 TEST(greedy_and_top1_are_argmax) {
@@ -127,6 +147,46 @@ TEST(logprob_is_log_softmax_over_the_whole_vocab) {
           CHECK_NEAR(logprob, lp[tok], 1e-4);
         }
       }
+}
+
+TEST(large_vocab_draws_equal_the_full_sort_reference) {
+  // 151936 tokens, peaked and flat logits: the histogram-picked candidates must give the draws
+  // of a full sort, for top-k alone, top-p alone, both, and neither.
+  const int V = 151936;
+  struct { float scale, temperature; int top_k; float top_p; } settings[] = {
+      {3.0f, 1.0f, 0, 0.9f}, {3.0f, 0.6f, 40, 0.95f}, {3.0f, 1.0f, 0, 1.0f}, {1.0f, 0.7f, 1000, 1.0f},
+      {0.3f, 1.0f, 0, 0.5f}, {0.3f, 1.0f, 5000, 0.9f}, {8.0f, 0.6f, 0, 0.95f}};
+  std::vector<float> scratch(2 * (size_t)V);
+  int checked = 0;
+  for (auto st : settings) {
+    auto logits = wstest::randn(V, 11 + checked, st.scale);
+    auto want = truncated(logits, st.temperature, st.top_k, st.top_p);
+    for (int i = 0; i < 20; ++i) {
+      const float u = (i + 0.37f) / 20;
+      double gap;
+      const int ref = reference_draw(want, u, st.top_k > 0 || st.top_p < 1, &gap);
+      const int got = sample_token(logits.data(), V, st.temperature, st.top_k, st.top_p, u, nullptr, scratch.data());
+      if (gap < 1e-6) continue;  // u within rounding of a boundary between two tokens
+      if (got != ref)
+        std::printf("  scale %g T=%g top_k=%d top_p=%g u=%g: got %d, want %d\n", st.scale, st.temperature, st.top_k,
+                    st.top_p, u, got, ref);
+      CHECK(got == ref);
+      ++checked;
+    }
+  }
+  CHECK(checked > 120);
+}
+
+TEST(equal_logits_keep_the_lowest_ids) {
+  // One bucket holds every token: top-k and the nucleus are the lowest ids, each equally likely.
+  const int V = 1000;
+  std::vector<float> logits(V, 0.25f);
+  std::vector<int> hits(V, 0);
+  for (int d = 0; d < 1000; ++d) hits[sample_token(logits.data(), V, 1.0f, 10, 1.0f, (d + 0.5f) / 1000, nullptr, nullptr)]++;
+  for (int v = 0; v < V; ++v) CHECK(hits[v] == (v < 10 ? 100 : 0));
+  std::fill(hits.begin(), hits.end(), 0);
+  for (int d = 0; d < 1000; ++d) hits[sample_token(logits.data(), V, 1.0f, 0, 0.5f, (d + 0.5f) / 1000, nullptr, nullptr)]++;
+  for (int v = 0; v < V; ++v) CHECK(hits[v] == (v < 500 ? 2 : 0));
 }
 
 TEST(masked_logits_are_never_drawn) {
