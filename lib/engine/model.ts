@@ -50,7 +50,7 @@ export interface GenerateOptions {
   onTokens?: (tokens: readonly SampledToken[]) => void;
   /**
    * Stops every prompt: each finishes as 'abort'. The engine runs at most a few steps ahead of
-   * onTokens, so a signal fired from onTokens stops its prompts within three more tokens.
+   * onTokens, so a signal fired from onTokens stops its prompts within two more tokens.
    */
   signal?: AbortSignal;
   /** One per prompt (or undefined): stops that prompt alone, as `signal` does. */

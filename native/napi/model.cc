@@ -92,8 +92,8 @@ Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) {
 // Carries generate()'s steps from the worker thread to a JavaScript callback (see generate), and
 // the prompts it cancels back: one flag per prompt that the worker reads before each token.
 // Steps wait in a buffer; one callback takes all that are there, so a consumer slower than the
-// engine gets several steps per call. The buffer holds at most kAhead steps (the engine waits
-// when it is full): a prompt that a callback cancels gets at most kAhead + 1 more tokens.
+// engine gets several steps per call. At most kAhead steps are buffered or being delivered (the
+// engine waits for room): a prompt that a callback cancels gets at most kAhead more tokens.
 struct StepStream : std::enable_shared_from_this<StepStream> {
   static constexpr size_t kAhead = 2;
   Napi::ThreadSafeFunction tsfn;
@@ -113,9 +113,10 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
   // Worker thread: queue one step; schedule a callback unless one is already on its way.
   void send(const ws::model::StepTokens& st) {
     std::unique_lock<std::mutex> lk(mu_);
-    room_.wait(lk, [&] { return pending_.size() < kAhead || closed_; });
+    room_.wait(lk, [&] { return unread_ < kAhead || closed_; });
     if (closed_) return;
     pending_.push_back(st);
+    ++unread_;
     if (scheduled_) return;
     scheduled_ = true;
     lk.unlock();
@@ -134,7 +135,7 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
     room_.notify_all();
   }
 
-  // Main thread: hand every waiting step to JS.
+  // Main thread: hand every waiting step to JS; they make room once the callback has seen them.
   void flush(Napi::Env env, Napi::Function js) {
     std::vector<ws::model::StepTokens> steps;
     {
@@ -142,8 +143,12 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
       steps.swap(pending_);
       scheduled_ = false;
     }
-    room_.notify_all();
     if (env != nullptr && !steps.empty()) deliver(env, js, steps);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      unread_ -= std::min(unread_, steps.size());
+    }
+    room_.notify_all();
   }
 
   void deliver(Napi::Env env, Napi::Function js, const std::vector<ws::model::StepTokens>& steps) {
@@ -179,6 +184,7 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
   std::mutex mu_;
   std::condition_variable room_;
   std::vector<ws::model::StepTokens> pending_;
+  size_t unread_ = 0;  // steps queued or being delivered
   bool scheduled_ = false, closed_ = false;
 };
 
@@ -386,7 +392,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // onStep(seq Int32Array, token Int32Array, logprob Float32Array) runs on the main thread after
   // decoding steps with the tokens they added, in order (one call may carry several steps; calls
   // may still arrive after the Promise settles); when it returns an array of prompt indices,
-  // those prompts get at most three more tokens and finish as 'abort'. If it throws, every prompt
+  // those prompts get at most two more tokens and finish as 'abort'. If it throws, every prompt
   // is aborted and the Promise rejects.
   Napi::Value generate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
