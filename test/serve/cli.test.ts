@@ -25,7 +25,7 @@ test('serve listens on loopback, answers with the API key, stops gracefully on S
   try {
     const deadline = Date.now() + 120_000;
     while (!/on http:\/\/127\.0\.0\.1:\d+\/v1/.test(w.out())) {
-      if (w.child.exitCode !== null || Date.now() > deadline) t.fail(`no "serving" line: ${w.out()} ${w.err()}`);
+      if (w.child.exitCode !== null || Date.now() > deadline) throw new Error(`no "serving" line: ${w.out()} ${w.err()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     t.regex(w.out(), /^serving kk-tiny on http:\/\/127\.0\.0\.1:\d+\/v1 \(OpenAI-compatible; API key from \$WARMSTART_API_KEY\)/);
@@ -35,9 +35,18 @@ test('serve listens on loopback, answers with the API key, stops gracefully on S
     const ok = await post(`${base}/v1/completions`, body, { Authorization: 'Bearer k1' });
     t.is(ok.status, 200, ok.text);
     t.is(ok.json.model, 'kk-tiny');
-    // a request in flight when SIGTERM arrives still gets its answer
-    const inflight = post(`${base}/v1/completions`, { ...body, max_tokens: 1000 }, { Authorization: 'Bearer k1' });
-    while ((await (await fetch(`${base}/health`)).json() as { running: number }).running === 0) await new Promise((r) => setTimeout(r, 5));
+    // a request in flight when SIGTERM arrives still gets its answer (the random model may end a
+    // completion at once, so a request that finished before it was seen running is sent again)
+    let inflight: ReturnType<typeof post> | null = null;
+    for (let attempt = 0; attempt < 20 && inflight === null; attempt++) {
+      const p = post(`${base}/v1/completions`, { ...body, max_tokens: 1000, n: 4, seed: attempt }, { Authorization: 'Bearer k1' });
+      let settled = false;
+      void p.finally(() => { settled = true; });
+      while (!settled && (await (await fetch(`${base}/health`)).json() as { running: number }).running === 0) await new Promise((r) => setTimeout(r, 5));
+      if (settled) await p;
+      else inflight = p;
+    }
+    if (inflight === null) throw new Error('no request was ever seen running');
     w.child.kill('SIGTERM');
     const r = await inflight;
     t.is(r.status, 200, r.text);
