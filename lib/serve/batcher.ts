@@ -96,6 +96,8 @@ export class Batcher {
   private runningSequences = 0;
   private busy = false;
   private idleWaiters: (() => void)[] = [];
+  /** Requests taken into a batch and not yet answered. */
+  private readonly open = new Set<Pending>();
   /** Engine calls made and sequences they generated (for /health and the benchmark). */
   readonly stats = { batches: 0, sequences: 0, tokens: 0 };
 
@@ -221,8 +223,6 @@ export class Batcher {
     }
   }
 
-  private readonly open = new Set<Pending>();
-
   private async pump(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
@@ -239,6 +239,15 @@ export class Batcher {
         // A request's signal stops all its completions; a completion's own controller stops it alone.
         const signals = seqs.map((r) => (r.owner.signal ? AbortSignal.any([r.owner.signal, r.stop.signal]) : r.stop.signal));
         this.runningSequences = seqs.length;
+        // A request cancelled while it runs is refused at once; the engine stops its completions.
+        const cancels = batch.filter((p) => p.signal).map((p) => {
+          const f = () => {
+            for (const r of seqs) if (r.owner === p) r.finish ??= 'abort';
+            this.settle(p, seqs);
+          };
+          p.signal!.addEventListener('abort', f, { once: true });
+          return () => p.signal!.removeEventListener('abort', f);
+        });
         try {
           const g = await this.generate(seqs.map((r) => r.owner.job.prompt), {
             maxNewTokens: seqs.map((r) => r.owner.job.maxTokens),
@@ -272,6 +281,7 @@ export class Batcher {
           for (const p of batch) if (this.open.delete(p)) p.reject(e);
         } finally {
           this.runningSequences = 0;
+          for (const off of cancels) off();
         }
       }
     } finally {
