@@ -71,7 +71,7 @@ export const DEMO_SETTINGS: DemoSettings = {
   grpo: {
     steps: 30, promptsPerStep: 8, generations: 8, maxCompletionLength: 160, temperature: 0.7, topP: 0.95, topK: 0,
     lr: 1e-3, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 2, maxGradNorm: 1,
-    clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 8192, saveEvery: 0, seed: 0,
+    clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 8192, generationBatch: 'auto', saveEvery: 0, seed: 0,
   },
   eval: { samples: 4, temperature: 0.7, topP: 0.95, topK: 0, maxNewTokens: 160, batchSize: 200, seed: 0 },
 };

@@ -1,11 +1,12 @@
-// `--device cpu|cuda` of the commands that load a model, and `--micro-batch-tokens N|auto`.
+// `--device cpu|cuda` of the commands that load a model, `--micro-batch-tokens N|auto` and
+// `--generation-batch N|auto`.
 // The device is checked before any data is read or any file written: asking for 'cuda' where
 // the CUDA addon did not load fails at once, naming the flag and the reason.
 import { Option } from 'commander';
 
 import { cuda } from '../engine/addon.js';
 import type { Device } from '../engine/model.js';
-import type { MicroBatchTokens } from '../train/micro-batch.js';
+import type { GenerationBatch, MicroBatchTokens } from '../train/micro-batch.js';
 
 export function deviceOption(): Option {
   return new Option('--device <name>', 'where the model runs: cpu, or cuda (bf16 on the GPU; needs the CUDA build, npm run build:cuda)')
@@ -30,5 +31,12 @@ export function parseMicroBatchTokens(v: string): MicroBatchTokens {
   if (v === 'auto') return 'auto';
   const x = Number(v);
   if (v.trim() === '' || !Number.isInteger(x) || x < 1) throw new Error(`--micro-batch-tokens: expected a positive integer or "auto", got "${v}"`);
+  return x;
+}
+
+export function parseGenerationBatch(v: string): GenerationBatch {
+  if (v === 'auto') return 'auto';
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isInteger(x) || x < 1) throw new Error(`--generation-batch: expected a positive integer or "auto", got "${v}"`);
   return x;
 }

@@ -9,7 +9,7 @@ import { Option, type Command } from 'commander';
 
 import type { Device } from '../engine/model.js';
 import { Progress } from '../train/progress.js';
-import { checkDeviceFlag, deviceOption, microBatchOption } from './device.js';
+import { checkDeviceFlag, deviceOption, microBatchOption, parseGenerationBatch } from './device.js';
 
 type Opts = Record<string, string | number | boolean | string[] | undefined>;
 
@@ -176,6 +176,7 @@ export function registerTrain(program: Command): void {
     .option('--mu <n>', 'policy updates per batch', int('mu'))
     .addOption(new Option('--scale-rewards <how>', 'none: Dr. GRPO; group: divide by the group std (GRPO)').choices(['none', 'group']))
     .addOption(microBatchOption())
+    .option('--generation-batch <n>', 'sequences sampled per engine call (auto: what a KV-cache budget holds); the completions are the same whatever it is', parseGenerationBatch)
     .option('--save-every <n>', 'checkpoint every N steps', int('save-every'))
     .option('--seed <n>', 'seed', int('seed'))
     .option('--resume', 'continue the run in --run-dir from its last checkpoint')
@@ -189,7 +190,7 @@ export function registerTrain(program: Command): void {
         steps: 'steps', promptsPerStep: 'promptsPerStep', generations: 'generations', maxCompletionLength: 'maxCompletionLength',
         temperature: 'temperature', topP: 'topP', lr: 'lr', betas: 'betas', weightDecay: 'weightDecay', warmupSteps: 'warmupSteps',
         maxGradNorm: 'maxGradNorm', clip: 'clipLow', beta: 'beta', mu: 'mu', scaleRewards: 'scaleRewards',
-        microBatchTokens: 'microBatchTokens', saveEvery: 'saveEvery', seed: 'seed',
+        microBatchTokens: 'microBatchTokens', generationBatch: 'generationBatch', saveEvery: 'saveEvery', seed: 'seed',
       });
       config.clipHigh = (o.clipHigh as unknown as number | undefined) ?? config.clipLow;
       const out = o.out as string;

@@ -40,6 +40,12 @@ export interface GenerateOptions {
   topK?: number;
   /** Seed of the sampler: same seed, prompts and model ⇒ same completions. Default 0. */
   seed?: number;
+  /**
+   * Prompt i samples from stream firstStream + i of the seed. Generating prompts [a, b) of a list
+   * with firstStream a gives them the completions one call over the whole list gives (so a big
+   * batch can run in pieces). Default 0.
+   */
+  firstStream?: number;
   /** Generation of a sequence ends after it samples one of these (included in its tokens). */
   stopTokens?: readonly number[];
   /**
@@ -356,6 +362,7 @@ export class Model {
         topP: finite('topP', opts.topP ?? 1, 1e-9, 1),
         topK: integer('topK', opts.topK ?? 0, 0, this.config.vocabSize),
         seed: integer('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER),
+        firstStream: integer('firstStream', opts.firstStream ?? 0, 0, Number.MAX_SAFE_INTEGER),
         stopTokens: Int32Array.from(stop),
         onStep: wantSteps ? onStep : undefined,
       }));

@@ -14,11 +14,11 @@ import { join } from 'node:path';
 
 import { packBatches } from '../data/pack.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import type { Model, Trainer } from '../engine/model.js';
+import type { Generation, Model, Trainer } from '../engine/model.js';
 import { groupAdvantages, drGrpoNormaliser, type RewardScaling } from './advantages.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { appendMetrics, type MetricsRecord } from './metrics.js';
-import { runMicroBatchTokens, type MicroBatchTokens } from './micro-batch.js';
+import { resolveGenerationBatch, runMicroBatchTokens, type GenerationBatch, type MicroBatchTokens } from './micro-batch.js';
 import { mixSeed, stepIndices } from './order.js';
 import { startRun } from './run.js';
 import { warmupConstant } from './schedules.js';
@@ -44,6 +44,7 @@ export interface GrpoConfig {
   mu: number;                   // policy updates per batch
   scaleRewards: RewardScaling;
   microBatchTokens: MicroBatchTokens;  // token budget of one forward/backward (gradients accumulate); 'auto': what fits in memory
+  generationBatch: GenerationBatch;  // sequences per generate() call ('auto': what the KV cache budget holds); the completions do not depend on it
   saveEvery: number;            // checkpoint every N steps (0: only at the end and on abort)
   seed: number;
 }
@@ -53,7 +54,7 @@ export interface GrpoConfig {
 export const GRPO_PAPER: GrpoConfig = {
   steps: 100, promptsPerStep: 10, generations: 10, maxCompletionLength: 4096, temperature: 0.7, topP: 0.95, topK: 0,
   lr: 1e-6, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 25, maxGradNorm: 0.1,
-  clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 'auto', saveEvery: 25, seed: 0,
+  clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 'auto', generationBatch: 'auto', saveEvery: 25, seed: 0,
 };
 
 export interface GrpoProgress {
@@ -93,6 +94,7 @@ export function checkGrpoConfig(c: GrpoConfig): void {
   };
   (['steps', 'promptsPerStep', 'generations', 'maxCompletionLength', 'mu'] as const).forEach(posInt);
   if (c.microBatchTokens !== 'auto') posInt('microBatchTokens');
+  if (c.generationBatch !== 'auto') posInt('generationBatch');
   if (c.generations < 2) throw new RangeError(`grpo: generations must be at least 2 (advantages are relative to the group), got ${c.generations}`);
   if (!(c.temperature > 0)) throw new RangeError(`grpo: temperature must be > 0, got ${c.temperature}`);
   if (!(c.topP > 0 && c.topP <= 1)) throw new RangeError(`grpo: topP must be in (0, 1], got ${c.topP}`);
@@ -115,10 +117,12 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   const promptIds = examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
   const longest = Math.max(...promptIds.map((p) => p.length)) + opts.config.maxCompletionLength;
   const micro = runMicroBatchTokens(opts.config.microBatchTokens, { runDir, resume: !!opts.resume, config: opts.model.config, device: opts.model.device, longest });
-  const c = { ...opts.config, microBatchTokens: micro.tokens };
+  const gen = resolveGenerationBatch(opts.config.generationBatch, { config: opts.model.config, device: opts.model.device, maxLen: longest, total: opts.config.promptsPerStep * opts.config.generations });
+  const c = { ...opts.config, microBatchTokens: micro.tokens, generationBatch: gen.sequences };
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
   log(`grpo: ${micro.note}`);
+  log(`grpo: ${gen.note}`);
   const tokenizerFrom = opts.model.dir;  // tokenizer files travel with every saved checkpoint
   const lrAt = warmupConstant(c.lr, c.warmupSteps);
 
@@ -152,7 +156,7 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
 }
 
 // One optimizer step: sample, score, advantages, mu policy updates. Returns its metrics record.
-async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E> & { config: { microBatchTokens: number } }, promptIds: number[][], step: number, lr: number): Promise<MetricsRecord> {
+async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E> & { config: { microBatchTokens: number; generationBatch: number } }, promptIds: number[][], step: number, lr: number): Promise<MetricsRecord> {
   const { tokenizer, task, examples, config: c } = opts;
   const stop = [...tokenizer.stopTokenIds];
   const { indices, epoch } = stepIndices(examples.length, c.promptsPerStep, c.seed, step);
@@ -160,10 +164,17 @@ async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E> 
   const prompts: number[][] = [];
   for (const i of indices) for (let g = 0; g < c.generations; g++) prompts.push(promptIds[i]);
   const t0 = performance.now();
-  const gen = await model.generate(prompts, {
-    maxNewTokens: c.maxCompletionLength, temperature: c.temperature, topP: c.topP, topK: c.topK,
-    seed: mixSeed(c.seed, step, 1), stopTokens: stop,
-  });
+  // in pieces of generationBatch sequences, each on its own streams of the step's seed
+  const gen: Generation = { tokens: [], logprobs: [], finishReasons: [] };
+  for (let a = 0; a < prompts.length; a += c.generationBatch) {
+    const g = await model.generate(prompts.slice(a, a + c.generationBatch), {
+      maxNewTokens: c.maxCompletionLength, temperature: c.temperature, topP: c.topP, topK: c.topK,
+      seed: mixSeed(c.seed, step, 1), firstStream: a, stopTokens: stop,
+    });
+    gen.tokens.push(...g.tokens);
+    gen.logprobs.push(...g.logprobs);
+    gen.finishReasons.push(...g.finishReasons);
+  }
   const genSeconds = (performance.now() - t0) / 1000;
   // 3. rewards
   const rewards: number[] = [];

@@ -100,3 +100,27 @@ export function runMicroBatchTokens(value: MicroBatchTokens, opts: { runDir: str
   if (recorded !== null) return { tokens: recorded, note: `${recorded} tokens per micro-batch (as the run recorded in ${join(opts.runDir, 'config.json')})` };
   return resolveMicroBatchTokens(value, opts);
 }
+
+// ---- generation: how many sequences one generate() call samples at once ----------------------
+// Generation holds a KV cache of max_len rows per sequence (prompt + completion limit): per row
+// and layer a key and a value of kvd = Hkv·head_dim activations (A bytes each), plus one row of
+// fp32 logits per sequence. 'auto' takes as many sequences as fit in half the activation budget
+// (the training arena stays allocated meanwhile), at least 1. The engine gives each sequence its
+// own stream of the seed (firstStream), so the completions do not depend on this number.
+
+/** Bytes one sequence of a generate() call holds: its KV cache rows and its logits. */
+export function generationBytesPerSequence(c: Shape & Pick<Qwen2Config, 'vocabSize'>, device: Device, maxLen: number): number {
+  const A = device === 'cpu' ? 4 : 2;
+  return maxLen * c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim * A + 4 * c.vocabSize;
+}
+
+export type GenerationBatch = number | 'auto';
+
+/** Sequences per generate() call: a number as given, or 'auto' from the memory budget; at most `total`. */
+export function resolveGenerationBatch(value: GenerationBatch, opts: { config: Shape & Pick<Qwen2Config, 'vocabSize'>; device: Device; maxLen: number; total: number; budgetBytes?: number }): { sequences: number; note: string } {
+  if (value !== 'auto') return { sequences: Math.min(value, opts.total), note: `${Math.min(value, opts.total)} sequences per generation call` };
+  const perSeq = generationBytesPerSequence(opts.config, opts.device, opts.maxLen);
+  const budget = Math.floor((opts.budgetBytes ?? memoryBudget(opts.device)) / 2);
+  const sequences = Math.max(1, Math.min(opts.total, Math.floor(budget / perSeq)));
+  return { sequences, note: `${sequences} of ${opts.total} sequences per generation call (auto: ${(budget / GiB).toFixed(1)} GiB for the KV cache at ${(perSeq / 2 ** 20).toFixed(1)} MiB per sequence of ${opts.maxLen} tokens on ${opts.device})` };
+}

@@ -516,7 +516,7 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   g.finish.assign(B, Finish::Length);
   StepTokens st;
   std::vector<Rng> rngs;
-  for (int s = 0; s < B; ++s) rngs.emplace_back(o.seed, (uint64_t)s);
+  for (int s = 0; s < B; ++s) rngs.emplace_back(o.seed, o.first_stream + (uint64_t)s);
   std::vector<int32_t> active(B);  // sequence of each logits row / decode row
   std::vector<int32_t> lens(B);  // valid cache rows per sequence
   std::vector<int32_t> cur(B), pos(B), sampled(B), kv_row(B);

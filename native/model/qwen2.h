@@ -70,6 +70,9 @@ struct GenerateOptions {
   int top_k = 0;
   float top_p = 1.0f;
   uint64_t seed = 0;
+  // Prompt s samples from stream first_stream + s of the seed: prompts [a, b) of a list generated
+  // with first_stream a get the tokens they get in one call over the whole list.
+  uint64_t first_stream = 0;
   std::vector<int32_t> stop_tokens;
   // Called (on the generating thread) after every sampling step with the tokens it added.
   std::function<void(const StepTokens&)> on_step;

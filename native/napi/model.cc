@@ -386,7 +386,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
 
   // generate(prompts Int32Array, promptCu Int32Array, {maxNewTokens, maxNewTokensPerPrompt?: Int32Array
-  //          (one limit per prompt, each <= maxNewTokens), temperature, topK, topP, seed,
+  //          (one limit per prompt, each <= maxNewTokens), temperature, topK, topP, seed, firstStream?,
   //          stopTokens?: Int32Array (any length, absent = none), onStep?: function})
   //   -> Promise<{tokens: Int32Array[], logprobs: Float32Array[], finish: ('stop'|'length'|'abort')[]}>
   // onStep(seq Int32Array, token Int32Array, logprob Float32Array) runs on the main thread after
@@ -407,6 +407,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     opt->top_k = (int)integer(env, o.Get("topK"), "options.topK", 0, vocab());
     opt->top_p = (float)number_in(env, o.Get("topP"), "options.topP", 1e-9, 1.0);
     opt->seed = (uint64_t)integer(env, o.Get("seed"), "options.seed", 0, int64_t(1) << 53);
+    if (!absent(o.Get("firstStream")))
+      opt->first_stream = (uint64_t)integer(env, o.Get("firstStream"), "options.firstStream", 0, int64_t(1) << 53);
     if (!absent(o.Get("stopTokens"))) {
       auto stops = i32(env, o.Get("stopTokens"), "options.stopTokens");
       ids_in_range(env, stops, "options.stopTokens", 0, vocab());

@@ -177,6 +177,10 @@ TEST(seeded_sampling_is_reproducible_and_stops) {
   auto a = m.generate(prompts, o), b = m.generate(prompts, o);
   CHECK(a.tokens == b.tokens);
   CHECK(a.logprobs == b.logprobs);
+  // Prompt 1 alone, on its stream of the seed, samples what it samples beside prompt 0.
+  ws::model::GenerateOptions o1 = o;
+  o1.first_stream = 1;
+  CHECK(m.generate({prompts[1]}, o1).tokens[0] == a.tokens[1]);
   o.seed = 124;
   auto c = m.generate(prompts, o);
   CHECK(c.tokens != a.tokens);

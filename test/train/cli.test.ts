@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { CommanderError } from 'commander';
 
-import { parseMicroBatchTokens } from '../../lib/cli/device.js';
+import { parseGenerationBatch, parseMicroBatchTokens } from '../../lib/cli/device.js';
 import { buildProgram, run } from '../../lib/cli/main.js';
 import { tinyKK, type TinyKK } from './helpers.js';
 
@@ -108,6 +108,18 @@ test.serial('--micro-batch-tokens takes a positive integer or auto', async (t) =
   t.false(existsSync(`${out}.run`));
   t.is(parseMicroBatchTokens('auto'), 'auto');
   t.is(parseMicroBatchTokens('4096'), 4096);
+});
+
+test.serial('--generation-batch takes a positive integer or auto', async (t) => {
+  const out = join(dir, 'grpo-bad-gen');
+  for (const bad of ['0', '2.5', 'all']) {
+    const r = await cliHere([...commands(out).grpo, '--generation-batch', bad]);
+    t.is(r.code, 1);
+    t.is(r.stderr, `warmstart: --generation-batch: expected a positive integer or "auto", got "${bad}"\n`);
+  }
+  t.false(existsSync(`${out}.run`));
+  t.is(parseGenerationBatch('auto'), 'auto');
+  t.is(parseGenerationBatch('3'), 3);
 });
 
 test('sft --device cpu: the default micro-batch is auto, logged and recorded as a number', async (t) => {

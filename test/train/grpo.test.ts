@@ -1,5 +1,6 @@
-// grpo(): the KL reference must sit on the policy's device, and 'auto' micro-batches hold at
-// least a whole prompt + completion (the longest sequence a step can train on).
+// grpo(): the KL reference must sit on the policy's device, 'auto' micro-batches hold at least a
+// whole prompt + completion (the longest sequence a step can train on), and sampling in pieces
+// (generationBatch) gives the same run as sampling a step's completions in one call.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import test from 'ava';
 
 import { loadModel, Model } from '../../lib/engine/model.js';
 import { GRPO_PAPER, grpo } from '../../lib/train/grpo.js';
+import { readMetrics } from '../../lib/train/metrics.js';
+import { generationBytesPerSequence, resolveGenerationBatch } from '../../lib/train/micro-batch.js';
 import type { RewardTask } from '../../lib/train/tasks.js';
 import { tinyKK, type TinyKK } from './helpers.js';
 
@@ -49,4 +52,39 @@ test("'auto' is raised to the longest prompt + maxCompletionLength when that is 
   const recorded = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { microBatchTokens: number };
   t.is(recorded.microBatchTokens, longestPrompt + maxCompletionLength);
   t.regex(logs.join('\n'), new RegExp(`grpo: ${longestPrompt + maxCompletionLength} tokens per micro-batch \\(auto: the longest sequence, above the cap`));
+});
+
+test('generationBatch: sampling a step in pieces gives the same completions, metrics and weights', async (t) => {
+  const timing = new Set(['gen_tokens_per_s', 'train_tokens_per_s']);
+  const run = async (generationBatch: number | 'auto') => {
+    const runDir = join(mkdtempSync(join(tmpdir(), 'ws-grpo-run-')), 'run');
+    const logs: string[] = [];
+    const r = await grpo({
+      model: await loadModel(kk.dir), tokenizer: kk.tokenizer, task: letterA, examples, runDir, onLog: (m) => logs.push(m),
+      config: { ...config, steps: 3, promptsPerStep: 2, generations: 4, maxCompletionLength: 12, lr: 1e-3, maxGradNorm: 1, generationBatch },
+    });
+    const metrics = readMetrics(runDir).map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => !timing.has(k))));
+    const probe = await r.model.logprobs([[1, 2, 3, 4, 5, 6]]);
+    return { metrics, probe: Array.from(probe[0]), logs: logs.join('\n') };
+  };
+  const whole = await run('auto');
+  const pieces = await run(3);
+  t.regex(whole.logs, /grpo: 8 of 8 sequences per generation call \(auto:/);
+  t.regex(pieces.logs, /grpo: 3 sequences per generation call/);
+  t.deepEqual(pieces.metrics, whole.metrics);
+  t.deepEqual(pieces.probe, whole.probe);
+});
+
+test("'auto' generation batch: as many sequences as half the budget holds, at least one, at most all", (t) => {
+  const q05 = { hiddenSize: 896, intermediateSize: 4864, numHiddenLayers: 24, numAttentionHeads: 14, numKeyValueHeads: 2, headDim: 64, vocabSize: 151936 };
+  // 24 layers × (k, v) × 2 KV heads × 64 × 4 bytes = 24,576 bytes per cached token, + fp32 logits
+  t.is(generationBytesPerSequence(q05, 'cpu', 4396), 4396 * 24576 + 4 * 151936);
+  t.is(generationBytesPerSequence(q05, 'cuda', 4396), 4396 * 12288 + 4 * 151936);
+  const GiB = 2 ** 30;
+  const r = resolveGenerationBatch('auto', { config: q05, device: 'cpu', maxLen: 4396, total: 100, budgetBytes: 8 * GiB });
+  t.is(r.sequences, Math.floor(4 * GiB / (4396 * 24576 + 4 * 151936)));
+  t.true(r.sequences * generationBytesPerSequence(q05, 'cpu', 4396) <= 4 * GiB);
+  t.is(resolveGenerationBatch('auto', { config: q05, device: 'cpu', maxLen: 4396, total: 100, budgetBytes: 1e6 }).sequences, 1);
+  t.is(resolveGenerationBatch('auto', { config: q05, device: 'cpu', maxLen: 100, total: 100, budgetBytes: 8 * GiB }).sequences, 100);
+  t.is(resolveGenerationBatch(7, { config: q05, device: 'cpu', maxLen: 100, total: 5 }).sequences, 5);
 });
