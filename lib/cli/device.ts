@@ -27,16 +27,15 @@ export function microBatchOption(): Option {
     .argParser(parseMicroBatchTokens);
 }
 
-export function parseMicroBatchTokens(v: string): MicroBatchTokens {
-  if (v === 'auto') return 'auto';
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isInteger(x) || x < 1) throw new Error(`--micro-batch-tokens: expected a positive integer or "auto", got "${v}"`);
-  return x;
+/** A parser for a flag that takes a positive integer or "auto", naming the flag in its error. */
+function positiveIntOrAuto(flag: string): (v: string) => number | 'auto' {
+  return (v) => {
+    if (v === 'auto') return 'auto';
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isInteger(x) || x < 1) throw new Error(`${flag}: expected a positive integer or "auto", got "${v}"`);
+    return x;
+  };
 }
 
-export function parseGenerationBatch(v: string): GenerationBatch {
-  if (v === 'auto') return 'auto';
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isInteger(x) || x < 1) throw new Error(`--generation-batch: expected a positive integer or "auto", got "${v}"`);
-  return x;
-}
+export const parseMicroBatchTokens: (v: string) => MicroBatchTokens = positiveIntOrAuto('--micro-batch-tokens');
+export const parseGenerationBatch: (v: string) => GenerationBatch = positiveIntOrAuto('--generation-batch');

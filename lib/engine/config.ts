@@ -3,6 +3,8 @@
 // fields warmstart owns (torch_dtype), so Transformers and vLLM load what warmstart saves.
 import { readFileSync } from 'node:fs';
 
+import type { Device } from './model.js';
+
 /** The fields of a Qwen2 config.json that the engine uses, in camelCase, plus the raw JSON. */
 export interface Qwen2Config {
   architecture: 'Qwen2ForCausalLM';
@@ -145,4 +147,14 @@ export function configJson(c: Qwen2Config, dtype: 'f32' | 'bf16' | 'f16'): strin
     tie_word_embeddings: c.tieWordEmbeddings,
   };
   return JSON.stringify(out, null, 2) + '\n';
+}
+
+/** Bytes of one activation in the engine: fp32 on the CPU, bf16 on CUDA. */
+export function activationBytes(device: Device): number {
+  return device === 'cpu' ? 4 : 2;
+}
+
+/** KV-cache bytes one token of one sequence holds during generation: a key and a value row per layer. */
+export function kvCacheBytesPerToken(c: Pick<Qwen2Config, 'numHiddenLayers' | 'numKeyValueHeads' | 'headDim'>, device: Device): number {
+  return 2 * c.numHiddenLayers * c.numKeyValueHeads * c.headDim * activationBytes(device);
 }

@@ -375,10 +375,10 @@ export class Model {
     const logprobs = r.logprobs.map((a) => Array.from(a));
     // Step calls still in flight when the engine returned: hand over the rest in step order.
     if (onTokens) {
-      for (let k = Math.min(...delivered); ; k++) {
+      const longest = Math.max(...tokens.map((t) => t.length));
+      for (let k = Math.min(...delivered); k < longest; k++) {
         const step: SampledToken[] = [];
         for (let i = 0; i < n; i++) if (k >= delivered[i] && k < tokens[i].length) step.push({ prompt: i, token: tokens[i][k], logprob: logprobs[i][k] });
-        if (step.length === 0 && tokens.every((t) => k >= t.length)) break;
         if (step.length > 0) onTokens(step);
       }
     }

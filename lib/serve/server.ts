@@ -22,6 +22,7 @@ import { basename } from 'node:path';
 
 import { renderChat } from '../data/prompts.js';
 import { Tokenizer } from '../data/tokenizer.js';
+import { kvCacheBytesPerToken } from '../engine/config.js';
 import { loadModel, type Device, type Model } from '../engine/model.js';
 import { AbortedError, Batcher, QueueFullError, type GenJob, type JobResult } from './batcher.js';
 import { finishText, TextStream, type FinishedText, type StopRules } from './detokenize.js';
@@ -156,7 +157,7 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
     maxQueue,
     maxBatchSequences: opts.maxBatchSequences ?? 32,
     maxBatchKvBytes: (opts.maxBatchKvMiB ?? 2048) * MiB,
-    kvBytesPerToken: 2 * cfg.numHiddenLayers * cfg.numKeyValueHeads * cfg.headDim * 4,
+    kvBytesPerToken: kvCacheBytesPerToken(cfg, model.device),
   });
 
   // Tokens that end every completion: the model's end-of-sequence tokens; chat also ends at the

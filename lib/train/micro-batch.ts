@@ -20,7 +20,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { cuda } from '../engine/addon.js';
-import type { Qwen2Config } from '../engine/config.js';
+import { activationBytes, kvCacheBytesPerToken, type Qwen2Config } from '../engine/config.js';
 import type { Device } from '../engine/model.js';
 import { latestCheckpoint } from './checkpoint.js';
 
@@ -35,7 +35,7 @@ type Shape = Pick<Qwen2Config, 'hiddenSize' | 'intermediateSize' | 'numHiddenLay
 
 /** Bytes of activation arena one token of a training micro-batch takes (formula at the top). */
 export function activationBytesPerToken(c: Shape, device: Device): number {
-  const A = device === 'cpu' ? 4 : 2;
+  const A = activationBytes(device);
   const C = c.hiddenSize, F = c.intermediateSize, Hq = c.numAttentionHeads;
   const qd = Hq * c.headDim, kvd = c.numKeyValueHeads * c.headDim, qkvd = qd + 2 * kvd;
   const perLayer = A * (4 * C + 2 * qd + 2 * kvd + 2 * F) + 4 * (2 + Hq);
@@ -110,15 +110,17 @@ export function runMicroBatchTokens(value: MicroBatchTokens, opts: { runDir: str
 
 /** Bytes one sequence of a generate() call holds: its KV cache rows and its logits. */
 export function generationBytesPerSequence(c: Shape & Pick<Qwen2Config, 'vocabSize'>, device: Device, maxLen: number): number {
-  const A = device === 'cpu' ? 4 : 2;
-  return maxLen * c.numHiddenLayers * 2 * c.numKeyValueHeads * c.headDim * A + 4 * c.vocabSize;
+  return maxLen * kvCacheBytesPerToken(c, device) + 4 * c.vocabSize;
 }
 
 export type GenerationBatch = number | 'auto';
 
 /** Sequences per generate() call: a number as given, or 'auto' from the memory budget; at most `total`. */
 export function resolveGenerationBatch(value: GenerationBatch, opts: { config: Shape & Pick<Qwen2Config, 'vocabSize'>; device: Device; maxLen: number; total: number; budgetBytes?: number }): { sequences: number; note: string } {
-  if (value !== 'auto') return { sequences: Math.min(value, opts.total), note: `${Math.min(value, opts.total)} sequences per generation call` };
+  if (value !== 'auto') {
+    const sequences = Math.min(value, opts.total);
+    return { sequences, note: `${sequences} sequences per generation call` };
+  }
   const perSeq = generationBytesPerSequence(opts.config, opts.device, opts.maxLen);
   const budget = Math.floor((opts.budgetBytes ?? memoryBudget(opts.device)) / 2);
   const sequences = Math.max(1, Math.min(opts.total, Math.floor(budget / perSeq)));
