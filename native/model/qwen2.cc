@@ -438,6 +438,7 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size, L = cfg_.num_layers, V = cfg_.vocab_size;
   const int Hq = cfg_.num_heads, Hkv = cfg_.num_kv_heads, Dh = cfg_.head_dim;
   std::vector<int32_t> tokens, positions, cu{0};
+  int longest = 0, max_len = 0;  // the longest prompt; cache rows per sequence
   for (int s = 0; s < B; ++s) {
     WS_CHECK_RANGE(!prompts[s].empty(), "prompts[", s, "] is empty");
     for (size_t i = 0; i < prompts[s].size(); ++i) {
@@ -445,9 +446,9 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
       positions.push_back((int32_t)i);
     }
     cu.push_back((int32_t)tokens.size());
+    longest = std::max(longest, (int)prompts[s].size());
+    max_len = std::max(max_len, (int)prompts[s].size() + limit[s]);
   }
-  int max_len = 0;  // cache rows per sequence
-  for (int s = 0; s < B; ++s) max_len = std::max(max_len, (int)prompts[s].size() + limit[s]);
   PackedBatch pb{tokens.data(), positions.data(), cu.data(), (int)tokens.size(), B};
   check_batch(pb);
 
@@ -479,20 +480,15 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   // logits of each prompt's last token. A group holds at most `group_T` tokens: the length of the
   // arena the model already has (say, its training micro-batch), at least 4096 and the longest
   // prompt, so many prompts never make the arena as long as all of them together.
-  int longest = 0;
-  for (int s = 0; s < B; ++s) longest = std::max(longest, (int)prompts[s].size());
   const int group_T = std::min(pb.T, std::max({longest, cap_T_, 4096}));
   std::vector<int> group_start{0};  // prompts [group_start[g], group_start[g + 1])
-  for (int s = 0, used = 0; s < B; ++s) {
-    const int n = (int)prompts[s].size();
-    if (used + n > group_T) { group_start.push_back(s); used = 0; }
-    used += n;
-  }
-  group_start.push_back(B);
   int max_group_T = 0, max_group_B = 0;
-  for (size_t g = 0; g + 1 < group_start.size(); ++g) {
-    max_group_T = std::max(max_group_T, cu[group_start[g + 1]] - cu[group_start[g]]);
-    max_group_B = std::max(max_group_B, group_start[g + 1] - group_start[g]);
+  for (int s = 1, first = 0; s <= B; ++s) {  // close the group before prompt s when s would overflow it
+    if (s < B && cu[s + 1] - cu[first] <= group_T) continue;
+    max_group_T = std::max(max_group_T, cu[s] - cu[first]);
+    max_group_B = std::max(max_group_B, s - first);
+    group_start.push_back(s);
+    first = s;
   }
   ensure_arena(max_group_T, false);
   stage_begin(batch_stage_bytes(max_group_T, max_group_B) + (size_t)B * 4 * 8 + 64 * 8);
