@@ -20,11 +20,11 @@ import { saveCheckpoint } from './checkpoint.js';
 import { appendMetrics, type MetricsRecord } from './metrics.js';
 import { resolveGenerationBatch, runMicroBatchTokens, type GenerationBatch, type MicroBatchTokens } from './micro-batch.js';
 import { mixSeed, stepIndices } from './order.js';
-import { startRun } from './run.js';
+import { startRun, trainerOptions, type OptimizerConfig } from './run.js';
 import { warmupConstant } from './schedules.js';
 import type { PromptedExample, RewardTask } from './tasks.js';
 
-export interface GrpoConfig {
+export interface GrpoConfig extends OptimizerConfig {
   steps: number;
   promptsPerStep: number;       // P
   generations: number;          // G
@@ -32,12 +32,6 @@ export interface GrpoConfig {
   temperature: number;
   topP: number;
   topK: number;
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
-  warmupSteps: number;
-  maxGradNorm: number;
   clipLow: number;
   clipHigh: number;
   beta: number;                 // KL coefficient (0: no reference model)
@@ -128,7 +122,7 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
 
   const { model, trainer, start } = await startRun<GrpoState>({
     runDir, resume: !!opts.resume, model: opts.model, log,
-    optimizer: { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm },
+    optimizer: trainerOptions(c),
     differs: (st) => (st.examples !== examples.length || st.seed !== c.seed || st.promptsPerStep !== c.promptsPerStep
       ? `${st.examples} examples, seed ${st.seed}, ${st.promptsPerStep} prompts per step` : null),
   });

@@ -16,6 +16,21 @@ export interface RunStart {
   start: number;  // the first step still to run
 }
 
+/** The optimizer settings every stage's config has: AdamW, gradient clipping, linear warmup. */
+export interface OptimizerConfig {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;         // decoupled, on matrices only
+  warmupSteps: number;
+  maxGradNorm: number;
+}
+
+/** The trainer's options from a stage's config. */
+export function trainerOptions(c: OptimizerConfig): TrainerOptions {
+  return { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm };
+}
+
 export async function startRun<S>(opts: {
   runDir: string;
   resume: boolean;

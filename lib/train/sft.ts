@@ -14,17 +14,11 @@ import type { Model } from '../engine/model.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { appendMetrics, type MetricsRecord } from './metrics.js';
 import { runMicroBatchTokens, type MicroBatchTokens } from './micro-batch.js';
-import { startRun } from './run.js';
+import { startRun, trainerOptions, type OptimizerConfig } from './run.js';
 import { warmupConstant } from './schedules.js';
 
-export interface SftConfig {
+export interface SftConfig extends OptimizerConfig {
   epochs: number;
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
-  warmupSteps: number;
-  maxGradNorm: number;
   microBatchTokens: MicroBatchTokens;  // token budget of one packed forward/backward; 'auto': what fits in memory (micro-batch.ts)
   gradAccum: number;          // micro-batches per optimizer step
   valExamples: number;        // held out for the validation loss
@@ -108,7 +102,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
 
   const { model, trainer, start } = await startRun<{ seed: number; examples: number; totalSteps: number }>({
     runDir, resume: !!opts.resume, model: opts.model, log,
-    optimizer: { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm },
+    optimizer: trainerOptions(c),
     differs: (st) => (st.seed !== c.seed || st.examples !== opts.examples.length || st.totalSteps !== totalSteps
       ? `seed ${st.seed} on ${st.examples} examples (${st.totalSteps} steps)` : null),
   });
