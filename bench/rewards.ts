@@ -48,8 +48,13 @@ const mathCold = mathPass();
 const mathWarm = best(mathPass);
 
 // --- MMLU-Pro -----------------------------------------------------------------------------------
-const gpt: { answer: string; response: string }[] = JSON.parse(readFileSync(`${DATA}mmlu-pro/gpt4o_physics_result.json`, 'utf8'));
-const mc = gpt.map((g) => ({ c: `r</think><answer>${g.response.slice(-400)}</answer>`, ex: { id: '', question: '', options: [], answer: g.answer } }));
+const gpt: { answer: string; response: string }[] = JSON.parse(
+  readFileSync(`${DATA}mmlu-pro/gpt4o_physics_result.json`, 'utf8'),
+);
+const mc = gpt.map((g) => ({
+  c: `r</think><answer>${g.response.slice(-400)}</answer>`,
+  ex: { id: '', question: '', options: [], answer: g.answer },
+}));
 const mcRate = best(() => {
   const t0 = performance.now();
   for (const { c, ex } of mc) choiceTask.reward(c, ex);
@@ -60,11 +65,18 @@ const mcRate = best(() => {
 const problems = await loadHumanEval(`${DATA}humaneval/HumanEval.jsonl.gz`);
 const programs = problems.map((p: CodeExample) => buildTestProgram(p.canonical_solution!, p));
 
-async function sandboxRate(workers: number, isolate: boolean): Promise<{ rate: number; passed: number; isolation: string }> {
+async function sandboxRate(
+  workers: number,
+  isolate: boolean,
+): Promise<{ rate: number; passed: number; isolation: string }> {
   const sb = new Sandbox({ workers, isolate });
   const t0 = performance.now();
   const rs = await Promise.all(programs.map((p) => sb.run(p)));
-  return { rate: (programs.length / (performance.now() - t0)) * 1000, passed: rs.filter((r) => r.passed).length, isolation: rs[0].isolation.join('+') };
+  return {
+    rate: (programs.length / (performance.now() - t0)) * 1000,
+    passed: rs.filter((r) => r.passed).length,
+    isolation: rs[0].isolation.join('+'),
+  };
 }
 
 // The peer: the same programs run by `python3 program.py`, no limits or namespaces, same concurrency.
@@ -102,13 +114,19 @@ for (const workers of [1, 2, 4]) {
     if (b.rate > fb.rate) fb = b;
     bare = Math.max(bare, c);
   }
-  codeRows.push(`| ${workers} | ${fmt(iso.rate)} (${iso.isolation}, ${iso.passed}/164 pass) | ${fmt(fb.rate)} (${fb.isolation}) | ${fmt(bare)} | ${(iso.rate / bare).toFixed(2)} |`);
+  codeRows.push(
+    `| ${workers} | ${fmt(iso.rate)} (${iso.isolation}, ${iso.passed}/164 pass) | ${fmt(fb.rate)} (${fb.isolation}) | ${fmt(bare)} | ${(iso.rate / bare).toFixed(2)} |`,
+  );
 }
 
 console.log('| MATH-500 checks (gold, rewritten, wrong) | cold pass | warm (best of ' + rounds + ') |');
 console.log('| --- | ---: | ---: |');
 console.log(`| answers checked per second (${cases.length} per pass) | ${fmt(mathCold)} | ${fmt(mathWarm)} |`);
-console.log(`\nMMLU-Pro: ${fmt(mcRate)} GPT-4o physics responses scored per second (${mc.length}, last 400 characters each).\n`);
-console.log('| HumanEval workers | sandbox, problems/s | sandbox without namespaces, problems/s | bare python3, problems/s | sandbox / bare |');
+console.log(
+  `\nMMLU-Pro: ${fmt(mcRate)} GPT-4o physics responses scored per second (${mc.length}, last 400 characters each).\n`,
+);
+console.log(
+  '| HumanEval workers | sandbox, problems/s | sandbox without namespaces, problems/s | bare python3, problems/s | sandbox / bare |',
+);
 console.log('| ---: | ---: | ---: | ---: | ---: |');
 for (const r of codeRows) console.log(r);

@@ -42,10 +42,20 @@ let tmp: string | undefined;
 if (dir === '') {
   tmp = mkdtempSync(path.join(tmpdir(), 'ws-bench-serve-'));
   const tokDir = path.join(tmp, 'tokenizer');
-  trainBpe(puzzles.flatMap((p) => [buildPrompt(p), symbolicTrace(p)]), { vocabSize: 1024, out: tokDir });
+  trainBpe(
+    puzzles.flatMap((p) => [buildPrompt(p), symbolicTrace(p)]),
+    { vocabSize: 1024, out: tokDir },
+  );
   const tok = Tokenizer.load(tokDir);
   dir = path.join(tmp, 'tiny-kk');
-  await initModel({ preset: 'tiny', vocabSize: tok.vocabSize, seed: 0, out: dir, tokenizerFrom: tokDir, eosTokenId: tok.eosTokenId });
+  await initModel({
+    preset: 'tiny',
+    vocabSize: tok.vocabSize,
+    seed: 0,
+    out: dir,
+    tokenizerFrom: tokDir,
+    eosTokenId: tok.eosTokenId,
+  });
 }
 const model = await loadModel(dir);
 const tokenizer = Tokenizer.load(dir);
@@ -54,14 +64,29 @@ const sampling = { temperature: 0.6, top_p: 0.95, top_k: 40 };
 const promptTokens = prompts.slice(0, 64).map((p) => tokenizer.encode(p).length);
 const MB = 1 << 20;
 
-interface Round { seconds: number; requests: number; tokens: number; rss: number; firstText: number[]; whole: number[] }
+interface Round {
+  seconds: number;
+  requests: number;
+  tokens: number;
+  rss: number;
+  firstText: number[];
+  whole: number[];
+}
 
 /** One streamed completion: its completion tokens (from the usage chunk) and when text first came. */
 async function streamed(prompt: string): Promise<{ tokens: number; firstText: number; whole: number }> {
   const t0 = performance.now();
   const res = await fetch(`${server.url}/v1/completions`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model: server.modelName, prompt, max_tokens: maxTokens, ...sampling, stream: true, stream_options: { include_usage: true } }),
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      model: server.modelName,
+      prompt,
+      max_tokens: maxTokens,
+      ...sampling,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
   });
   if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`);
   const reader = res.body!.getReader();
@@ -98,27 +123,52 @@ async function serverRound(clients: number, offset: number): Promise<Round> {
   const firstText: number[] = [];
   const whole: number[] = [];
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: clients }, async (_, c) => {
-    for (let i = 0; i < perClient; i++) {
-      const r = await streamed(prompts[(offset + c * perClient + i) % prompts.length]);
-      requests++;
-      tokens += r.tokens;
-      firstText.push(r.firstText);
-      whole.push(r.whole);
-    }
-  }));
-  return { seconds: (performance.now() - t0) / 1000, requests, tokens, rss: process.memoryUsage().rss, firstText, whole };
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      for (let i = 0; i < perClient; i++) {
+        const r = await streamed(prompts[(offset + c * perClient + i) % prompts.length]);
+        requests++;
+        tokens += r.tokens;
+        firstText.push(r.firstText);
+        whole.push(r.whole);
+      }
+    }),
+  );
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    requests,
+    tokens,
+    rss: process.memoryUsage().rss,
+    firstText,
+    whole,
+  };
 }
 
 async function engineRound(clients: number, offset: number): Promise<Round> {
   let tokens = 0;
   const t0 = performance.now();
   for (let i = 0; i < perClient; i++) {
-    const batch = Array.from({ length: clients }, (_, c) => Array.from(tokenizer.encode(prompts[(offset + c * perClient + i) % prompts.length])));
-    const g = await model.generate(batch, { maxNewTokens: maxTokens, temperature: 0.6, topP: 0.95, topK: 40, seed: i, stopTokens: [...tokenizer.stopTokenIds] });
+    const batch = Array.from({ length: clients }, (_, c) =>
+      Array.from(tokenizer.encode(prompts[(offset + c * perClient + i) % prompts.length])),
+    );
+    const g = await model.generate(batch, {
+      maxNewTokens: maxTokens,
+      temperature: 0.6,
+      topP: 0.95,
+      topK: 40,
+      seed: i,
+      stopTokens: [...tokenizer.stopTokenIds],
+    });
     tokens += g.tokens.reduce((a, t) => a + t.length, 0);
   }
-  return { seconds: (performance.now() - t0) / 1000, requests: clients * perClient, tokens, rss: process.memoryUsage().rss, firstText: [], whole: [] };
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    requests: clients * perClient,
+    tokens,
+    rss: process.memoryUsage().rss,
+    firstText: [],
+    whole: [],
+  };
 }
 
 const best = (rs: Round[], f: (r: Round) => number) => Math.max(...rs.map(f));
@@ -135,14 +185,22 @@ for (const c of levels) {
   const tps = best(ours, (r) => r.tokens / r.seconds);
   const peerTps = best(peer, (r) => r.tokens / r.seconds);
   const ms = (xs: number[]) => median(xs).toFixed(0);
-  rows.push(`| ${c} | ${c * perClient} | ${rps.toFixed(2)} | ${tps.toFixed(0)} | ${peerTps.toFixed(0)} | ${(tps / peerTps).toFixed(2)} | ${ms(ours.flatMap((r) => r.firstText))} | ${ms(ours.flatMap((r) => r.whole))} | ${ours.map((r) => (r.rss / MB).toFixed(0)).join(' / ')} |`);
-  console.error(`${c} clients: server rounds ${ours.map((r) => r.seconds.toFixed(2)).join(' ')} s, engine rounds ${peer.map((r) => r.seconds.toFixed(2)).join(' ')} s`);
+  rows.push(
+    `| ${c} | ${c * perClient} | ${rps.toFixed(2)} | ${tps.toFixed(0)} | ${peerTps.toFixed(0)} | ${(tps / peerTps).toFixed(2)} | ${ms(ours.flatMap((r) => r.firstText))} | ${ms(ours.flatMap((r) => r.whole))} | ${ours.map((r) => (r.rss / MB).toFixed(0)).join(' / ')} |`,
+  );
+  console.error(
+    `${c} clients: server rounds ${ours.map((r) => r.seconds.toFixed(2)).join(' ')} s, engine rounds ${peer.map((r) => r.seconds.toFixed(2)).join(' ')} s`,
+  );
 }
 console.error(`engine calls ${server.batcher.stats.batches}, sequences ${server.batcher.stats.sequences}`);
 await server.close();
 if (tmp) rmSync(tmp, { recursive: true, force: true });
 
-console.log(`model ${path.basename(dir)} (${model.config.numHiddenLayers} layers, hidden ${model.config.hiddenSize}, vocab ${model.config.vocabSize}); prompts ${Math.min(...promptTokens)}-${Math.max(...promptTokens)} tokens; max_tokens ${maxTokens}; ${perClient} requests per client per round; best of ${rounds}`);
-console.log('| clients | requests / round | requests/s | generated tokens/s | engine alone, tokens/s (batch = clients) | server / engine | median ms to first text | median ms to whole answer | RSS after each round, MB |');
+console.log(
+  `model ${path.basename(dir)} (${model.config.numHiddenLayers} layers, hidden ${model.config.hiddenSize}, vocab ${model.config.vocabSize}); prompts ${Math.min(...promptTokens)}-${Math.max(...promptTokens)} tokens; max_tokens ${maxTokens}; ${perClient} requests per client per round; best of ${rounds}`,
+);
+console.log(
+  '| clients | requests / round | requests/s | generated tokens/s | engine alone, tokens/s (batch = clients) | server / engine | median ms to first text | median ms to whole answer | RSS after each round, MB |',
+);
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);

@@ -16,10 +16,24 @@ const here = dirname(fileURLToPath(import.meta.url));
 const threads = flag('threads', 2);
 const steps = flag('steps', 3);
 
-interface Case { name: string; preset: string; vocab: number; overrides: Record<string, unknown>; seqs: number; seqLen: number }
+interface Case {
+  name: string;
+  preset: string;
+  vocab: number;
+  overrides: Record<string, unknown>;
+  seqs: number;
+  seqLen: number;
+}
 const cases: Case[] = [
   { name: 'tiny (vocab 151936)', preset: 'tiny', vocab: 151936, overrides: {}, seqs: 4, seqLen: quick ? 64 : 256 },
-  { name: 'Qwen2.5-0.5B dims, 2 layers, vocab 32768', preset: 'qwen2.5-0.5b', vocab: 32768, overrides: { num_hidden_layers: 2 }, seqs: 4, seqLen: quick ? 64 : 256 },
+  {
+    name: 'Qwen2.5-0.5B dims, 2 layers, vocab 32768',
+    preset: 'qwen2.5-0.5b',
+    vocab: 32768,
+    overrides: { num_hidden_layers: 2 },
+    seqs: 4,
+    seqLen: quick ? 64 : 256,
+  },
 ];
 
 // Best of the timed repetitions: the machine is shared, the fastest run is the least disturbed.
@@ -51,13 +65,19 @@ for (const c of cases) {
     if (i > 0) ours.push((performance.now() - t0) / 1000);
   }
   const peerArgs = { config: nativeConfig(config), threads, seqs: c.seqs, seqLen: c.seqLen, steps, warmup: 1 };
-  const out = execFileSync('/usr/bin/python3', [join(here, 'peers', 'train_step.py'), JSON.stringify(peerArgs)], { encoding: 'utf8' });
+  const out = execFileSync('/usr/bin/python3', [join(here, 'peers', 'train_step.py'), JSON.stringify(peerArgs)], {
+    encoding: 'utf8',
+  });
   const peer = JSON.parse(out.trim().split('\n').pop() as string);
   const tokens = c.seqs * c.seqLen;
   const oursTps = tokens / best(ours);
   const peerTps = tokens / best(peer.stepSeconds);
-  rows.push(`| ${c.name} | ${tokens} | ${threads} | ${oursTps.toFixed(0)} | ${peerTps.toFixed(0)} | ${(oursTps / peerTps).toFixed(2)}x |`);
-  console.error(`${c.name}: ours ${ours.map((x) => x.toFixed(3)).join(' ')} s, torch ${peer.stepSeconds.map((x: number) => x.toFixed(3)).join(' ')} s`);
+  rows.push(
+    `| ${c.name} | ${tokens} | ${threads} | ${oursTps.toFixed(0)} | ${peerTps.toFixed(0)} | ${(oursTps / peerTps).toFixed(2)}x |`,
+  );
+  console.error(
+    `${c.name}: ours ${ours.map((x) => x.toFixed(3)).join(' ')} s, torch ${peer.stepSeconds.map((x: number) => x.toFixed(3)).join(' ')} s`,
+  );
 }
 console.log('| config | tokens/step | threads | warmstart tokens/s | PyTorch eager tokens/s | ratio |');
 console.log('|---|---|---|---|---|---|');

@@ -28,17 +28,17 @@ import { sft, type SftConfig } from './train/sft.js';
 import { kkExamples, kkTask } from './train/tasks.js';
 
 export interface DemoSettings {
-  names: readonly string[];  // people are drawn from these (a short list: a model this small cannot yet copy names from the puzzle)
-  template: string;          // the prompt around {quiz} (lib/kk/prompt.ts); ends with "Assistant: <think>"
-  warmupPeople: string;      // sizes of the warmup puzzles
+  names: readonly string[]; // people are drawn from these (a short list: a model this small cannot yet copy names from the puzzle)
+  template: string; // the prompt around {quiz} (lib/kk/prompt.ts); ends with "Assistant: <think>"
+  warmupPeople: string; // sizes of the warmup puzzles
   warmupPuzzles: number;
-  heldOutPeople: string;     // size of the RLVR / evaluation puzzles (these puzzles are never in the warmup)
-  rlExamples: number;        // <= 100, as in the paper
+  heldOutPeople: string; // size of the RLVR / evaluation puzzles (these puzzles are never in the warmup)
+  rlExamples: number; // <= 100, as in the paper
   evalPuzzles: number;
   verbosity: TraceVerbosity;
-  vocabSize: number;         // of the demo's BPE tokenizer
-  preset: string;            // initModel preset of the demo's base model
-  maxLength: number;         // longest SFT example in tokens
+  vocabSize: number; // of the demo's BPE tokenizer
+  preset: string; // initModel preset of the demo's base model
+  maxLength: number; // longest SFT example in tokens
   sft: SftConfig;
   grpo: GrpoConfig;
   eval: EvalConfig;
@@ -65,32 +65,65 @@ export const DEMO_SETTINGS: DemoSettings = {
   preset: 'tiny',
   maxLength: 512,
   sft: {
-    epochs: 10, lr: 3e-3, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 1e-4, warmupSteps: 5, maxGradNorm: 1,
-    microBatchTokens: 4096, gradAccum: 1, valExamples: 20, evalEvery: 0, saveEvery: 0, seed: 0,
+    epochs: 10,
+    lr: 3e-3,
+    betas: [0.9, 0.95],
+    eps: 1e-8,
+    weightDecay: 1e-4,
+    warmupSteps: 5,
+    maxGradNorm: 1,
+    microBatchTokens: 4096,
+    gradAccum: 1,
+    valExamples: 20,
+    evalEvery: 0,
+    saveEvery: 0,
+    seed: 0,
   },
   grpo: {
-    steps: 30, promptsPerStep: 8, generations: 8, maxCompletionLength: 160, temperature: 0.7, topP: 0.95, topK: 0,
-    lr: 1e-3, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 2, maxGradNorm: 1,
-    clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 8192, generationBatch: 'auto', saveEvery: 0, seed: 0,
+    steps: 30,
+    promptsPerStep: 8,
+    generations: 8,
+    maxCompletionLength: 160,
+    temperature: 0.7,
+    topP: 0.95,
+    topK: 0,
+    lr: 1e-3,
+    betas: [0.9, 0.99],
+    eps: 1e-8,
+    weightDecay: 0.1,
+    warmupSteps: 2,
+    maxGradNorm: 1,
+    clipLow: 0.2,
+    clipHigh: 0.2,
+    beta: 0,
+    mu: 1,
+    scaleRewards: 'none',
+    microBatchTokens: 8192,
+    generationBatch: 'auto',
+    saveEvery: 0,
+    seed: 0,
   },
   eval: { samples: 4, temperature: 0.7, topP: 0.95, topK: 0, maxNewTokens: 160, batchSize: 200, seed: 0 },
 };
 
-export interface DemoRow { model: string; eval: EvalResult }
+export interface DemoRow {
+  model: string;
+  eval: EvalResult;
+}
 
 export interface DemoResult {
   rows: DemoRow[];
-  table: string;             // markdown
+  table: string; // markdown
   png: string;
   dir: string;
   seconds: number;
-  cpuSeconds: number;        // user + system CPU time of this process (a busy machine stretches wall time, not this)
-  phases: Record<string, number>;  // wall seconds per phase
+  cpuSeconds: number; // user + system CPU time of this process (a busy machine stretches wall time, not this)
+  phases: Record<string, number>; // wall seconds per phase
 }
 
 export interface DemoOptions {
-  out: string;               // working folder (models, runs, completions, the PNG)
-  model?: string;            // a real model folder instead of the tiny random one
+  out: string; // working folder (models, runs, completions, the PNG)
+  model?: string; // a real model folder instead of the tiny random one
   settings?: DemoSettings;
   seed?: number;
   signal?: AbortSignal;
@@ -102,7 +135,10 @@ const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 export function demoTable(rows: DemoRow[], heldOut: string, samples: number): string {
   const head = `| model | K&K ${heldOut}-person pass@1 % (k=${samples}) | mean reward | completion tokens |`;
-  const lines = rows.map((r) => `| ${r.model} | ${fmt(100 * r.eval.passAt1)} ± ${fmt(100 * r.eval.passAt1Std)} | ${fmt(r.eval.meanReward, 2)} | ${fmt(r.eval.meanLength, 0)} |`);
+  const lines = rows.map(
+    (r) =>
+      `| ${r.model} | ${fmt(100 * r.eval.passAt1)} ± ${fmt(100 * r.eval.passAt1Std)} | ${fmt(r.eval.meanReward, 2)} | ${fmt(r.eval.meanLength, 0)} |`,
+  );
   return [head, '| --- | --- | --- | --- |', ...lines].join('\n');
 }
 
@@ -116,18 +152,40 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const cpu0 = process.cpuUsage();
   const phases: Record<string, number> = {};
   let tPhase = performance.now();
-  const phase = (name: string) => { phases[name] = (performance.now() - tPhase) / 1000; tPhase = performance.now(); };
-  const abortCheck = () => { if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('demo: aborted'); };
+  const phase = (name: string) => {
+    phases[name] = (performance.now() - tPhase) / 1000;
+    tPhase = performance.now();
+  };
+  const abortCheck = () => {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('demo: aborted');
+  };
 
   // 1. puzzles: held-out RLVR and evaluation sets first, then warmup puzzles (all three disjoint)
-  const names = opts.model ? undefined : s.names;  // a real model reads any name
+  const names = opts.model ? undefined : s.names; // a real model reads any name
   const template = opts.model ? undefined : s.template;
   const rlTrain = generatePuzzles({ people: s.heldOutPeople, count: s.rlExamples, seed: seed + 1, names });
-  const evalSet = generatePuzzles({ people: s.heldOutPeople, count: s.evalPuzzles, seed: seed + 2, exclude: rlTrain, names });
-  const warmup = generatePuzzles({ people: s.warmupPeople, count: s.warmupPuzzles, seed, names, exclude: [...rlTrain, ...evalSet] });
+  const evalSet = generatePuzzles({
+    people: s.heldOutPeople,
+    count: s.evalPuzzles,
+    seed: seed + 2,
+    exclude: rlTrain,
+    names,
+  });
+  const warmup = generatePuzzles({
+    people: s.warmupPeople,
+    count: s.warmupPuzzles,
+    seed,
+    names,
+    exclude: [...rlTrain, ...evalSet],
+  });
   // 2. symbolic teacher traces (correct by construction)
-  const pairs = warmup.map((p) => ({ prompt: buildPrompt(p, { template }), completion: symbolicTrace(p, { verbosity: s.verbosity, seed }) }));
-  log(`puzzles: ${warmup.length} warmup (${s.warmupPeople} people) with symbolic traces, ${rlTrain.length} RLVR + ${evalSet.length} evaluation (${s.heldOutPeople} people)`);
+  const pairs = warmup.map((p) => ({
+    prompt: buildPrompt(p, { template }),
+    completion: symbolicTrace(p, { verbosity: s.verbosity, seed }),
+  }));
+  log(
+    `puzzles: ${warmup.length} warmup (${s.warmupPeople} people) with symbolic traces, ${rlTrain.length} RLVR + ${evalSet.length} evaluation (${s.heldOutPeople} people)`,
+  );
   phase('data');
 
   // 3-4. tokenizer and base model
@@ -141,12 +199,24 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
     log(`base model: ${baseDir} (${(base.numParams / 1e6).toFixed(1)}M parameters)`);
   } else {
     const tokDir = join(dir, 'tokenizer');
-    const corpus = [...pairs.flatMap((p) => [p.prompt, p.completion]), ...[...rlTrain, ...evalSet].map((p) => buildPrompt(p, { template }))];
+    const corpus = [
+      ...pairs.flatMap((p) => [p.prompt, p.completion]),
+      ...[...rlTrain, ...evalSet].map((p) => buildPrompt(p, { template })),
+    ];
     trainBpe(corpus, { vocabSize: s.vocabSize, out: tokDir });
     tokenizer = Tokenizer.load(tokDir);
     baseDir = join(dir, 'base');
-    base = await initModel({ preset: s.preset, vocabSize: tokenizer.vocabSize, seed, out: baseDir, tokenizerFrom: tokDir, eosTokenId: tokenizer.eosTokenId });
-    log(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens; base model: random '${s.preset}' Qwen2 (${(base.numParams / 1e6).toFixed(2)}M parameters)`);
+    base = await initModel({
+      preset: s.preset,
+      vocabSize: tokenizer.vocabSize,
+      seed,
+      out: baseDir,
+      tokenizerFrom: tokDir,
+      eosTokenId: tokenizer.eosTokenId,
+    });
+    log(
+      `tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens; base model: random '${s.preset}' Qwen2 (${(base.numParams / 1e6).toFixed(2)}M parameters)`,
+    );
   }
   phase('tokenizer+model');
   abortCheck();
@@ -154,9 +224,15 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   // 5. warmup SFT (a real model sizes its micro-batches to the machine's memory; the tiny one's fixed sizes keep the demo's figures)
   const fit = opts.model ? { microBatchTokens: 'auto' as const } : {};
   const { examples, counts } = tokenizeSft(tokenizer, pairs, { maxLength: s.maxLength, overflow: 'drop' });
-  log(`warmup: ${counts.kept} traces (${counts.dropped} longer than ${s.maxLength} tokens dropped), ${s.sft.epochs} epochs`);
+  log(
+    `warmup: ${counts.kept} traces (${counts.dropped} longer than ${s.maxLength} tokens dropped), ${s.sft.epochs} epochs`,
+  );
   const sftRun = await sft({
-    model: await loadModel(baseDir), examples, runDir: join(dir, 'runs', 'warmup'), config: { ...s.sft, seed, ...fit }, signal: opts.signal,
+    model: await loadModel(baseDir),
+    examples,
+    runDir: join(dir, 'runs', 'warmup'),
+    config: { ...s.sft, seed, ...fit },
+    signal: opts.signal,
     onProgress: (p) => opts.progress?.('warmup', p.step, p.totalSteps, { loss: p.metrics.loss as number }),
   });
   const warmDir = join(dir, 'warmup');
@@ -170,12 +246,19 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   const rlExamples = kkExamples(rlTrain, template);
   const rlvr = async (name: string, from: string) => {
     const r = await grpo({
-      model: await loadModel(from), tokenizer, task, examples: rlExamples, runDir: join(dir, 'runs', name),
-      config: { ...s.grpo, seed, ...fit }, signal: opts.signal,
+      model: await loadModel(from),
+      tokenizer,
+      task,
+      examples: rlExamples,
+      runDir: join(dir, 'runs', name),
+      config: { ...s.grpo, seed, ...fit },
+      signal: opts.signal,
       onProgress: (p) => opts.progress?.(name, p.step, p.totalSteps, { reward: p.metrics.reward_mean as number }),
     });
     const last = r.metrics.slice(-3);
-    log(`${name}: reward ${fmt(r.metrics[0]?.reward_mean as number, 2)} at step 1 -> ${fmt(last.reduce((a, m) => a + (m.reward_mean as number), 0) / Math.max(last.length, 1), 2)} over the last ${last.length} steps`);
+    log(
+      `${name}: reward ${fmt(r.metrics[0]?.reward_mean as number, 2)} at step 1 -> ${fmt(last.reduce((a, m) => a + (m.reward_mean as number), 0) / Math.max(last.length, 1), 2)} over the last ${last.length} steps`,
+    );
     return r.model;
   };
   const baseRl = await rlvr('base+RLVR', baseDir);
@@ -188,10 +271,20 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
   // 7. evaluation of the four models on the held-out puzzles
   const evalExamples = kkExamples(evalSet, template);
   const rows: DemoRow[] = [];
-  const models: [string, Model][] = [['base', base], ['warmup', await loadModel(warmDir)], ['base + RLVR', baseRl], ['warmup + RLVR', warmRl]];
+  const models: [string, Model][] = [
+    ['base', base],
+    ['warmup', await loadModel(warmDir)],
+    ['base + RLVR', baseRl],
+    ['warmup + RLVR', warmRl],
+  ];
   for (const [name, model] of models) {
     const r = await evaluate({
-      model, tokenizer, task, examples: evalExamples, config: { ...s.eval, seed }, signal: opts.signal,
+      model,
+      tokenizer,
+      task,
+      examples: evalExamples,
+      config: { ...s.eval, seed },
+      signal: opts.signal,
       out: join(dir, `eval-${name.replace(/[^a-z]+/gi, '-')}.jsonl`),
       onProgress: (p) => opts.progress?.(`eval ${name}`, p.done, p.total),
     });
@@ -201,12 +294,21 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
 
   // 8. table and curves
   const table = demoTable(rows, s.heldOutPeople, s.eval.samples);
-  const png = await plotRuns([join(dir, 'runs', 'base+RLVR'), join(dir, 'runs', 'warmup+RLVR')], join(dir, 'curves.png'),
-    { title: `Dr. GRPO on ${s.rlExamples} K&K ${s.heldOutPeople}-person puzzles` });
+  const png = await plotRuns(
+    [join(dir, 'runs', 'base+RLVR'), join(dir, 'runs', 'warmup+RLVR')],
+    join(dir, 'curves.png'),
+    { title: `Dr. GRPO on ${s.rlExamples} K&K ${s.heldOutPeople}-person puzzles` },
+  );
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  writeFileSync(join(dir, 'results.md'), `${table}\n\nwall time ${seconds.toFixed(0)} s, CPU time ${cpuSeconds.toFixed(0)} s\n`);
-  writeFileSync(join(dir, 'results.json'), JSON.stringify({ rows, phases, seconds, cpuSeconds, settings: s, seed }, null, 2) + '\n');
+  writeFileSync(
+    join(dir, 'results.md'),
+    `${table}\n\nwall time ${seconds.toFixed(0)} s, CPU time ${cpuSeconds.toFixed(0)} s\n`,
+  );
+  writeFileSync(
+    join(dir, 'results.json'),
+    JSON.stringify({ rows, phases, seconds, cpuSeconds, settings: s, seed }, null, 2) + '\n',
+  );
   return { rows, table, png, dir, seconds, cpuSeconds, phases };
 }

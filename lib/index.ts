@@ -7,8 +7,17 @@ export * from './rewards/index.js';
 export * from './eval/index.js';
 export { loadModel, Model, Trainer, TOKENIZER_FILES, DEFAULT_MAX_SHARD_BYTES } from './engine/model.js';
 export type {
-  Device, SaveDtype, LoadOptions, LogprobOptions, GenerateOptions, Generation, FinishReason, SaveOptions,
-  TrainerOptions, StepOptions, StepResult,
+  Device,
+  SaveDtype,
+  LoadOptions,
+  LogprobOptions,
+  GenerateOptions,
+  Generation,
+  FinishReason,
+  SaveOptions,
+  TrainerOptions,
+  StepOptions,
+  StepResult,
 } from './engine/model.js';
 export { initModel, presetConfig, PRESETS } from './engine/init.js';
 export type { InitOptions, Preset } from './engine/init.js';
@@ -19,7 +28,12 @@ export { sft, SFT_PAPER, validationLoss } from './train/sft.js';
 export type { SftConfig, SftOptions, SftProgress, SftResult } from './train/sft.js';
 export { grpo, GRPO_PAPER, checkGrpoConfig } from './train/grpo.js';
 export type { GrpoConfig, GrpoOptions, GrpoProgress, GrpoResult } from './train/grpo.js';
-export { activationBytesPerToken, memoryBudget, resolveMicroBatchTokens, AUTO_MAX_TOKENS } from './train/micro-batch.js';
+export {
+  activationBytesPerToken,
+  memoryBudget,
+  resolveMicroBatchTokens,
+  AUTO_MAX_TOKENS,
+} from './train/micro-batch.js';
 export type { MicroBatchTokens, ResolvedMicroBatch } from './train/micro-batch.js';
 export { groupAdvantages, drGrpoNormaliser, clippedTokenLoss, clippedObjective } from './train/advantages.js';
 export type { RewardScaling, GroupAdvantages, ClipRange } from './train/advantages.js';

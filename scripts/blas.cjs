@@ -4,7 +4,9 @@
 const { execSync } = require('child_process');
 function pc(args) {
   try {
-    return execSync(`pkg-config ${args}`, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execSync(`pkg-config ${args}`, { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return null;
   }

@@ -72,14 +72,14 @@ void bench_attention(int T) {
   WS_CUDA_CHECK(cudaMemcpy(cu_d, cu_h, sizeof(cu_h), cudaMemcpyHostToDevice));
   const double fwd_flops = 4.0 * T * (double)T * D * H / 2;
   const double f_ms = median_ms([&] { cu::attention_forward(out, lse, q, k, v, cu_d, 1, T, H, H, D); }, 3, 10);
-  const double b_ms = median_ms(
-      [&] { cu::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, cu_d, 1, T, H, H, D); }, 2, 10);
+  const double b_ms =
+      median_ms([&] { cu::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, cu_d, 1, T, H, H, D); }, 2, 10);
   std::printf("{\"bench\":\"attention_fwd\",\"impl\":\"warmstart\",\"T\":%d,\"ms\":%.4f,\"tflops\":%.2f}\n", T, f_ms,
               fwd_flops / f_ms / 1e9);
   std::printf("{\"bench\":\"attention_bwd\",\"impl\":\"warmstart\",\"T\":%d,\"ms\":%.4f,\"tflops\":%.2f}\n", T, b_ms,
               2.5 * fwd_flops / b_ms / 1e9);
-  for (void* p : {(void*)q, (void*)k, (void*)v, (void*)dout, (void*)out, (void*)dq, (void*)dk, (void*)dv,
-                  (void*)lse, (void*)cu_d})
+  for (void* p : {(void*)q, (void*)k, (void*)v, (void*)dout, (void*)out, (void*)dq, (void*)dk, (void*)dv, (void*)lse,
+                  (void*)cu_d})
     cudaFree(p);
 }
 

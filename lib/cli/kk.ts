@@ -4,12 +4,22 @@
 import type { Command } from 'commander';
 
 import {
-  checkPuzzles, generatePuzzles, loadPuzzles, readJsonlRows, scoreCompletions, teacherSpec, teacherSpecs, writeJsonl, writePuzzles, writeTraces,
+  checkPuzzles,
+  generatePuzzles,
+  loadPuzzles,
+  readJsonlRows,
+  scoreCompletions,
+  teacherSpec,
+  teacherSpecs,
+  writeJsonl,
+  writePuzzles,
+  writeTraces,
 } from '../kk/index.js';
 import '../teachers/openai.js'; // registers the `openai` teacher
 
 function int(flag: string, v: string, min: number): number {
-  if (!/^-?\d+$/.test(v.trim()) || Number(v) < min) throw new RangeError(`${flag}: expected an integer >= ${min}, got "${v}"`);
+  if (!/^-?\d+$/.test(v.trim()) || Number(v) < min)
+    throw new RangeError(`${flag}: expected an integer >= ${min}, got "${v}"`);
   return Number(v);
 }
 
@@ -33,7 +43,8 @@ export function registerKk(program: Command): void {
     .option('--exclude <file>', 'a puzzle file whose puzzles must not be repeated (e.g. a test set)')
     .action(async (o: Record<string, string>) => {
       const roles = o.roles.split(',').map((s) => s.trim());
-      if (roles.length !== 2) throw new RangeError(`--roles: expected two comma-separated phrases like "a knight,a knave", got "${o.roles}"`);
+      if (roles.length !== 2)
+        throw new RangeError(`--roles: expected two comma-separated phrases like "a knight,a knave", got "${o.roles}"`);
       const exclude = o.exclude ? await loadPuzzles(o.exclude) : undefined;
       const puzzles = generatePuzzles({
         people: o.people,
@@ -51,9 +62,16 @@ export function registerKk(program: Command): void {
       console.log(`wrote ${puzzles.length} puzzles to ${o.out} (${histogram(sizes)})`);
     });
 
-  const traces = kk.command('traces')
+  const traces = kk
+    .command('traces')
     .description('write a teacher reasoning trace for every puzzle of a file (SFT examples, JSONL)')
-    .requiredOption('--teacher <name>', `who writes the traces: ${teacherSpecs().map((s) => `${s.name} (${s.description})`).join('; ')}`, 'symbolic')
+    .requiredOption(
+      '--teacher <name>',
+      `who writes the traces: ${teacherSpecs()
+        .map((s) => `${s.name} (${s.description})`)
+        .join('; ')}`,
+      'symbolic',
+    )
     .requiredOption('--in <file>', 'puzzles (.parquet, .jsonl or .json)')
     .requiredOption('--out <file>', 'output file (.jsonl): each puzzle record with prompt, completion and teacher')
     .option('--style <style>', "'raw' (prompt ending in \"Assistant: <think>\") or 'chat' (messages)", 'raw')
@@ -83,7 +101,9 @@ export function registerKk(program: Command): void {
     if (teacher.writeFile) {
       const r = await teacher.writeFile(puzzles, o.out, { style: o.style as 'raw' | 'chat', onProgress });
       const rejected = r.rejected ? `, ${r.rejected} of them below the reward bar into the rejected file` : '';
-      console.log(`wrote ${r.written} ${spec.name} traces to ${o.out} (${r.skipped} already there, ${r.total} in all${rejected})`);
+      console.log(
+        `wrote ${r.written} ${spec.name} traces to ${o.out} (${r.skipped} already there, ${r.total} in all${rejected})`,
+      );
       return;
     }
     const records = await writeTraces(teacher, puzzles, {
@@ -95,22 +115,33 @@ export function registerKk(program: Command): void {
   });
 
   kk.command('check')
-    .description('re-solve every puzzle of a file; report invalid or non-unique ones, the size histogram, and how trace completions score')
+    .description(
+      're-solve every puzzle of a file; report invalid or non-unique ones, the size histogram, and how trace completions score',
+    )
     .argument('<file>', 'puzzles (.parquet, .jsonl or .json)')
     .action(async (file: string) => {
       const puzzles = await loadPuzzles(file);
       const report = checkPuzzles(puzzles);
-      console.log(`${file}: ${report.total} puzzles, ${report.valid} with exactly one solution equal to the stored one`);
+      console.log(
+        `${file}: ${report.total} puzzles, ${report.valid} with exactly one solution equal to the stored one`,
+      );
       console.log(`sizes: ${histogram(report.sizes)}`);
       const counts = new Map<string, number>();
       for (const p of report.problems) counts.set(p.problem, (counts.get(p.problem) ?? 0) + 1);
       for (const [problem, c] of counts) console.log(`${problem}: ${c}`);
-      for (const p of report.problems.slice(0, 20)) console.log(`  puzzle ${p.index ?? p.position}: ${p.problem} (${p.detail})`);
+      for (const p of report.problems.slice(0, 20))
+        console.log(`  puzzle ${p.index ?? p.position}: ${p.problem} (${p.detail})`);
       if (report.problems.length > 20) console.log(`  ... and ${report.problems.length - 20} more`);
       if (/\.(jsonl|ndjson)$/i.test(file)) {
         const rows = await readJsonlRows(file);
-        const scores = scoreCompletions(puzzles, rows.map(({ row }) => (row as { completion?: unknown }).completion));
-        if (scores.scored) console.log(`completions: ${scores.scored}, paper reward ${[...scores.rewards].map(([r, c]) => `${r > 0 ? '+' : ''}${r}: ${c}`).join(', ')}`);
+        const scores = scoreCompletions(
+          puzzles,
+          rows.map(({ row }) => (row as { completion?: unknown }).completion),
+        );
+        if (scores.scored)
+          console.log(
+            `completions: ${scores.scored}, paper reward ${[...scores.rewards].map(([r, c]) => `${r > 0 ? '+' : ''}${r}: ${c}`).join(', ')}`,
+          );
       }
       if (report.valid < report.total) process.exitCode = 1;
     });

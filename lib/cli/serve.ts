@@ -8,21 +8,29 @@ import { serve } from '../serve/server.js';
 import { checkDeviceFlag, deviceOption } from './device.js';
 
 function int(flag: string, v: string, min: number): number {
-  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new RangeError(`${flag}: expected an integer >= ${min}, got "${v}"`);
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min)
+    throw new RangeError(`${flag}: expected an integer >= ${min}, got "${v}"`);
   return Number(v);
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export function registerServe(program: Command): void {
-  program.command('serve')
-    .description('serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /health)')
+  program
+    .command('serve')
+    .description(
+      'serve a model over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models, /health)',
+    )
     .requiredOption('--model <dir>', 'model folder (config.json, weights, tokenizer.json)')
     .addOption(deviceOption())
     .option('--host <addr>', 'interface to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', '8000')
     .option('--served-model-name <name>', "the model's name in the API (default: the folder's name)")
-    .option('--api-key-env <var>', 'environment variable holding the API key; when it is set, /v1/* needs "Authorization: Bearer KEY"', 'WARMSTART_API_KEY')
+    .option(
+      '--api-key-env <var>',
+      'environment variable holding the API key; when it is set, /v1/* needs "Authorization: Bearer KEY"',
+      'WARMSTART_API_KEY',
+    )
     .option('--max-tokens <n>', 'largest max_tokens a request may ask for', '8192')
     .option('--max-queue <n>', 'requests that may wait for a batch (more get 429)', '256')
     .option('--max-batch <n>', 'most sequences in one engine call', '32')
@@ -44,8 +52,11 @@ export function registerServe(program: Command): void {
         maxBatchKvMiB: int('--max-batch-kv-mib', o.maxBatchKvMib, 1),
         maxBodyBytes: int('--max-body-kib', o.maxBodyKib, 1) * 1024,
       });
-      console.log(`serving ${server.modelName} on ${server.url}/v1 (OpenAI-compatible${apiKey ? `; API key from $${o.apiKeyEnv}` : ''}); Ctrl-C stops`);
-      if (!LOOPBACK.has(o.host) && !apiKey) console.error(`warning: listening on ${o.host} without an API key (set $${o.apiKeyEnv})`);
+      console.log(
+        `serving ${server.modelName} on ${server.url}/v1 (OpenAI-compatible${apiKey ? `; API key from $${o.apiKeyEnv}` : ''}); Ctrl-C stops`,
+      );
+      if (!LOOPBACK.has(o.host) && !apiKey)
+        console.error(`warning: listening on ${o.host} without an API key (set $${o.apiKeyEnv})`);
       const graceMs = int('--shutdown-grace', o.shutdownGrace, 0) * 1000;
       await new Promise<void>((done) => {
         let stopping = false;

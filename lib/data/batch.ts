@@ -49,7 +49,9 @@ export function packSequences(seqs: readonly Sequence[]): Batch {
   seqs.forEach((s, k) => {
     if (s.ids.length === 0) throw new RangeError(`packSequences: sequence ${k} is empty`);
     if (s.tokenWeights.length !== s.ids.length) {
-      throw new RangeError(`packSequences: sequence ${k} has ${s.ids.length} ids but ${s.tokenWeights.length} tokenWeights`);
+      throw new RangeError(
+        `packSequences: sequence ${k} has ${s.ids.length} ids but ${s.tokenWeights.length} tokenWeights`,
+      );
     }
     total += s.ids.length;
   });
@@ -84,15 +86,20 @@ export function checkBatch(b: Batch, vocabSize?: number): void {
   const cu = b.cuSeqlens;
   if (cu.length < 2) throw new RangeError('batch.cuSeqlens must hold at least one sequence (length ≥ 2)');
   if (cu[0] !== 0) throw new RangeError(`batch.cuSeqlens[0] is ${cu[0]}, must be 0`);
-  if (cu[cu.length - 1] !== T) throw new RangeError(`batch.cuSeqlens[${cu.length - 1}] is ${cu[cu.length - 1]}, must equal tokens.length ${T}`);
+  if (cu[cu.length - 1] !== T)
+    throw new RangeError(`batch.cuSeqlens[${cu.length - 1}] is ${cu[cu.length - 1]}, must equal tokens.length ${T}`);
   for (let s = 0; s + 1 < cu.length; s++) {
     const a = cu[s];
     const e = cu[s + 1];
     if (e <= a) throw new RangeError(`batch.cuSeqlens is not strictly increasing at ${s + 1} (${a} → ${e})`);
     for (let t = a; t < e; t++) {
-      if (b.positions[t] !== t - a) throw new RangeError(`batch.positions[${t}] is ${b.positions[t]}, expected ${t - a} (sequence ${s})`);
+      if (b.positions[t] !== t - a)
+        throw new RangeError(`batch.positions[${t}] is ${b.positions[t]}, expected ${t - a} (sequence ${s})`);
     }
-    if (b.weights[e - 1] !== 0) throw new RangeError(`batch.weights[${e - 1}] is ${b.weights[e - 1]}: the last token of sequence ${s} predicts nothing and must weigh 0`);
+    if (b.weights[e - 1] !== 0)
+      throw new RangeError(
+        `batch.weights[${e - 1}] is ${b.weights[e - 1]}: the last token of sequence ${s} predicts nothing and must weigh 0`,
+      );
   }
   for (let t = 0; t < T; t++) {
     const w = b.weights[t];

@@ -23,7 +23,10 @@ export const QWEN_PRE_TOKENIZER = {
   pretokenizers: [
     {
       type: 'Split',
-      pattern: { Regex: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
+      pattern: {
+        Regex:
+          "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+      },
       behavior: 'Isolated',
       invert: false,
     },
@@ -102,7 +105,7 @@ class PairHeap {
   push(count: number, key: number): void {
     this.counts.push(count);
     this.keys.push(key);
-    for (let i = this.counts.length - 1; i > 0; ) {
+    for (let i = this.counts.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (!this.above(i, p)) break;
       this.swap(i, p);
@@ -115,7 +118,7 @@ class PairHeap {
     this.swap(0, last);
     this.counts.pop();
     this.keys.pop();
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
@@ -139,18 +142,29 @@ export function trainBpe(texts: Iterable<string>, opts: BpeTrainOptions): BpeTra
   if (!Number.isInteger(opts.vocabSize) || opts.vocabSize < 256 + specials.length || opts.vocabSize >= KEY) {
     throw new RangeError(`vocabSize must be an integer in [${256 + specials.length}, ${KEY}), got ${opts.vocabSize}`);
   }
-  if (!Number.isInteger(minFrequency) || minFrequency < 1) throw new RangeError(`minFrequency must be a positive integer, got ${minFrequency}`);
-  if (!specials.some((s) => s.content === eos)) throw new RangeError(`eosToken ${eos} is not one of the special tokens`);
+  if (!Number.isInteger(minFrequency) || minFrequency < 1)
+    throw new RangeError(`minFrequency must be a positive integer, got ${minFrequency}`);
+  if (!specials.some((s) => s.content === eos))
+    throw new RangeError(`eosToken ${eos} is not one of the special tokens`);
 
   // Count pre-tokens, cutting the added tokens out first as the tokenizer will.
   // The library's own normaliser and pre-tokenizer, so training splits text exactly as encoding will.
   const skeleton = new HFTokenizer(
-    { model: { type: 'BPE', vocab: {}, merges: [] }, added_tokens: [], normalizer: { type: 'NFC' }, pre_tokenizer: QWEN_PRE_TOKENIZER, post_processor: null, decoder: null },
+    {
+      model: { type: 'BPE', vocab: {}, merges: [] },
+      added_tokens: [],
+      normalizer: { type: 'NFC' },
+      pre_tokenizer: QWEN_PRE_TOKENIZER,
+      post_processor: null,
+      decoder: null,
+    },
     {},
   );
   const nfc = skeleton.normalizer!;
   const pre = skeleton.pre_tokenizer!;
-  const cut = specials.length ? new RegExp(specials.map((s) => s.content.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : null;
+  const cut = specials.length
+    ? new RegExp(specials.map((s) => s.content.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g')
+    : null;
   const freq = new Map<string, number>();
   let addedInText = 0;
   for (const text of texts) {
@@ -244,12 +258,31 @@ export function trainBpe(texts: Iterable<string>, opts: BpeTrainOptions): BpeTra
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: specials.map((s, i) => ({ id: vocab.length + i, content: s.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: s.special })),
+    added_tokens: specials.map((s, i) => ({
+      id: vocab.length + i,
+      content: s.content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: s.special,
+    })),
     normalizer: { type: 'NFC' },
     pre_tokenizer: QWEN_PRE_TOKENIZER,
     post_processor: BYTE_LEVEL,
     decoder: BYTE_LEVEL,
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab: vocabObj, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: vocabObj,
+      merges,
+    },
   };
   const config = {
     tokenizer_class: 'PreTrainedTokenizerFast',

@@ -27,11 +27,16 @@ export interface DatasetOptions {
 export type SourcedPair = SftPair & { where: string };
 
 /** Reads all pairs of a file; `stats` counts records read and skipped. */
-export async function loadSftPairs(file: string, opts: DatasetOptions = {}): Promise<{ pairs: SourcedPair[]; stats: ReadStats }> {
+export async function loadSftPairs(
+  file: string,
+  opts: DatasetOptions = {},
+): Promise<{ pairs: SourcedPair[]; stats: ReadStats }> {
   const template = opts.template ?? (opts.kk ? 'raw' : 'none');
-  if (!['none', 'raw', 'chat'].includes(template)) throw new RangeError(`template must be none, raw or chat, got ${template}`);
+  if (!['none', 'raw', 'chat'].includes(template))
+    throw new RangeError(`template must be none, raw or chat, got ${template}`);
   if (template === 'chat' && !opts.tokenizer) throw new Error('the chat template needs a tokenizer');
-  const wrap = (user: string) => (template === 'raw' ? rawPrompt(user) : template === 'chat' ? chatPrompt(opts.tokenizer!, user) : user);
+  const wrap = (user: string) =>
+    template === 'raw' ? rawPrompt(user) : template === 'chat' ? chatPrompt(opts.tokenizer!, user) : user;
   const stats = newReadStats();
   const pairs: SourcedPair[] = [];
   if (opts.kk) {
@@ -47,7 +52,8 @@ export async function loadSftPairs(file: string, opts: DatasetOptions = {}): Pro
     }
   } else {
     const fields = { promptField: opts.promptField ?? 'prompt', completionField: opts.completionField ?? 'completion' };
-    for await (const p of readPairs(file, fields, { skipBad: opts.skipBad, stats })) pairs.push({ ...p, prompt: wrap(p.prompt) });
+    for await (const p of readPairs(file, fields, { skipBad: opts.skipBad, stats }))
+      pairs.push({ ...p, prompt: wrap(p.prompt) });
   }
   return { pairs, stats };
 }

@@ -15,7 +15,11 @@ import type { SftPair } from './sft.js';
 
 function str(rec: SourceRecord, key: string): string {
   const v = rec.value[key];
-  if (typeof v !== 'string') throw new DataError(rec.where, `K&K field "${key}" is ${v === undefined ? 'missing' : `a ${typeof v}`}, not a string`);
+  if (typeof v !== 'string')
+    throw new DataError(
+      rec.where,
+      `K&K field "${key}" is ${v === undefined ? 'missing' : `a ${typeof v}`}, not a string`,
+    );
   return v;
 }
 

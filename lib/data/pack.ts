@@ -26,11 +26,13 @@ export interface PackedBatch extends Batch {
 
 /** First-fit decreasing over `lengths` in the given visiting `order` (stable on ties); returns the bins as index lists. */
 export function firstFitDecreasing(lengths: ArrayLike<number>, budget: number, order?: ArrayLike<number>): number[][] {
-  if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`tokenBudget must be a positive integer, got ${budget}`);
+  if (!Number.isInteger(budget) || budget < 1)
+    throw new RangeError(`tokenBudget must be a positive integer, got ${budget}`);
   const n = lengths.length;
   for (let i = 0; i < n; i++) {
     const L = lengths[i];
-    if (!Number.isInteger(L) || L < 1) throw new RangeError(`sequence ${i} has length ${L}; lengths must be positive integers`);
+    if (!Number.isInteger(L) || L < 1)
+      throw new RangeError(`sequence ${i} has length ${L}; lengths must be positive integers`);
     if (L > budget) throw new RangeError(`sequence ${i} has ${L} tokens, more than the token budget ${budget}`);
   }
   const idx = order ? Array.from(order) : Array.from({ length: n }, (_, i) => i);
@@ -61,7 +63,11 @@ export function packBatches(seqs: readonly Sequence[], opts: PackOptions): Packe
   const seeded = opts.seed !== undefined;
   const epoch = opts.epoch ?? 0;
   if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`epoch must be a non-negative integer, got ${epoch}`);
-  const bins = firstFitDecreasing(lengths, opts.tokenBudget, seeded ? permutation(seqs.length, opts.seed!, 2 * epoch) : undefined);
+  const bins = firstFitDecreasing(
+    lengths,
+    opts.tokenBudget,
+    seeded ? permutation(seqs.length, opts.seed!, 2 * epoch) : undefined,
+  );
   const order = seeded ? permutation(bins.length, opts.seed!, 2 * epoch + 1) : bins.map((_, i) => i);
   return Array.from(order, (b) => {
     const members = Int32Array.from(bins[b]);
@@ -96,5 +102,13 @@ export function packStats(batches: readonly Batch[], tokenBudget: number): PackS
     minFill = Math.min(minFill, f);
     maxFill = Math.max(maxFill, f);
   }
-  return { batches: batches.length, sequences, tokens, weightedTokens, fillRate: batches.length ? tokens / (batches.length * tokenBudget) : 0, minFill, maxFill };
+  return {
+    batches: batches.length,
+    sequences,
+    tokens,
+    weightedTokens,
+    fillRate: batches.length ? tokens / (batches.length * tokenBudget) : 0,
+    minFill,
+    maxFill,
+  };
 }

@@ -38,7 +38,10 @@ export function newReadStats(): ReadStats {
 
 /** Thrown for a bad record; `where` names file and line/row. */
 export class DataError extends Error {
-  constructor(readonly where: string, reason: string) {
+  constructor(
+    readonly where: string,
+    reason: string,
+  ) {
     super(`${where}: ${reason}`);
     this.name = 'DataError';
   }
@@ -88,7 +91,13 @@ export async function* readJsonl(file: string, opts: ReadOptions = {}): AsyncGen
         continue;
       }
       if (!value || typeof value !== 'object' || Array.isArray(value)) {
-        skipOrThrow(new DataError(where, `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`), opts);
+        skipOrThrow(
+          new DataError(
+            where,
+            `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+          ),
+          opts,
+        );
         continue;
       }
       if (opts.stats) opts.stats.records++;
@@ -127,7 +136,10 @@ export async function* readParquet(file: string, opts: ReadOptions = {}): AsyncG
     const end = start + Number(group.num_rows);
     let rows: Record<string, unknown>[];
     try {
-      rows = (await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end })) as Record<string, unknown>[];
+      rows = (await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end })) as Record<
+        string,
+        unknown
+      >[];
     } catch (err) {
       throw new Error(`${file}: rows ${start + 1}-${end}: cannot decode (${(err as Error).message})`);
     }
@@ -158,7 +170,11 @@ export function getField(rec: SourceRecord, path: string): string {
     }
     v = (v as Record<string, unknown>)[key];
   }
-  if (typeof v !== 'string') throw new DataError(rec.where, `field "${path}" is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`}, not a string`);
+  if (typeof v !== 'string')
+    throw new DataError(
+      rec.where,
+      `field "${path}" is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`}, not a string`,
+    );
   return v;
 }
 
@@ -169,11 +185,19 @@ export interface FieldMap {
 }
 
 /** (prompt, completion) pairs from a JSONL or Parquet file through a field map; bad records follow `skipBad`. */
-export async function* readPairs(file: string, fields: FieldMap, opts: ReadOptions = {}): AsyncGenerator<SftPair & { where: string }> {
+export async function* readPairs(
+  file: string,
+  fields: FieldMap,
+  opts: ReadOptions = {},
+): AsyncGenerator<SftPair & { where: string }> {
   for await (const rec of readRecords(file, opts)) {
     let pair;
     try {
-      pair = { prompt: getField(rec, fields.promptField), completion: getField(rec, fields.completionField), where: rec.where };
+      pair = {
+        prompt: getField(rec, fields.promptField),
+        completion: getField(rec, fields.completionField),
+        where: rec.where,
+      };
     } catch (err) {
       if (!(err instanceof DataError)) throw err;
       if (opts.stats) opts.stats.records--;

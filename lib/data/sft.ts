@@ -46,12 +46,16 @@ export interface SftCounts {
 }
 
 function checkOptions(tok: Tokenizer, opts: SftOptions): { maxLength: number; drop: boolean; end: number | null } {
-  if (!Number.isInteger(opts.maxLength) || opts.maxLength < 2) throw new RangeError(`maxLength must be an integer ≥ 2, got ${opts.maxLength}`);
+  if (!Number.isInteger(opts.maxLength) || opts.maxLength < 2)
+    throw new RangeError(`maxLength must be an integer ≥ 2, got ${opts.maxLength}`);
   const overflow = opts.overflow ?? 'truncate';
-  if (overflow !== 'truncate' && overflow !== 'drop') throw new RangeError(`overflow must be 'truncate' or 'drop', got ${String(overflow)}`);
-  const end = opts.endTokenId === undefined ? tok.eosTokenId ?? null : opts.endTokenId;
-  if (opts.endTokenId === undefined && end === null) throw new Error(`${tok.source}: the tokenizer has no eos_token; pass endTokenId (or null for no end token)`);
-  if (end !== null && (!Number.isInteger(end) || end < 0 || end >= tok.vocabSize)) throw new RangeError(`endTokenId ${end} is not a token id below ${tok.vocabSize}`);
+  if (overflow !== 'truncate' && overflow !== 'drop')
+    throw new RangeError(`overflow must be 'truncate' or 'drop', got ${String(overflow)}`);
+  const end = opts.endTokenId === undefined ? (tok.eosTokenId ?? null) : opts.endTokenId;
+  if (opts.endTokenId === undefined && end === null)
+    throw new Error(`${tok.source}: the tokenizer has no eos_token; pass endTokenId (or null for no end token)`);
+  if (end !== null && (!Number.isInteger(end) || end < 0 || end >= tok.vocabSize))
+    throw new RangeError(`endTokenId ${end} is not a token id below ${tok.vocabSize}`);
   return { maxLength: opts.maxLength, drop: overflow === 'drop', end };
 }
 
@@ -61,9 +65,18 @@ export function sftExample(tok: Tokenizer, pair: SftPair, opts: SftOptions, inde
   return build(tok, pair, maxLength, drop, end, index);
 }
 
-function build(tok: Tokenizer, pair: SftPair, maxLength: number, drop: boolean, end: number | null, index: number): SftExample | null {
-  if (typeof pair.prompt !== 'string') throw new TypeError(`example ${index}: prompt must be a string, got ${typeof pair.prompt}`);
-  if (typeof pair.completion !== 'string') throw new TypeError(`example ${index}: completion must be a string, got ${typeof pair.completion}`);
+function build(
+  tok: Tokenizer,
+  pair: SftPair,
+  maxLength: number,
+  drop: boolean,
+  end: number | null,
+  index: number,
+): SftExample | null {
+  if (typeof pair.prompt !== 'string')
+    throw new TypeError(`example ${index}: prompt must be a string, got ${typeof pair.prompt}`);
+  if (typeof pair.completion !== 'string')
+    throw new TypeError(`example ${index}: completion must be a string, got ${typeof pair.completion}`);
   const p = tok.encode(pair.prompt);
   const c = tok.encode(pair.completion);
   const full = p.length + c.length + (end === null ? 0 : 1);
@@ -80,7 +93,11 @@ function build(tok: Tokenizer, pair: SftPair, maxLength: number, drop: boolean, 
 }
 
 /** Tokenizes every pair; dropped ones are counted, not returned. */
-export function tokenizeSft(tok: Tokenizer, pairs: Iterable<SftPair>, opts: SftOptions): { examples: SftExample[]; counts: SftCounts } {
+export function tokenizeSft(
+  tok: Tokenizer,
+  pairs: Iterable<SftPair>,
+  opts: SftOptions,
+): { examples: SftExample[]; counts: SftCounts } {
   const { maxLength, drop, end } = checkOptions(tok, opts);
   const examples: SftExample[] = [];
   const counts: SftCounts = { total: 0, kept: 0, truncated: 0, dropped: 0 };

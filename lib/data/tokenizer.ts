@@ -37,7 +37,8 @@ interface AddedTokenJson {
 // tokenizer_config.json writes a token either as a string or as an AddedToken object.
 function tokenContent(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string')
+    return (v as { content: string }).content;
   return undefined;
 }
 
@@ -85,7 +86,8 @@ export class Tokenizer {
     this.source = source;
     const tj = files.tokenizer;
     const model = tj.model as { type?: string; vocab?: Record<string, number> } | undefined;
-    if (!model || typeof model !== 'object' || !model.vocab) throw new Error(`${source}: tokenizer.json has no model.vocab`);
+    if (!model || typeof model !== 'object' || !model.vocab)
+      throw new Error(`${source}: tokenizer.json has no model.vocab`);
     const added = (Array.isArray(tj.added_tokens) ? tj.added_tokens : []) as AddedTokenJson[];
     // Rust tokenizers never cleans up spaces around punctuation on decode; the JS port does unless
     // told not to. Keep decode(encode(s)) == s unless the config asks for the old behaviour.
@@ -114,7 +116,8 @@ export class Tokenizer {
       const content = tokenContent(this.config[field]);
       if (content === undefined) return undefined;
       const id = this.tokenToId(content);
-      if (id === undefined) throw new Error(`${source}: tokenizer_config.json ${field} "${content}" is not in the vocabulary`);
+      if (id === undefined)
+        throw new Error(`${source}: tokenizer_config.json ${field} "${content}" is not in the vocabulary`);
       return id;
     };
     this.eosTokenId = idOf('eos_token');
@@ -125,7 +128,9 @@ export class Tokenizer {
     const gen = files.generationConfig?.eos_token_id;
     for (const v of Array.isArray(gen) ? gen : gen === undefined || gen === null ? [] : [gen]) {
       if (!Number.isInteger(v) || v < 0 || v >= this.vocabSize) {
-        throw new Error(`${source}: generation_config.json eos_token_id ${JSON.stringify(v)} is not a token id below ${this.vocabSize}`);
+        throw new Error(
+          `${source}: generation_config.json eos_token_id ${JSON.stringify(v)} is not a token id below ${this.vocabSize}`,
+        );
       }
       stops.push(v as number);
     }
@@ -149,7 +154,11 @@ export class Tokenizer {
     if (!existsSync(file)) throw new Error(`tokenizer: ${dir} has no tokenizer.json`);
     const optional = (name: string) => (existsSync(join(dir, name)) ? readJson(join(dir, name)) : undefined);
     return new Tokenizer(
-      { tokenizer: readJson(file), config: optional('tokenizer_config.json'), generationConfig: optional('generation_config.json') },
+      {
+        tokenizer: readJson(file),
+        config: optional('tokenizer_config.json'),
+        generationConfig: optional('generation_config.json'),
+      },
       isDir ? path : `${dir}/${basename(file)}`,
     );
   }

@@ -75,7 +75,9 @@ export function engineInfo(): Record<string, string | number | boolean> {
   return {
     addon: c.addon ? 'cuda' : 'cpu',
     threads: a.numThreads(),
-    gpu: c.gpu ? `${c.gpu.name} (sm ${c.gpu.computeCapability}, ${(c.gpu.memoryBytes / 2 ** 30).toFixed(1)} GiB)` : 'none',
+    gpu: c.gpu
+      ? `${c.gpu.name} (sm ${c.gpu.computeCapability}, ${(c.gpu.memoryBytes / 2 ** 30).toFixed(1)} GiB)`
+      : 'none',
     cuda: c.reason,
   };
 }

@@ -28,15 +28,30 @@ export interface Qwen2Config {
 
 /** The config fields the native Model constructor takes. */
 export interface NativeConfig {
-  vocabSize: number; hiddenSize: number; intermediateSize: number; numLayers: number;
-  numHeads: number; numKvHeads: number; headDim: number; rmsEps: number; ropeTheta: number; tied: boolean;
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  rmsEps: number;
+  ropeTheta: number;
+  tied: boolean;
 }
 
 export function nativeConfig(c: Qwen2Config): NativeConfig {
   return {
-    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize,
-    numLayers: c.numHiddenLayers, numHeads: c.numAttentionHeads, numKvHeads: c.numKeyValueHeads,
-    headDim: c.headDim, rmsEps: c.rmsNormEps, ropeTheta: c.ropeTheta, tied: c.tieWordEmbeddings,
+    vocabSize: c.vocabSize,
+    hiddenSize: c.hiddenSize,
+    intermediateSize: c.intermediateSize,
+    numLayers: c.numHiddenLayers,
+    numHeads: c.numAttentionHeads,
+    numKvHeads: c.numKeyValueHeads,
+    headDim: c.headDim,
+    rmsEps: c.rmsNormEps,
+    ropeTheta: c.ropeTheta,
+    tied: c.tieWordEmbeddings,
   };
 }
 
@@ -59,7 +74,8 @@ export function readConfig(file: string): Qwen2Config {
 
 /** Validates a parsed config.json object; `file` names it in errors. */
 export function parseConfig(raw: unknown, file = 'config.json'): Qwen2Config {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: must hold a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error(`${file}: must hold a JSON object`);
   const o = raw as Record<string, unknown>;
   const fail = (field: string, what: string): never => {
     throw new Error(`${file}: field "${field}" ${what}`);
@@ -71,14 +87,20 @@ export function parseConfig(raw: unknown, file = 'config.json'): Qwen2Config {
     if (Array.isArray(arch) && arch.length > 0) {
       fail('architectures', `is ${JSON.stringify(arch)}: unknown architecture, warmstart supports Qwen2ForCausalLM`);
     }
-    if (modelType !== 'qwen2') fail('model_type', `is ${JSON.stringify(modelType)}: unknown architecture, warmstart supports qwen2 (Qwen2ForCausalLM)`);
+    if (modelType !== 'qwen2')
+      fail(
+        'model_type',
+        `is ${JSON.stringify(modelType)}: unknown architecture, warmstart supports qwen2 (Qwen2ForCausalLM)`,
+      );
   }
-  if (modelType !== undefined && modelType !== 'qwen2') fail('model_type', `is ${JSON.stringify(modelType)}, expected "qwen2"`);
+  if (modelType !== undefined && modelType !== 'qwen2')
+    fail('model_type', `is ${JSON.stringify(modelType)}, expected "qwen2"`);
   const int = (field: string, min: number, max = 2 ** 31 - 1, def?: number): number => {
     const v = o[field];
     if (v === undefined && def !== undefined) return def;
     if (v === undefined) return fail(field, 'is missing');
-    if (typeof v !== 'number' || !Number.isInteger(v)) return fail(field, `must be an integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      return fail(field, `must be an integer, got ${JSON.stringify(v)}`);
     if (v < min || v > max) return fail(field, `must be in [${min}, ${max}], got ${v}`);
     return v;
   };
@@ -98,26 +120,31 @@ export function parseConfig(raw: unknown, file = 'config.json'): Qwen2Config {
   if (numAttentionHeads % numKeyValueHeads !== 0) {
     fail('num_key_value_heads', `(${numKeyValueHeads}) must divide num_attention_heads (${numAttentionHeads})`);
   }
-  if (hiddenSize % numAttentionHeads !== 0) fail('hidden_size', `(${hiddenSize}) must be a multiple of num_attention_heads (${numAttentionHeads})`);
+  if (hiddenSize % numAttentionHeads !== 0)
+    fail('hidden_size', `(${hiddenSize}) must be a multiple of num_attention_heads (${numAttentionHeads})`);
   const headDim = hiddenSize / numAttentionHeads;
   if (headDim % 2 !== 0) fail('hidden_size', `/ num_attention_heads = ${headDim} must be even (RoPE rotates halves)`);
-  if (o.head_dim !== undefined && o.head_dim !== headDim) fail('head_dim', `is ${JSON.stringify(o.head_dim)}, Qwen2 requires hidden_size / num_attention_heads = ${headDim}`);
+  if (o.head_dim !== undefined && o.head_dim !== headDim)
+    fail('head_dim', `is ${JSON.stringify(o.head_dim)}, Qwen2 requires hidden_size / num_attention_heads = ${headDim}`);
   const act = o.hidden_act ?? 'silu';
   if (act !== 'silu') fail('hidden_act', `is ${JSON.stringify(act)}, only "silu" is supported`);
-  if (o.rope_scaling !== undefined && o.rope_scaling !== null) fail('rope_scaling', 'is set; RoPE scaling is not supported');
+  if (o.rope_scaling !== undefined && o.rope_scaling !== null)
+    fail('rope_scaling', 'is set; RoPE scaling is not supported');
   if (o.use_sliding_window === true) fail('use_sliding_window', 'is true; sliding-window attention is not supported');
   const tie = o.tie_word_embeddings ?? false;
   if (typeof tie !== 'boolean') fail('tie_word_embeddings', `must be a boolean, got ${JSON.stringify(tie)}`);
   const tokenId = (field: string): number | null => {
     const v = o[field];
     if (v === undefined || v === null) return null;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return fail(field, `must be a token id, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+      return fail(field, `must be a token id, got ${JSON.stringify(v)}`);
     return v;
   };
   let eosTokenId: number | number[] | null;
   if (Array.isArray(o.eos_token_id)) {
     o.eos_token_id.forEach((v, i) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(`eos_token_id[${i}]`, `must be a token id, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        fail(`eos_token_id[${i}]`, `must be a token id, got ${JSON.stringify(v)}`);
     });
     eosTokenId = o.eos_token_id as number[];
   } else {
@@ -125,7 +152,13 @@ export function parseConfig(raw: unknown, file = 'config.json'): Qwen2Config {
   }
   return {
     architecture: 'Qwen2ForCausalLM',
-    vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim,
+    vocabSize,
+    hiddenSize,
+    intermediateSize,
+    numHiddenLayers,
+    numAttentionHeads,
+    numKeyValueHeads,
+    headDim,
     rmsNormEps: num('rms_norm_eps', 1e-6, 1e-12, 1),
     ropeTheta: num('rope_theta', 10000, 1, 1e12),
     tieWordEmbeddings: tie as boolean,
@@ -155,6 +188,9 @@ export function activationBytes(device: Device): number {
 }
 
 /** KV-cache bytes one token of one sequence holds during generation: a key and a value row per layer. */
-export function kvCacheBytesPerToken(c: Pick<Qwen2Config, 'numHiddenLayers' | 'numKeyValueHeads' | 'headDim'>, device: Device): number {
+export function kvCacheBytesPerToken(
+  c: Pick<Qwen2Config, 'numHiddenLayers' | 'numKeyValueHeads' | 'headDim'>,
+  device: Device,
+): number {
   return 2 * c.numHiddenLayers * c.numKeyValueHeads * c.headDim * activationBytes(device);
 }

@@ -20,18 +20,42 @@ export interface Preset {
 export const PRESETS: Record<string, Preset> = {
   // Small enough that the CPU demo trains it in minutes (~0.3M parameters besides the embedding).
   tiny: {
-    hidden_size: 64, intermediate_size: 192, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2,
-    tie_word_embeddings: true, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 4096, vocab_size: 1024,
+    hidden_size: 64,
+    intermediate_size: 192,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    tie_word_embeddings: true,
+    rope_theta: 10000,
+    rms_norm_eps: 1e-6,
+    max_position_embeddings: 4096,
+    vocab_size: 1024,
   },
   // The shapes of Qwen2.5-0.5B (and its Instruct / Math variants).
   'qwen2.5-0.5b': {
-    hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2,
-    tie_word_embeddings: true, rope_theta: 1000000, rms_norm_eps: 1e-6, max_position_embeddings: 32768, vocab_size: 151936,
+    hidden_size: 896,
+    intermediate_size: 4864,
+    num_hidden_layers: 24,
+    num_attention_heads: 14,
+    num_key_value_heads: 2,
+    tie_word_embeddings: true,
+    rope_theta: 1000000,
+    rms_norm_eps: 1e-6,
+    max_position_embeddings: 32768,
+    vocab_size: 151936,
   },
   // The shapes of Qwen2.5-1.5B.
   'qwen2.5-1.5b': {
-    hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2,
-    tie_word_embeddings: true, rope_theta: 1000000, rms_norm_eps: 1e-6, max_position_embeddings: 32768, vocab_size: 151936,
+    hidden_size: 1536,
+    intermediate_size: 8960,
+    num_hidden_layers: 28,
+    num_attention_heads: 12,
+    num_key_value_heads: 2,
+    tie_word_embeddings: true,
+    rope_theta: 1000000,
+    rms_norm_eps: 1e-6,
+    max_position_embeddings: 32768,
+    vocab_size: 151936,
   },
 };
 
@@ -59,23 +83,35 @@ export function presetConfig(preset: string, vocabSize?: number, overrides: Reco
   const p = PRESETS[preset];
   if (!p) throw new RangeError(`initModel: unknown preset "${preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
   const raw: Record<string, unknown> = {
-    architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_act: 'silu', attention_dropout: 0,
-    initializer_range: 0.02, use_cache: true, use_sliding_window: false, sliding_window: p.max_position_embeddings,
-    max_window_layers: p.num_hidden_layers, rope_scaling: null, torch_dtype: 'float32',
-    ...p, vocab_size: vocabSize ?? p.vocab_size, ...overrides,
+    architectures: ['Qwen2ForCausalLM'],
+    model_type: 'qwen2',
+    hidden_act: 'silu',
+    attention_dropout: 0,
+    initializer_range: 0.02,
+    use_cache: true,
+    use_sliding_window: false,
+    sliding_window: p.max_position_embeddings,
+    max_window_layers: p.num_hidden_layers,
+    rope_scaling: null,
+    torch_dtype: 'float32',
+    ...p,
+    vocab_size: vocabSize ?? p.vocab_size,
+    ...overrides,
   };
   return parseConfig(raw, `preset ${preset}`);
 }
 
 /** A random model of a preset's shape; written to `out` when given. */
 export async function initModel(opts: InitOptions): Promise<Model> {
-  if (typeof opts !== 'object' || opts === null) throw new TypeError('initModel: options must be an object with a preset');
+  if (typeof opts !== 'object' || opts === null)
+    throw new TypeError('initModel: options must be an object with a preset');
   const overrides: Record<string, unknown> = { ...(opts.overrides ?? {}) };
   if (opts.bosTokenId !== undefined) overrides.bos_token_id = opts.bosTokenId;
   if (opts.eosTokenId !== undefined) overrides.eos_token_id = opts.eosTokenId;
   const config = presetConfig(opts.preset, opts.vocabSize, overrides);
   const seed = opts.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`initModel: seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new RangeError(`initModel: seed must be a non-negative integer, got ${seed}`);
   const std = opts.std ?? 0.02;
   if (!Number.isFinite(std) || std < 0) throw new RangeError(`initModel: std must be ≥ 0, got ${std}`);
   const device = checkDevice(opts.device ?? 'cpu', 'initModel');

@@ -74,20 +74,92 @@ export interface Kernels {
    * Causal GQA attention over packed sequences: q[T, Hq, D], k/v[T, Hkv, D] -> out[T, Hq, D] and
    * lse[T, Hq] (log-sum-exp of the scaled scores; null to skip). Hq % Hkv == 0, D <= 256.
    */
-  attentionForward(out: F32, lse: OptF32, q: F32, k: F32, v: F32, cuSeqlens: I32, numSeqs: number, T: number,
-    Hq: number, Hkv: number, D: number): void;
-  attentionForwardAsync(out: F32, lse: OptF32, q: F32, k: F32, v: F32, cuSeqlens: I32, numSeqs: number,
-    T: number, Hq: number, Hkv: number, D: number): Promise<void>;
+  attentionForward(
+    out: F32,
+    lse: OptF32,
+    q: F32,
+    k: F32,
+    v: F32,
+    cuSeqlens: I32,
+    numSeqs: number,
+    T: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+  ): void;
+  attentionForwardAsync(
+    out: F32,
+    lse: OptF32,
+    q: F32,
+    k: F32,
+    v: F32,
+    cuSeqlens: I32,
+    numSeqs: number,
+    T: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+  ): Promise<void>;
   /** dq, dk, dv += gradients (each may be null), from the forward's out and lse */
-  attentionBackward(dq: OptF32, dk: OptF32, dv: OptF32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
-    cuSeqlens: I32, numSeqs: number, T: number, Hq: number, Hkv: number, D: number): void;
-  attentionBackwardAsync(dq: OptF32, dk: OptF32, dv: OptF32, dout: F32, q: F32, k: F32, v: F32, out: F32,
-    lse: F32, cuSeqlens: I32, numSeqs: number, T: number, Hq: number, Hkv: number, D: number): Promise<void>;
+  attentionBackward(
+    dq: OptF32,
+    dk: OptF32,
+    dv: OptF32,
+    dout: F32,
+    q: F32,
+    k: F32,
+    v: F32,
+    out: F32,
+    lse: F32,
+    cuSeqlens: I32,
+    numSeqs: number,
+    T: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+  ): void;
+  attentionBackwardAsync(
+    dq: OptF32,
+    dk: OptF32,
+    dv: OptF32,
+    dout: F32,
+    q: F32,
+    k: F32,
+    v: F32,
+    out: F32,
+    lse: F32,
+    cuSeqlens: I32,
+    numSeqs: number,
+    T: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+  ): Promise<void>;
   /** one query token per sequence: q[B, Hq, D] against kCache/vCache[B, maxLen, Hkv, D], lens[B] in [1, maxLen] */
-  attentionDecode(out: F32, q: F32, kCache: F32, vCache: F32, lens: I32, B: number, maxLen: number, Hq: number,
-    Hkv: number, D: number): void;
-  attentionDecodeAsync(out: F32, q: F32, kCache: F32, vCache: F32, lens: I32, B: number, maxLen: number,
-    Hq: number, Hkv: number, D: number): Promise<void>;
+  attentionDecode(
+    out: F32,
+    q: F32,
+    kCache: F32,
+    vCache: F32,
+    lens: I32,
+    B: number,
+    maxLen: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+  ): void;
+  attentionDecodeAsync(
+    out: F32,
+    q: F32,
+    kCache: F32,
+    vCache: F32,
+    lens: I32,
+    B: number,
+    maxLen: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+  ): Promise<void>;
 
   /** out[N] = silu(gate) * up */
   swigluForward(out: F32, gate: F32, up: F32, N: number): void;
@@ -98,23 +170,80 @@ export interface Kernels {
   matmulForward(out: F32, x: F32, w: F32, bias: OptF32, M: number, K: number, N: number): void;
   matmulForwardAsync(out: F32, x: F32, w: F32, bias: OptF32, M: number, K: number, N: number): Promise<void>;
   /** dx[M, K] += dout·w, dw[N, K] += dout^T·x, dbias[N] += column sums of dout (each may be null) */
-  matmulBackward(dx: OptF32, dw: OptF32, dbias: OptF32, dout: F32, x: F32, w: F32, M: number, K: number,
-    N: number): void;
-  matmulBackwardAsync(dx: OptF32, dw: OptF32, dbias: OptF32, dout: F32, x: F32, w: F32, M: number, K: number,
-    N: number): Promise<void>;
+  matmulBackward(
+    dx: OptF32,
+    dw: OptF32,
+    dbias: OptF32,
+    dout: F32,
+    x: F32,
+    w: F32,
+    M: number,
+    K: number,
+    N: number,
+  ): void;
+  matmulBackwardAsync(
+    dx: OptF32,
+    dw: OptF32,
+    dbias: OptF32,
+    dout: F32,
+    x: F32,
+    w: F32,
+    M: number,
+    K: number,
+    N: number,
+  ): Promise<void>;
 
   /**
    * C[M, N] = alpha op(A) op(B) + beta C (row-major, leading dims given): A holds
    * (transA ? K : M) rows of lda floats, B (transB ? N : K) rows of ldb, C M rows of ldc.
    * sgemm picks BLAS when the build has one (see setSgemmBackend), sgemmOurs / sgemmBlas force one.
    */
-  sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, lda: number,
-    B: F32, ldb: number, beta: number, C: F32, ldc: number): void;
-  sgemmOurs(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, lda: number,
-    B: F32, ldb: number, beta: number, C: F32, ldc: number): void;
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: F32,
+    lda: number,
+    B: F32,
+    ldb: number,
+    beta: number,
+    C: F32,
+    ldc: number,
+  ): void;
+  sgemmOurs(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: F32,
+    lda: number,
+    B: F32,
+    ldb: number,
+    beta: number,
+    C: F32,
+    ldc: number,
+  ): void;
   /** throws where haveBlas() is false */
-  sgemmBlas(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, lda: number,
-    B: F32, ldb: number, beta: number, C: F32, ldc: number): void;
+  sgemmBlas(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: F32,
+    lda: number,
+    B: F32,
+    ldb: number,
+    beta: number,
+    C: F32,
+    ldc: number,
+  ): void;
   /** 0 = auto, 1 = ours, 2 = BLAS (only where haveBlas()) */
   setSgemmBackend(backend: 0 | 1 | 2): void;
   haveBlas(): boolean;
@@ -123,22 +252,65 @@ export interface Kernels {
    * LM head + objective, chunk rows at a time: h[T, C], W[V, C], targets[T] (< 0 ignored, < V)
    * -> logp[T]; dh[T, C] += dloss/dh and dW[V, C] += dloss/dW when given. scratch[chunk * V] or null.
    */
-  fusedHead(logp: OptF32, dh: OptF32, dW: OptF32, h: F32, W: F32, targets: I32, T: number, C: number, V: number,
-    objective: HeadObjective | undefined, chunk: number, scratch: OptF32): HeadResult;
-  fusedHeadAsync(logp: OptF32, dh: OptF32, dW: OptF32, h: F32, W: F32, targets: I32, T: number, C: number,
-    V: number, objective: HeadObjective | undefined, chunk: number, scratch: OptF32): Promise<HeadResult>;
+  fusedHead(
+    logp: OptF32,
+    dh: OptF32,
+    dW: OptF32,
+    h: F32,
+    W: F32,
+    targets: I32,
+    T: number,
+    C: number,
+    V: number,
+    objective: HeadObjective | undefined,
+    chunk: number,
+    scratch: OptF32,
+  ): HeadResult;
+  fusedHeadAsync(
+    logp: OptF32,
+    dh: OptF32,
+    dW: OptF32,
+    h: F32,
+    W: F32,
+    targets: I32,
+    T: number,
+    C: number,
+    V: number,
+    objective: HeadObjective | undefined,
+    chunk: number,
+    scratch: OptF32,
+  ): Promise<HeadResult>;
 
   /** PyTorch AdamW on param[n] with grad[n] * gradScale, moments m[n], v[n], step >= 1 */
-  adamwStep(param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number,
-    eps: number, weightDecay: number, step: number, gradScale: number): void;
+  adamwStep(
+    param: F32,
+    grad: F32,
+    m: F32,
+    v: F32,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    gradScale: number,
+  ): void;
   /** sum of squares of g[n], accumulated in double */
   gradNormSq(g: F32, n: number): number;
   /** min(1, maxNorm / (totalNorm + 1e-6)) */
   clipScale(totalNorm: number, maxNorm: number): number;
 
   /** one token from logits[V]: temperature (<= 0 greedy), topK (<= 0 all), topP in (0, 1], u in [0, 1) */
-  sampleToken(logits: F32, V: number, temperature: number, topK: number, topP: number, u: number,
-    scratch: OptF32): SampleResult;
+  sampleToken(
+    logits: F32,
+    V: number,
+    temperature: number,
+    topK: number,
+    topP: number,
+    u: number,
+    scratch: OptF32,
+  ): SampleResult;
 }
 
 // Prefixes the function's name to an error from the addon, keeping its class.

@@ -2,7 +2,17 @@
 // for SFT and Dr. GRPO, gradient accumulation, AdamW), batched generation, atomic save.
 // The native Model (native/napi/model.cc) does the arithmetic on a worker thread; this layer
 // checks arguments, packs sequences and owns files and folders.
-import { copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { checkBatch, type Batch } from '../data/batch.js';
@@ -15,14 +25,21 @@ export type SaveDtype = 'f32' | 'bf16' | 'f16';
 
 /** Files copied from the source folder into every saved model folder (when present). */
 export const TOKENIZER_FILES = [
-  'tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json',
-  'added_tokens.json', 'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'vocab.json',
+  'merges.txt',
+  'special_tokens_map.json',
+  'added_tokens.json',
+  'generation_config.json',
 ];
 
 /** Transformers' default shard size ("5GB"). */
 export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
 
-export interface LoadOptions { device?: Device }
+export interface LoadOptions {
+  device?: Device;
+}
 
 export interface LogprobOptions {
   /** Divides the logits before the softmax (as TRL does), so it matches the sampling policy. Default 1. */
@@ -151,7 +168,8 @@ export interface StepResult {
 }
 
 function finite(name: string, v: unknown, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${name} must be a finite number, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new TypeError(`${name} must be a finite number, got ${String(v)}`);
   if (v < lo || v > hi) throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${v}`);
   return v;
 }
@@ -165,7 +183,11 @@ function integer(name: string, v: unknown, lo: number, hi: number): number {
 function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     // some filesystems refuse to fsync a directory; the rename is still atomic
   }
@@ -174,15 +196,24 @@ function fsyncDir(dir: string): void {
 function writeSynced(file: string, text: string): void {
   writeFileSync(file, text);
   const fd = openSync(file, 'r+');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Packs sequences (each ≥ 1 token) into one stream, with their targets' logprob spans. */
-function packSeqs(name: string, seqs: readonly (readonly number[])[], vocabSize: number): { tokens: Int32Array; positions: Int32Array; cu: Int32Array } {
+function packSeqs(
+  name: string,
+  seqs: readonly (readonly number[])[],
+  vocabSize: number,
+): { tokens: Int32Array; positions: Int32Array; cu: Int32Array } {
   if (!Array.isArray(seqs)) throw new TypeError(`${name} must be an array of token arrays`);
   let total = 0;
   seqs.forEach((s, i) => {
-    if (!Array.isArray(s) && !(s instanceof Int32Array)) throw new TypeError(`${name}[${i}] must be an array of token ids`);
+    if (!Array.isArray(s) && !(s instanceof Int32Array))
+      throw new TypeError(`${name}[${i}] must be an array of token ids`);
     if (s.length === 0) throw new RangeError(`${name}[${i}] is empty`);
     total += s.length;
   });
@@ -193,7 +224,8 @@ function packSeqs(name: string, seqs: readonly (readonly number[])[], vocabSize:
   seqs.forEach((s, i) => {
     for (let j = 0; j < s.length; j++) {
       const id = s[j];
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new RangeError(`${name}[${i}][${j}] = ${String(id)} is not a token id in [0, ${vocabSize})`);
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
+        throw new RangeError(`${name}[${i}][${j}] = ${String(id)} is not a token id in [0, ${vocabSize})`);
       tokens[o + j] = id;
       positions[o + j] = j;
     }
@@ -288,20 +320,23 @@ export class Model {
     const a = nativeConfig(other);
     const b = nativeConfig(this.config);
     for (const k of Object.keys(a) as (keyof typeof a)[]) {
-      if (a[k] !== b[k]) throw new Error(`${join(dir, 'config.json')}: ${k} is ${String(a[k])}, this model has ${String(b[k])}`);
+      if (a[k] !== b[k])
+        throw new Error(`${join(dir, 'config.json')}: ${k} is ${String(a[k])}, this model has ${String(b[k])}`);
     }
     await this.exclusive(() => this.native.load(dir));
   }
 
   /** Batched sampling with a KV cache. */
   async generate(prompts: number[][], opts: GenerateOptions): Promise<Generation> {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('generate: options must be an object with maxNewTokens');
+    if (typeof opts !== 'object' || opts === null)
+      throw new TypeError('generate: options must be an object with maxNewTokens');
     const p = packSeqs('prompts', prompts, this.config.vocabSize);
     if (prompts.length === 0) throw new RangeError('prompts must hold at least one prompt');
     const n = prompts.length;
     const limits = typeof opts.maxNewTokens === 'number' ? null : opts.maxNewTokens;
     if (limits !== null) {
-      if (!Array.isArray(limits)) throw new TypeError('maxNewTokens must be a number or an array of numbers (one per prompt)');
+      if (!Array.isArray(limits))
+        throw new TypeError('maxNewTokens must be a number or an array of numbers (one per prompt)');
       if (limits.length !== n) throw new RangeError(`maxNewTokens has ${limits.length} limits for ${n} prompts`);
       limits.forEach((m, i) => integer(`maxNewTokens[${i}]`, m, 1, 1 << 20));
     }
@@ -313,10 +348,13 @@ export class Model {
     if (onTokens !== undefined && typeof onTokens !== 'function') throw new TypeError('onTokens must be a function');
     const signals = opts.signals ?? [];
     if (!Array.isArray(signals)) throw new TypeError('signals must be an array of AbortSignals (one per prompt)');
-    if (opts.signals !== undefined && signals.length !== n) throw new RangeError(`signals has ${signals.length} entries for ${n} prompts`);
+    if (opts.signals !== undefined && signals.length !== n)
+      throw new RangeError(`signals has ${signals.length} entries for ${n} prompts`);
     const isSignal = (x: unknown): x is AbortSignal => x instanceof AbortSignal;
     if (opts.signal !== undefined && !isSignal(opts.signal)) throw new TypeError('signal must be an AbortSignal');
-    signals.forEach((x, i) => { if (x !== undefined && !isSignal(x)) throw new TypeError(`signals[${i}] must be an AbortSignal or undefined`); });
+    signals.forEach((x, i) => {
+      if (x !== undefined && !isSignal(x)) throw new TypeError(`signals[${i}] must be an AbortSignal or undefined`);
+    });
 
     // Aborts are handed to the engine through the step callback's return value: the prompts to stop.
     const toCancel = new Set<number>();
@@ -325,9 +363,15 @@ export class Model {
       if (!sig) return;
       const f = () => prompts.forEach((i) => toCancel.add(i));
       if (sig.aborted) f();
-      else { sig.addEventListener('abort', f, { once: true }); watched.push([sig, f]); }
+      else {
+        sig.addEventListener('abort', f, { once: true });
+        watched.push([sig, f]);
+      }
     };
-    watch(opts.signal, Array.from({ length: n }, (_, i) => i));
+    watch(
+      opts.signal,
+      Array.from({ length: n }, (_, i) => i),
+    );
     signals.forEach((x, i) => watch(x, [i]));
     const delivered = new Array<number>(n).fill(0);
     let closed = false;
@@ -355,17 +399,19 @@ export class Model {
     const wantSteps = onTokens !== undefined || watched.length > 0 || toCancel.size > 0;
     let r: { tokens: Int32Array[]; logprobs: Float32Array[]; finish: FinishReason[] };
     try {
-      r = await this.exclusive(() => this.native.generate(p.tokens, p.cu, {
-        maxNewTokens,
-        maxNewTokensPerPrompt: limits === null ? undefined : Int32Array.from(limits),
-        temperature: finite('temperature', opts.temperature ?? 1, 0, 1e6),
-        topP: finite('topP', opts.topP ?? 1, 1e-9, 1),
-        topK: integer('topK', opts.topK ?? 0, 0, this.config.vocabSize),
-        seed: integer('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER),
-        firstStream: integer('firstStream', opts.firstStream ?? 0, 0, Number.MAX_SAFE_INTEGER),
-        stopTokens: Int32Array.from(stop),
-        onStep: wantSteps ? onStep : undefined,
-      }));
+      r = await this.exclusive(() =>
+        this.native.generate(p.tokens, p.cu, {
+          maxNewTokens,
+          maxNewTokensPerPrompt: limits === null ? undefined : Int32Array.from(limits),
+          temperature: finite('temperature', opts.temperature ?? 1, 0, 1e6),
+          topP: finite('topP', opts.topP ?? 1, 1e-9, 1),
+          topK: integer('topK', opts.topK ?? 0, 0, this.config.vocabSize),
+          seed: integer('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER),
+          firstStream: integer('firstStream', opts.firstStream ?? 0, 0, Number.MAX_SAFE_INTEGER),
+          stopTokens: Int32Array.from(stop),
+          onStep: wantSteps ? onStep : undefined,
+        }),
+      );
     } finally {
       closed = true;
       for (const [sig, f] of watched) sig.removeEventListener('abort', f);
@@ -378,7 +424,9 @@ export class Model {
       const longest = Math.max(...tokens.map((t) => t.length));
       for (let k = Math.min(...delivered); k < longest; k++) {
         const step: SampledToken[] = [];
-        for (let i = 0; i < n; i++) if (k >= delivered[i] && k < tokens[i].length) step.push({ prompt: i, token: tokens[i][k], logprob: logprobs[i][k] });
+        for (let i = 0; i < n; i++)
+          if (k >= delivered[i] && k < tokens[i].length)
+            step.push({ prompt: i, token: tokens[i][k], logprob: logprobs[i][k] });
         if (step.length > 0) onTokens(step);
       }
     }
@@ -401,8 +449,14 @@ export class Model {
   async save(dir: string, opts: SaveOptions = {}): Promise<void> {
     if (typeof dir !== 'string' || dir === '') throw new TypeError('save: dir must be a non-empty string');
     const dtype = opts.dtype ?? 'f32';
-    if (dtype !== 'f32' && dtype !== 'bf16' && dtype !== 'f16') throw new RangeError(`save: dtype must be 'f32', 'bf16' or 'f16', got ${String(dtype)}`);
-    const maxShard = integer('maxShardBytes', opts.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, 1, Number.MAX_SAFE_INTEGER);
+    if (dtype !== 'f32' && dtype !== 'bf16' && dtype !== 'f16')
+      throw new RangeError(`save: dtype must be 'f32', 'bf16' or 'f16', got ${String(dtype)}`);
+    const maxShard = integer(
+      'maxShardBytes',
+      opts.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
     const target = resolve(dir);
     const parent = dirname(target);
     mkdirSync(parent, { recursive: true });
@@ -543,8 +597,12 @@ export class Trainer {
 
   private optimizerStep(): Promise<number> {
     return this.model.native.optimizerStep({
-      lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps,
-      weightDecay: this.weightDecay, maxGradNorm: this.maxGradNorm,
+      lr: this.lr,
+      beta1: this.betas[0],
+      beta2: this.betas[1],
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      maxGradNorm: this.maxGradNorm,
     });
   }
 
@@ -572,7 +630,8 @@ export class Trainer {
 
 /** @internal checks a device option; `where` names the caller in the error. */
 export function checkDevice(device: unknown, where: string): Device {
-  if (device !== 'cpu' && device !== 'cuda') throw new RangeError(`${where}: device must be 'cpu' or 'cuda', got ${String(device)}`);
+  if (device !== 'cpu' && device !== 'cuda')
+    throw new RangeError(`${where}: device must be 'cpu' or 'cuda', got ${String(device)}`);
   return device;
 }
 
@@ -597,7 +656,12 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
 }
 
 /** @internal a model with a given config and random weights (initModel writes it to a folder). */
-export async function randomModel(config: Qwen2Config, seed: number, std: number, device: Device = 'cpu'): Promise<Model> {
+export async function randomModel(
+  config: Qwen2Config,
+  seed: number,
+  std: number,
+  device: Device = 'cpu',
+): Promise<Model> {
   const native = newNative(config, device);
   await native.initRandom(seed, std);
   return new Model(config, native, null, device);

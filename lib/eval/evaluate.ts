@@ -10,18 +10,29 @@ import type { Model } from '../engine/model.js';
 import type { PromptedExample, RewardTask } from '../train/tasks.js';
 
 export interface EvalConfig {
-  samples: number;          // k
+  samples: number; // k
   temperature: number;
   topP: number;
   topK: number;
   maxNewTokens: number;
-  batchSize: number;        // sequences generated together
+  batchSize: number; // sequences generated together
   seed: number;
 }
 
-export const EVAL_PAPER: EvalConfig = { samples: 4, temperature: 0.7, topP: 0.95, topK: 0, maxNewTokens: 4096, batchSize: 64, seed: 0 };
+export const EVAL_PAPER: EvalConfig = {
+  samples: 4,
+  temperature: 0.7,
+  topP: 0.95,
+  topK: 0,
+  maxNewTokens: 4096,
+  batchSize: 64,
+  seed: 0,
+};
 
-export interface EvalProgress { done: number; total: number }
+export interface EvalProgress {
+  done: number;
+  total: number;
+}
 
 export interface EvalOptions<E> {
   model: Pick<Model, 'generate'>;
@@ -29,7 +40,7 @@ export interface EvalOptions<E> {
   task: RewardTask<E>;
   examples: PromptedExample<E>[];
   config: EvalConfig;
-  out?: string;             // JSONL of every completion
+  out?: string; // JSONL of every completion
   signal?: AbortSignal;
   onProgress?: (p: EvalProgress) => void;
 }
@@ -38,11 +49,11 @@ export interface EvalResult {
   task: string;
   problems: number;
   samples: number;
-  passAt1: number;          // mean over sample indices of the accuracy
-  passAt1Std: number;       // sample std (n - 1) over sample indices, as the paper
-  perSample: number[];      // accuracy of each sample index
+  passAt1: number; // mean over sample indices of the accuracy
+  passAt1Std: number; // sample std (n - 1) over sample indices, as the paper
+  perSample: number[]; // accuracy of each sample index
   meanReward: number;
-  meanLength: number;       // completion tokens
+  meanLength: number; // completion tokens
 }
 
 export interface CompletionRecord {
@@ -63,7 +74,8 @@ export function passAt1(correct: boolean[][]): { mean: number; std: number; perS
   const perSample = Array.from({ length: k }, (_, j) => {
     let c = 0;
     for (let i = 0; i < n; i++) {
-      if (correct[i].length !== k) throw new RangeError(`passAt1: problem ${i} has ${correct[i].length} samples, expected ${k}`);
+      if (correct[i].length !== k)
+        throw new RangeError(`passAt1: problem ${i} has ${correct[i].length} samples, expected ${k}`);
       if (correct[i][j]) c++;
     }
     return c / n;
@@ -78,7 +90,8 @@ export function passAt1(correct: boolean[][]): { mean: number; std: number; perS
 export async function evaluate<E>(opts: EvalOptions<E>): Promise<EvalResult> {
   const { model, tokenizer, task, examples, config: c } = opts;
   if (examples.length === 0) throw new RangeError('evaluate: no problems');
-  if (!Number.isInteger(c.samples) || c.samples < 1) throw new RangeError(`evaluate: samples must be a positive integer, got ${c.samples}`);
+  if (!Number.isInteger(c.samples) || c.samples < 1)
+    throw new RangeError(`evaluate: samples must be a positive integer, got ${c.samples}`);
   const stop = [...tokenizer.stopTokenIds];
   const jobs: { problem: number; sample: number }[] = [];
   for (let i = 0; i < examples.length; i++) for (let j = 0; j < c.samples; j++) jobs.push({ problem: i, sample: j });
@@ -92,10 +105,17 @@ export async function evaluate<E>(opts: EvalOptions<E>): Promise<EvalResult> {
     for (let b = 0; b < jobs.length; b += c.batchSize) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('evaluate: aborted');
       const chunk = jobs.slice(b, b + c.batchSize);
-      const gen = await model.generate(chunk.map((j) => promptIds[j.problem]), {
-        maxNewTokens: c.maxNewTokens, temperature: c.temperature, topP: c.topP, topK: c.topK,
-        seed: mixSeed(c.seed, b / c.batchSize), stopTokens: stop,
-      });
+      const gen = await model.generate(
+        chunk.map((j) => promptIds[j.problem]),
+        {
+          maxNewTokens: c.maxNewTokens,
+          temperature: c.temperature,
+          topP: c.topP,
+          topK: c.topK,
+          seed: mixSeed(c.seed, b / c.batchSize),
+          stopTokens: stop,
+        },
+      );
       for (let q = 0; q < chunk.length; q++) {
         const { problem, sample } = chunk[q];
         const text = tokenizer.decode(gen.tokens[q].filter((id) => !stop.includes(id)));
@@ -104,7 +124,15 @@ export async function evaluate<E>(opts: EvalOptions<E>): Promise<EvalResult> {
         correct[problem][sample] = ok;
         rewardSum += reward;
         lengthSum += gen.tokens[q].length;
-        const rec: CompletionRecord = { id: examples[problem].id, sample, completion: text, reward, correct: ok, tokens: gen.tokens[q].length, finish: gen.finishReasons[q] };
+        const rec: CompletionRecord = {
+          id: examples[problem].id,
+          sample,
+          completion: text,
+          reward,
+          correct: ok,
+          tokens: gen.tokens[q].length,
+          finish: gen.finishReasons[q],
+        };
         sink?.write(JSON.stringify(rec) + '\n');
       }
       opts.onProgress?.({ done: Math.min(b + c.batchSize, jobs.length), total: jobs.length });
@@ -115,8 +143,13 @@ export async function evaluate<E>(opts: EvalOptions<E>): Promise<EvalResult> {
   if (tmp && opts.out) renameSync(tmp, opts.out);
   const p = passAt1(correct);
   return {
-    task: task.name, problems: examples.length, samples: c.samples,
-    passAt1: p.mean, passAt1Std: p.std, perSample: p.perSample,
-    meanReward: rewardSum / jobs.length, meanLength: lengthSum / jobs.length,
+    task: task.name,
+    problems: examples.length,
+    samples: c.samples,
+    passAt1: p.mean,
+    passAt1Std: p.std,
+    perSample: p.perSample,
+    meanReward: rewardSum / jobs.length,
+    meanLength: lengthSum / jobs.length,
   };
 }

@@ -13,7 +13,8 @@ export async function loadHumanEval(file: string): Promise<CodeExample[]> {
       test: stringField(row, 'test'),
       entry_point: stringField(row, 'entry_point'),
     };
-    if (!/^[A-Za-z_]\w*$/.test(ex.entry_point)) throw new Error(`${row.where}: "entry_point" is not a Python name: ${ex.entry_point}`);
+    if (!/^[A-Za-z_]\w*$/.test(ex.entry_point))
+      throw new Error(`${row.where}: "entry_point" is not a Python name: ${ex.entry_point}`);
     if (!/def\s+check\s*\(/.test(ex.test)) throw new Error(`${row.where}: "test" does not define check(candidate)`);
     if (seen.has(ex.id)) throw new Error(`${row.where}: duplicate task_id ${ex.id}`);
     seen.add(ex.id);

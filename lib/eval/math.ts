@@ -17,7 +17,12 @@ export async function loadMath(file: string): Promise<MathExample[]> {
       if (answer === null) throw new Error(`${row.where}: "solution" has no \\boxed{} answer`);
     }
     if (!answer.trim()) throw new Error(`${row.where}: empty answer`);
-    const level = typeof v.level === 'number' ? v.level : typeof v.level === 'string' ? Number(/\d+/.exec(v.level)?.[0]) : undefined;
+    const level =
+      typeof v.level === 'number'
+        ? v.level
+        : typeof v.level === 'string'
+          ? Number(/\d+/.exec(v.level)?.[0])
+          : undefined;
     const ex: MathExample = { id: typeof v.unique_id === 'string' ? v.unique_id : String(i), problem, answer };
     if (level !== undefined && Number.isFinite(level)) ex.level = level;
     if (typeof v.subject === 'string') ex.subject = v.subject;

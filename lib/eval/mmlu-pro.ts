@@ -9,14 +9,25 @@ export async function loadMmluPro(file: string): Promise<ChoiceExample[]> {
   const rows = await readJsonlFile(file);
   return rows.map((row) => {
     const v = row.value;
-    if (typeof v.question_id !== 'number' && typeof v.question_id !== 'string') throw new Error(`${row.where}: missing "question_id"`);
-    if (!Array.isArray(v.options) || !v.options.every((o) => typeof o === 'string')) throw new Error(`${row.where}: "options" must be a list of strings`);
+    if (typeof v.question_id !== 'number' && typeof v.question_id !== 'string')
+      throw new Error(`${row.where}: missing "question_id"`);
+    if (!Array.isArray(v.options) || !v.options.every((o) => typeof o === 'string'))
+      throw new Error(`${row.where}: "options" must be a list of strings`);
     const options = (v.options as string[]).filter((o) => o !== 'N/A');
-    if (options.length < 2 || options.length > 10) throw new Error(`${row.where}: expected 2 to 10 options, got ${options.length}`);
+    if (options.length < 2 || options.length > 10)
+      throw new Error(`${row.where}: expected 2 to 10 options, got ${options.length}`);
     const answer = stringField(row, 'answer');
     const k = LETTERS.indexOf(answer);
-    if (answer.length !== 1 || k < 0 || k >= options.length) throw new Error(`${row.where}: "answer" must be one of A..${LETTERS[options.length - 1]}, got ${answer}`);
-    if (typeof v.answer_index === 'number' && v.answer_index !== k) throw new Error(`${row.where}: "answer" ${answer} disagrees with "answer_index" ${v.answer_index}`);
-    return { id: String(v.question_id), question: stringField(row, 'question'), options, answer, category: typeof v.category === 'string' ? v.category : undefined };
+    if (answer.length !== 1 || k < 0 || k >= options.length)
+      throw new Error(`${row.where}: "answer" must be one of A..${LETTERS[options.length - 1]}, got ${answer}`);
+    if (typeof v.answer_index === 'number' && v.answer_index !== k)
+      throw new Error(`${row.where}: "answer" ${answer} disagrees with "answer_index" ${v.answer_index}`);
+    return {
+      id: String(v.question_id),
+      question: stringField(row, 'question'),
+      options,
+      answer,
+      category: typeof v.category === 'string' ? v.category : undefined,
+    };
   });
 }

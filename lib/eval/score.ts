@@ -40,10 +40,12 @@ export async function readCompletions(file: string): Promise<CompletionLine[]> {
     const completion = stringField(row, 'completion');
     let sample = row.value.sample;
     if (sample === undefined) sample = next.get(id) ?? 0;
-    if (typeof sample !== 'number' || !Number.isInteger(sample) || sample < 0) throw new Error(`${row.where}: "sample" must be a non-negative integer`);
+    if (typeof sample !== 'number' || !Number.isInteger(sample) || sample < 0)
+      throw new Error(`${row.where}: "sample" must be a non-negative integer`);
     next.set(id, Math.max(next.get(id) ?? 0, sample + 1));
     const tokens = row.value.tokens;
-    if (tokens !== undefined && (typeof tokens !== 'number' || !(tokens >= 0))) throw new Error(`${row.where}: "tokens" must be a non-negative number`);
+    if (tokens !== undefined && (typeof tokens !== 'number' || !(tokens >= 0)))
+      throw new Error(`${row.where}: "tokens" must be a non-negative number`);
     return { id, sample, completion, tokens: tokens as number | undefined, where: row.where };
   });
 }
@@ -60,29 +62,42 @@ export async function scoreTask<E extends { id: string }>(
   for (const l of lines) {
     if (!byId.has(l.id)) throw new Error(`${l.where}: unknown problem id "${l.id}" for task ${task.name}`);
     const row = grid.get(l.id) ?? [];
-    if (row[l.sample]) throw new Error(`${l.where}: duplicate sample ${l.sample} for problem "${l.id}" (first at ${row[l.sample]!.where})`);
+    if (row[l.sample])
+      throw new Error(
+        `${l.where}: duplicate sample ${l.sample} for problem "${l.id}" (first at ${row[l.sample]!.where})`,
+      );
     row[l.sample] = l;
     grid.set(l.id, row);
   }
   const k = Math.max(...[...grid.values()].map((r) => r.length));
   for (const [id, row] of grid) {
-    for (let j = 0; j < k; j++) if (!row[j]) throw new Error(`score: problem "${id}" has no sample ${j} (every problem needs samples 0..${k - 1})`);
+    for (let j = 0; j < k; j++)
+      if (!row[j])
+        throw new Error(`score: problem "${id}" has no sample ${j} (every problem needs samples 0..${k - 1})`);
   }
   const ids = [...grid.keys()];
   const correct: boolean[][] = ids.map(() => new Array<boolean>(k).fill(false));
   let rewardSum = 0;
-  await Promise.all(ids.flatMap((id, i) => grid.get(id)!.map(async (l, j) => {
-    const ex = byId.get(id)!;
-    const [ok, r] = await Promise.all([task.correct(l!.completion, ex), task.reward(l!.completion, ex)]);
-    correct[i][j] = ok;
-    rewardSum += r;
-  })));
+  await Promise.all(
+    ids.flatMap((id, i) =>
+      grid.get(id)!.map(async (l, j) => {
+        const ex = byId.get(id)!;
+        const [ok, r] = await Promise.all([task.correct(l!.completion, ex), task.reward(l!.completion, ex)]);
+        correct[i][j] = ok;
+        rewardSum += r;
+      }),
+    ),
+  );
   const p = passAt1(correct);
   const all = [...grid.values()].flat() as CompletionLine[];
   const withTokens = all.filter((l) => l.tokens !== undefined);
   return {
-    task: task.name, problems: ids.length, samples: k,
-    passAt1: p.mean, passAt1Std: p.std, perSample: p.perSample,
+    task: task.name,
+    problems: ids.length,
+    samples: k,
+    passAt1: p.mean,
+    passAt1Std: p.std,
+    perSample: p.perSample,
     meanReward: rewardSum / all.length,
     meanChars: all.reduce((a, l) => a + l.completion.length, 0) / all.length,
     meanTokens: withTokens.length === all.length ? withTokens.reduce((a, l) => a + l.tokens!, 0) / all.length : null,

@@ -45,10 +45,18 @@ export function problemKey(text: string): string {
  * MATH: `size` training problems drawn (seeded) from `pool`, skipping any whose problem text is
  * also in `evaluation` (MATH-500 was taken from MATH's test split, but pools get mixed).
  */
-export function mathTrainSplit<T extends { problem: string }>(pool: readonly T[], evaluation: readonly { problem: string }[], size = 100, seed = 42): T[] {
+export function mathTrainSplit<T extends { problem: string }>(
+  pool: readonly T[],
+  evaluation: readonly { problem: string }[],
+  size = 100,
+  seed = 42,
+): T[] {
   const held = new Set(evaluation.map((e) => problemKey(e.problem)));
   const eligible = pool.filter((p) => !held.has(problemKey(p.problem)));
-  if (eligible.length < size) throw new RangeError(`MATH split: only ${eligible.length} pool problems are outside the evaluation set, need ${size}`);
+  if (eligible.length < size)
+    throw new RangeError(
+      `MATH split: only ${eligible.length} pool problems are outside the evaluation set, need ${size}`,
+    );
   return seededSplit(eligible, size, seed).train;
 }
 
@@ -58,7 +66,11 @@ export function humanEvalSplit<T>(problems: readonly T[], trainSize = 50, seed =
 }
 
 /** MMLU-Pro: `perCategory` training questions from each category, the rest held out. */
-export function mmluProSplit<T extends { category?: string }>(questions: readonly T[], perCategory = 100, seed = 42): { train: T[]; heldOut: T[] } {
+export function mmluProSplit<T extends { category?: string }>(
+  questions: readonly T[],
+  perCategory = 100,
+  seed = 42,
+): { train: T[]; heldOut: T[] } {
   const byCat = new Map<string, T[]>();
   for (const q of questions) {
     const c = q.category ?? '';
@@ -68,7 +80,8 @@ export function mmluProSplit<T extends { category?: string }>(questions: readonl
   const train: T[] = [];
   const heldOut: T[] = [];
   for (const [cat, qs] of [...byCat].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (qs.length < perCategory) throw new RangeError(`MMLU-Pro split: category "${cat}" has ${qs.length} questions, fewer than ${perCategory}`);
+    if (qs.length < perCategory)
+      throw new RangeError(`MMLU-Pro split: category "${cat}" has ${qs.length} questions, fewer than ${perCategory}`);
     const s = seededSplit(qs, perCategory, seed);
     train.push(...s.train);
     heldOut.push(...s.heldOut);

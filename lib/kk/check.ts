@@ -38,16 +38,20 @@ export function checkPuzzles(puzzles: readonly KKPuzzle[]): KKCheckReport {
   puzzles.forEach((p, position) => {
     const n = p.names.length;
     sizes.set(n, (sizes.get(n) ?? 0) + 1);
-    const add = (problem: KKProblem['problem'], detail: string) => problems.push({ position, index: p.index, problem, detail });
+    const add = (problem: KKProblem['problem'], detail: string) =>
+      problems.push({ position, index: p.index, problem, detail });
     const sols = solve(p.statements, { limit: 2 });
     if (sols.length === 0) add('no-solution', 'no assignment satisfies every statement');
     else if (sols.length > 1) add('not-unique', `at least ${sols.length} assignments satisfy every statement`);
-    else if (sols[0].some((k, i) => k !== p.solution[i])) add('wrong-solution', `stored [${p.solution.join(', ')}], solver [${sols[0].join(', ')}]`);
+    else if (sols[0].some((k, i) => k !== p.solution[i]))
+      add('wrong-solution', `stored [${p.solution.join(', ')}], solver [${sols[0].join(', ')}]`);
     else {
       valid++;
-      if (p.solution_text_format !== solutionTextFormat(p.names, p.solution, p.knight_knave)) add('wrong-solution-text', 'solution_text_format does not state the solution');
+      if (p.solution_text_format !== solutionTextFormat(p.names, p.solution, p.knight_knave))
+        add('wrong-solution-text', 'solution_text_format does not state the solution');
     }
-    if (!matchQuizTemplates(p.quiz, p.statements, p.names, p.knight_knave)) add('quiz-mismatch', 'the quiz text is not the rendering of its statements');
+    if (!matchQuizTemplates(p.quiz, p.statements, p.names, p.knight_knave))
+      add('quiz-mismatch', 'the quiz text is not the rendering of its statements');
   });
   return { total: puzzles.length, sizes: new Map([...sizes].sort((a, b) => a[0] - b[0])), valid, problems };
 }
@@ -68,7 +72,8 @@ export function scoreCompletions(puzzles: readonly KKPuzzle[], completions: read
   completions.forEach((c, i) => {
     let text: string | undefined;
     if (typeof c === 'string') text = c;
-    else if (Array.isArray(c) && c.length > 0 && typeof c[c.length - 1]?.content === 'string') text = String(c[c.length - 1].content).replace(/^\s*<think>/, '');
+    else if (Array.isArray(c) && c.length > 0 && typeof c[c.length - 1]?.content === 'string')
+      text = String(c[c.length - 1].content).replace(/^\s*<think>/, '');
     if (text === undefined) return;
     const r = kkReward(text, puzzles[i], { variant: 'paper' });
     rewards.set(r, (rewards.get(r) ?? 0) + 1);

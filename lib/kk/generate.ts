@@ -49,16 +49,19 @@ export function parsePeople(people: number | readonly number[] | string): number
   else if (typeof people === 'string') {
     const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(people);
     if (m) {
-      const lo = Number(m[1]), hi = Number(m[2]);
+      const lo = Number(m[1]),
+        hi = Number(m[2]);
       if (lo > hi) throw new RangeError(`people: range "${people}" is empty`);
       sizes = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
     } else {
-      if (!/^\s*\d+\s*(,\s*\d+\s*)*$/.test(people)) throw new RangeError(`people: expected N, "A-B" or "A,B,C", got ${JSON.stringify(people)}`);
+      if (!/^\s*\d+\s*(,\s*\d+\s*)*$/.test(people))
+        throw new RangeError(`people: expected N, "A-B" or "A,B,C", got ${JSON.stringify(people)}`);
       sizes = people.split(',').map(Number);
     }
   } else sizes = [...people];
   if (sizes.length === 0) throw new RangeError('people: no sizes given');
-  for (const n of sizes) if (!Number.isInteger(n) || n < 2) throw new RangeError(`people: each size must be an integer >= 2, got ${n}`);
+  for (const n of sizes)
+    if (!Number.isInteger(n) || n < 2) throw new RangeError(`people: each size must be an integer >= 2, got ${n}`);
   return [...new Set(sizes)];
 }
 
@@ -106,19 +109,25 @@ export function generatePuzzles(opts: GenerateOptions): KKPuzzle[] {
   const width = opts.width ?? 2;
   const names = opts.names ?? KK_NAMES;
   const maxTries = opts.maxTriesPerPuzzle ?? 1000;
-  if (!Number.isInteger(opts.count) || opts.count < 0) throw new RangeError(`count: expected an integer >= 0, got ${opts.count}`);
+  if (!Number.isInteger(opts.count) || opts.count < 0)
+    throw new RangeError(`count: expected an integer >= 0, got ${opts.count}`);
   if (!Number.isInteger(seed)) throw new RangeError(`seed: expected an integer, got ${seed}`);
   // With depth 1 every claim is "X is a knight/knave", and swapping all roles keeps every claim's
   // truth relative to its speaker: such a puzzle never has exactly one solution.
-  if (!Number.isInteger(depth) || depth < 2) throw new RangeError(`depth: expected an integer >= 2 (depth-1 puzzles never have a unique solution), got ${depth}`);
+  if (!Number.isInteger(depth) || depth < 2)
+    throw new RangeError(
+      `depth: expected an integer >= 2 (depth-1 puzzles never have a unique solution), got ${depth}`,
+    );
   if (!Number.isInteger(width) || width < 2) throw new RangeError(`width: expected an integer >= 2, got ${width}`);
   if (new Set(names).size !== names.length) throw new RangeError('names: the list has repeated names');
   const tooBig = sizes.find((n) => n > names.length);
-  if (tooBig !== undefined) throw new RangeError(`people: ${tooBig} people need ${tooBig} names, the list has ${names.length}`);
+  if (tooBig !== undefined)
+    throw new RangeError(`people: ${tooBig} people need ${tooBig} names, the list has ${names.length}`);
   const roles = roleWords(opts.roles);
 
   const dedupe = opts.dedupe ?? 'puzzle';
-  if (dedupe !== 'puzzle' && dedupe !== 'statements') throw new RangeError(`dedupe: expected 'puzzle' or 'statements', got ${JSON.stringify(dedupe)}`);
+  if (dedupe !== 'puzzle' && dedupe !== 'statements')
+    throw new RangeError(`dedupe: expected 'puzzle' or 'statements', got ${JSON.stringify(dedupe)}`);
   const keyOf = (statements: readonly Statement[], who: readonly string[]) =>
     dedupe === 'statements' ? formatStatements(statements) : `${who.join(',')}|${formatStatements(statements)}`;
   const seen = new Set<string>();
@@ -130,7 +139,10 @@ export function generatePuzzles(opts: GenerateOptions): KKPuzzle[] {
     const rng = new Rng(mixSeed(seed, n, depth, width));
     let made = 0;
     for (let tries = 0; made < want; tries++) {
-      if (tries >= maxTries * want) throw new Error(`generate: found only ${made} of ${want} unique-solution puzzles for ${n} people after ${tries} tries (depth ${depth}, width ${width})`);
+      if (tries >= maxTries * want)
+        throw new Error(
+          `generate: found only ${made} of ${want} unique-solution puzzles for ${n} people after ${tries} tries (depth ${depth}, width ${width})`,
+        );
       const statements = sampleStatements(rng, n, depth, width);
       const who = rng.sample(names, n);
       const templates = statements.map(() => rng.int(SAYING_TEMPLATES.length));
@@ -155,4 +167,3 @@ export function generatePuzzles(opts: GenerateOptions): KKPuzzle[] {
   });
   return out;
 }
-

@@ -42,7 +42,9 @@ export async function readJsonlRows(file: string): Promise<{ row: unknown; line:
     try {
       out.push({ row: JSON.parse(l), line: i + 1 });
     } catch (err) {
-      throw new SyntaxError(`${file} line ${i + 1}: invalid JSON (${err instanceof Error ? err.message : String(err)})`);
+      throw new SyntaxError(
+        `${file} line ${i + 1}: invalid JSON (${err instanceof Error ? err.message : String(err)})`,
+      );
     }
   });
   return out;
@@ -97,6 +99,7 @@ export async function writeJsonl(file: string, rows: Iterable<unknown>): Promise
 
 /** Writes puzzles as K&K JSONL records (statements in tuple notation), readable by {@link loadPuzzles}. */
 export async function writePuzzles(file: string, puzzles: readonly KKPuzzle[]): Promise<void> {
-  if (path.extname(file).toLowerCase() !== '.jsonl') throw new RangeError(`${file}: puzzles are written as JSONL; name the file *.jsonl`);
+  if (path.extname(file).toLowerCase() !== '.jsonl')
+    throw new RangeError(`${file}: puzzles are written as JSONL; name the file *.jsonl`);
   await writeJsonl(file, puzzles.map(toRecord));
 }

@@ -52,11 +52,13 @@ const isStringArray = (x: unknown): x is string[] => Array.isArray(x) && x.every
  * `solution_text`, `solution_text_format` and `knight_knave` when absent.
  */
 export function fromRecord(r: unknown, where: string): KKPuzzle {
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new TypeError(`${where}: expected an object record`);
+  if (typeof r !== 'object' || r === null || Array.isArray(r))
+    throw new TypeError(`${where}: expected an object record`);
   const o = r as Record<string, unknown>;
   const field = (k: string) => `${where}: field "${k}"`;
   if (typeof o.quiz !== 'string') throw new TypeError(`${field('quiz')} must be a string`);
-  if (!isStringArray(o.names) || o.names.length === 0) throw new TypeError(`${field('names')} must be a non-empty array of strings`);
+  if (!isStringArray(o.names) || o.names.length === 0)
+    throw new TypeError(`${field('names')} must be a non-empty array of strings`);
   const names = o.names.slice();
   const n = names.length;
   if (!Array.isArray(o.solution) || o.solution.length !== n || !o.solution.every((v) => typeof v === 'boolean'))
@@ -64,13 +66,15 @@ export function fromRecord(r: unknown, where: string): KKPuzzle {
   const solution = (o.solution as boolean[]).slice();
   let statements: Statement[];
   if (typeof o.statements === 'string') statements = parseStatements(o.statements, n, field('statements'));
-  else if (Array.isArray(o.statements)) statements = parseStatements(JSON.stringify(o.statements), n, field('statements'));
+  else if (Array.isArray(o.statements))
+    statements = parseStatements(JSON.stringify(o.statements), n, field('statements'));
   else throw new TypeError(`${field('statements')} must be tuple notation text or an array`);
   let roles: RoleWords;
   if (o.knight_knave === undefined || o.knight_knave === null) roles = roleWords();
   else {
     const kk = o.knight_knave as Record<string, unknown>;
-    if (typeof kk.a_knight !== 'string' || typeof kk.a_knave !== 'string') throw new TypeError(`${field('knight_knave')} needs "a_knight" and "a_knave" strings`);
+    if (typeof kk.a_knight !== 'string' || typeof kk.a_knave !== 'string')
+      throw new TypeError(`${field('knight_knave')} needs "a_knight" and "a_knave" strings`);
     roles = roleWords([kk.a_knight, kk.a_knave]);
   }
   const text = (k: 'solution_text' | 'solution_text_format', make: () => string): string => {

@@ -52,7 +52,10 @@ export function parseAnswer(answer: string, puzzle: Pick<KKPuzzle, 'names' | 'kn
   const lines = answer.split('\n').flatMap((l) => l.split(/\s+(?=\(\d+\)\s)/));
   for (const raw of lines) {
     let line = raw.replace(/\*\*|__|[*`]/g, '').trim();
-    line = line.replace(/^(\(\d+\)|\d+[.):]|[-•])\s*/, '').replace(/[\s.,;!]+$/, '').trim();
+    line = line
+      .replace(/^(\(\d+\)|\d+[.):]|[-•])\s*/, '')
+      .replace(/[\s.,;!]+$/, '')
+      .trim();
     if (line === '') continue;
     const m = /^(.+?)\s+is\s+(?:(?:a|an)\s+)?(\S+)$/i.exec(line);
     if (!m) return { ok: false, problem: 'unreadable-line', line: raw.trim() };
@@ -66,18 +69,38 @@ export function parseAnswer(answer: string, puzzle: Pick<KKPuzzle, 'names' | 'kn
 }
 
 // Every person stated exactly once; then whether all are right.
-function judge(parsed: Extract<ParsedAnswer, { ok: true }>, solution: readonly boolean[]): { complete: boolean; correct: boolean; why: string } {
-  for (const [, v] of parsed.roles) if (v.length > 1) return { complete: false, correct: false, why: 'a person is named more than once' };
-  if (parsed.roles.size < solution.length) return { complete: false, correct: false, why: `${solution.length - parsed.roles.size} of ${solution.length} people missing` };
+function judge(
+  parsed: Extract<ParsedAnswer, { ok: true }>,
+  solution: readonly boolean[],
+): { complete: boolean; correct: boolean; why: string } {
+  for (const [, v] of parsed.roles)
+    if (v.length > 1) return { complete: false, correct: false, why: 'a person is named more than once' };
+  if (parsed.roles.size < solution.length)
+    return {
+      complete: false,
+      correct: false,
+      why: `${solution.length - parsed.roles.size} of ${solution.length} people missing`,
+    };
   const wrong = solution.filter((k, i) => parsed.roles.get(i)![0] !== k).length;
-  return { complete: true, correct: wrong === 0, why: wrong === 0 ? 'all roles right' : `${wrong} of ${solution.length} roles wrong` };
+  return {
+    complete: true,
+    correct: wrong === 0,
+    why: wrong === 0 ? 'all roles right' : `${wrong} of ${solution.length} roles wrong`,
+  };
 }
 
 function paper(completion: string, puzzle: KKPuzzle): KKRewardDetails {
   const f = checkPaperFormat(completion);
   if (!f.ok) return { reward: FORMAT_PENALTY, format: false, parsed: false, correct: false, reason: f.reason };
   const parsed = parseAnswer(f.answer, puzzle);
-  if (!parsed.ok) return { reward: -1, format: true, parsed: false, correct: false, reason: `${parsed.problem}: ${JSON.stringify(parsed.line)}` };
+  if (!parsed.ok)
+    return {
+      reward: -1,
+      format: true,
+      parsed: false,
+      correct: false,
+      reason: `${parsed.problem}: ${JSON.stringify(parsed.line)}`,
+    };
   const j = judge(parsed, puzzle.solution);
   return { reward: j.correct ? 2 : -0.5, format: true, parsed: j.complete, correct: j.correct, reason: j.why };
 }
@@ -85,19 +108,38 @@ function paper(completion: string, puzzle: KKPuzzle): KKRewardDetails {
 function logicRl(completion: string, puzzle: KKPuzzle): KKRewardDetails {
   const s = completion.trimStart().startsWith(KK_THINK) ? completion : KK_THINK + completion;
   const tags = [KK_THINK, '</think>', '<answer>', '</answer>'];
-  const format = tags.every((t) => countTag(s, t) === 1) && tags.every((t, i) => i === 0 || s.indexOf(tags[i - 1]) < s.indexOf(t));
+  const format =
+    tags.every((t) => countTag(s, t) === 1) && tags.every((t, i) => i === 0 || s.indexOf(tags[i - 1]) < s.indexOf(t));
   const formatScore = format ? 1 : -1;
-  if (!format) return { reward: formatScore - 2, format, parsed: false, correct: false, reason: 'tags <think> </think> <answer> </answer> not each once in order' };
+  if (!format)
+    return {
+      reward: formatScore - 2,
+      format,
+      parsed: false,
+      correct: false,
+      reason: 'tags <think> </think> <answer> </answer> not each once in order',
+    };
   const answer = s.slice(s.indexOf('<answer>') + '<answer>'.length, s.indexOf('</answer>'));
   const parsed = parseAnswer(answer, puzzle);
-  if (!parsed.ok) return { reward: formatScore - 2, format, parsed: false, correct: false, reason: `${parsed.problem}: ${JSON.stringify(parsed.line)}` };
+  if (!parsed.ok)
+    return {
+      reward: formatScore - 2,
+      format,
+      parsed: false,
+      correct: false,
+      reason: `${parsed.problem}: ${JSON.stringify(parsed.line)}`,
+    };
   const j = judge(parsed, puzzle.solution);
   if (!j.complete) return { reward: formatScore - 2, format, parsed: false, correct: false, reason: j.why };
   return { reward: formatScore + (j.correct ? 2 : -1.5), format, parsed: true, correct: j.correct, reason: j.why };
 }
 
 /** The reward with its reasons (see {@link kkReward}). */
-export function kkRewardDetails(completion: string, puzzle: KKPuzzle, opts: { variant?: KKRewardVariant } = {}): KKRewardDetails {
+export function kkRewardDetails(
+  completion: string,
+  puzzle: KKPuzzle,
+  opts: { variant?: KKRewardVariant } = {},
+): KKRewardDetails {
   const variant = opts.variant ?? 'paper';
   if (variant === 'paper') return paper(completion, puzzle);
   if (variant === 'logic-rl') return logicRl(completion, puzzle);

@@ -45,7 +45,11 @@ class Search {
   private readonly mentions: number[][];
   readonly solutions: boolean[][] = [];
 
-  constructor(private readonly statements: readonly Statement[], private readonly limit: number, private readonly emit: Emit) {
+  constructor(
+    private readonly statements: readonly Statement[],
+    private readonly limit: number,
+    private readonly emit: Emit,
+  ) {
     this.n = statements.length;
     this.a = new Int8Array(this.n).fill(-1);
     this.mentions = statements.map((s) => mentioned(s));
@@ -73,7 +77,10 @@ class Search {
           this.emit?.({ kind: 'deduce', person: p, knight: role === 1, speaker, from: 'role' });
           return true;
         }
-        if (a[p] !== role) { this.emit?.({ kind: 'conflict', speaker, person: p }); return false; }
+        if (a[p] !== role) {
+          this.emit?.({ kind: 'conflict', speaker, person: p });
+          return false;
+        }
         return true;
       }
       case 'not':
@@ -90,7 +97,10 @@ class Search {
         for (let i = 1; i < s.length; i++) {
           const v = evaluate3(s[i] as Statement, a);
           if (v === 1 - all) return true;
-          if (v < 0) { if (open) return true; open = s[i] as Statement; }
+          if (v < 0) {
+            if (open) return true;
+            open = s[i] as Statement;
+          }
         }
         return open ? this.force(open, 1 - all, speaker) : true;
       }
@@ -119,7 +129,10 @@ class Search {
         const role = a[j];
         const v = evaluate3(this.statements[j], a);
         if (role >= 0 && v >= 0) {
-          if (role !== v) { this.emit?.({ kind: 'conflict', speaker: j }); return false; }
+          if (role !== v) {
+            this.emit?.({ kind: 'conflict', speaker: j });
+            return false;
+          }
         } else if (role >= 0) {
           const mark = this.trail.length;
           if (!this.force(this.statements[j], role, j)) return false;
@@ -136,12 +149,16 @@ class Search {
 
   // The unassigned person whose statement mentions the most assigned people (lowest index on ties).
   private choose(): number {
-    let best = -1, bestScore = -1;
+    let best = -1,
+      bestScore = -1;
     for (let i = 0; i < this.n; i++) {
       if (this.a[i] >= 0) continue;
       let score = 0;
       for (const p of this.mentions[i]) if (this.a[p] >= 0) score++;
-      if (score > bestScore) { best = i; bestScore = score; }
+      if (score > bestScore) {
+        best = i;
+        bestScore = score;
+      }
     }
     return best;
   }
@@ -228,4 +245,3 @@ export function solveBruteForce(statements: readonly Statement[]): boolean[][] {
   }
   return out;
 }
-

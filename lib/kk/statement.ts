@@ -36,39 +36,65 @@ export function children(s: Statement): readonly Statement[] {
 /** Evaluates a statement under a full assignment (`knight[i]` true when person i is a knight). */
 export function evaluate(s: Statement, knight: ArrayLike<boolean>): boolean {
   switch (s[0]) {
-    case 'telling-truth': return knight[s[1]];
-    case 'lying': return !knight[s[1]];
-    case 'not': return !evaluate(s[1], knight);
-    case 'and': for (let i = 1; i < s.length; i++) if (!evaluate(s[i] as Statement, knight)) return false; return true;
-    case 'or': for (let i = 1; i < s.length; i++) if (evaluate(s[i] as Statement, knight)) return true; return false;
-    case '->': return !evaluate(s[1], knight) || evaluate(s[2], knight);
-    case '<=>': return evaluate(s[1], knight) === evaluate(s[2], knight);
+    case 'telling-truth':
+      return knight[s[1]];
+    case 'lying':
+      return !knight[s[1]];
+    case 'not':
+      return !evaluate(s[1], knight);
+    case 'and':
+      for (let i = 1; i < s.length; i++) if (!evaluate(s[i] as Statement, knight)) return false;
+      return true;
+    case 'or':
+      for (let i = 1; i < s.length; i++) if (evaluate(s[i] as Statement, knight)) return true;
+      return false;
+    case '->':
+      return !evaluate(s[1], knight) || evaluate(s[2], knight);
+    case '<=>':
+      return evaluate(s[1], knight) === evaluate(s[2], knight);
   }
 }
 
 /** Kleene evaluation under a partial assignment (`a[i]`: 1 knight, 0 knave, -1 unknown). */
 export function evaluate3(s: Statement, a: ArrayLike<number>): Truth3 {
   switch (s[0]) {
-    case 'telling-truth': return a[s[1]] as Truth3;
-    case 'lying': { const v = a[s[1]]; return v < 0 ? -1 : ((1 - v) as Truth3); }
-    case 'not': { const v = evaluate3(s[1], a); return v < 0 ? -1 : ((1 - v) as Truth3); }
+    case 'telling-truth':
+      return a[s[1]] as Truth3;
+    case 'lying': {
+      const v = a[s[1]];
+      return v < 0 ? -1 : ((1 - v) as Truth3);
+    }
+    case 'not': {
+      const v = evaluate3(s[1], a);
+      return v < 0 ? -1 : ((1 - v) as Truth3);
+    }
     case 'and': {
       let r: Truth3 = 1;
-      for (let i = 1; i < s.length; i++) { const v = evaluate3(s[i] as Statement, a); if (v === 0) return 0; if (v < 0) r = -1; }
+      for (let i = 1; i < s.length; i++) {
+        const v = evaluate3(s[i] as Statement, a);
+        if (v === 0) return 0;
+        if (v < 0) r = -1;
+      }
       return r;
     }
     case 'or': {
       let r: Truth3 = 0;
-      for (let i = 1; i < s.length; i++) { const v = evaluate3(s[i] as Statement, a); if (v === 1) return 1; if (v < 0) r = -1; }
+      for (let i = 1; i < s.length; i++) {
+        const v = evaluate3(s[i] as Statement, a);
+        if (v === 1) return 1;
+        if (v < 0) r = -1;
+      }
       return r;
     }
     case '->': {
-      const p = evaluate3(s[1], a), q = evaluate3(s[2], a);
+      const p = evaluate3(s[1], a),
+        q = evaluate3(s[2], a);
       if (p === 0 || q === 1) return 1;
       return p === 1 && q === 0 ? 0 : -1;
     }
     case '<=>': {
-      const p = evaluate3(s[1], a), q = evaluate3(s[2], a);
+      const p = evaluate3(s[1], a),
+        q = evaluate3(s[2], a);
       return p < 0 || q < 0 ? -1 : ((p === q ? 1 : 0) as Truth3);
     }
   }
@@ -76,7 +102,10 @@ export function evaluate3(s: Statement, a: ArrayLike<number>): Truth3 {
 
 /** People a statement mentions, in order of first mention, without repeats. */
 export function mentioned(s: Statement, out: number[] = []): number[] {
-  if (isLeaf(s)) { if (!out.includes(s[1])) out.push(s[1]); return out; }
+  if (isLeaf(s)) {
+    if (!out.includes(s[1])) out.push(s[1]);
+    return out;
+  }
   for (const c of children(s)) mentioned(c, out);
   return out;
 }
@@ -95,14 +124,17 @@ export function width(s: Statement): number {
 
 /** Checks a statement's shape and person indices; throws a RangeError naming `where`. */
 export function validateStatement(s: unknown, people: number, where: string): asserts s is Statement {
-  if (!Array.isArray(s) || s.length === 0) throw new RangeError(`${where}: expected a statement tuple, got ${JSON.stringify(s)}`);
+  if (!Array.isArray(s) || s.length === 0)
+    throw new RangeError(`${where}: expected a statement tuple, got ${JSON.stringify(s)}`);
   const op = s[0];
   const argc = s.length - 1;
   switch (op) {
     case 'telling-truth':
     case 'lying':
       if (argc !== 1 || !Number.isInteger(s[1]) || s[1] < 0 || s[1] >= people)
-        throw new RangeError(`${where}: ('${op}', i) needs a person index 0..${people - 1}, got ${JSON.stringify(s[1])}`);
+        throw new RangeError(
+          `${where}: ('${op}', i) needs a person index 0..${people - 1}, got ${JSON.stringify(s[1])}`,
+        );
       return;
     case 'not':
       if (argc !== 1) throw new RangeError(`${where}: 'not' takes 1 operand, got ${argc}`);
@@ -141,8 +173,14 @@ export function statementKey(s: Statement): string {
  */
 export function parseStatements(text: string, people: number, where = 'statements'): Statement[] {
   let pos = 0;
-  const fail = (msg: string): never => { throw new RangeError(`${where}: ${msg} at offset ${pos} in ${JSON.stringify(text.length > 80 ? text.slice(0, 80) + '...' : text)}`); };
-  const ws = () => { while (pos < text.length && /\s/.test(text[pos])) pos++; };
+  const fail = (msg: string): never => {
+    throw new RangeError(
+      `${where}: ${msg} at offset ${pos} in ${JSON.stringify(text.length > 80 ? text.slice(0, 80) + '...' : text)}`,
+    );
+  };
+  const ws = () => {
+    while (pos < text.length && /\s/.test(text[pos])) pos++;
+  };
   const value = (): unknown => {
     ws();
     const c = text[pos];
@@ -152,11 +190,20 @@ export function parseStatements(text: string, people: number, where = 'statement
       const items: unknown[] = [];
       for (;;) {
         ws();
-        if (text[pos] === close) { pos++; return items; }
+        if (text[pos] === close) {
+          pos++;
+          return items;
+        }
         items.push(value());
         ws();
-        if (text[pos] === ',') { pos++; continue; }
-        if (text[pos] === close) { pos++; return items; }
+        if (text[pos] === ',') {
+          pos++;
+          continue;
+        }
+        if (text[pos] === close) {
+          pos++;
+          return items;
+        }
         fail(`expected ',' or '${close}'`);
       }
     }
@@ -168,7 +215,10 @@ export function parseStatements(text: string, people: number, where = 'statement
       return str;
     }
     const m = /^-?\d+/.exec(text.slice(pos));
-    if (m) { pos += m[0].length; return Number(m[0]); }
+    if (m) {
+      pos += m[0].length;
+      return Number(m[0]);
+    }
     return fail('expected a tuple, a string or an integer');
   };
   const top = value();

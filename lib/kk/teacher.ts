@@ -24,7 +24,8 @@ export interface Teacher {
    * writeTraces + writeJsonl.
    */
   writeFile?(
-    puzzles: readonly KKPuzzle[], out: string,
+    puzzles: readonly KKPuzzle[],
+    out: string,
     opts: { style?: 'raw' | 'chat'; onProgress?: (done: number, total: number) => void },
   ): Promise<{ total: number; skipped: number; written: number; rejected?: number }>;
 }
@@ -81,9 +82,11 @@ registerTeacher({
   ],
   create(o) {
     const verbosity = String(o.verbosity ?? 'normal');
-    if (!['terse', 'normal', 'long'].includes(verbosity)) throw new RangeError(`--verbosity: expected terse, normal or long, got "${verbosity}"`);
+    if (!['terse', 'normal', 'long'].includes(verbosity))
+      throw new RangeError(`--verbosity: expected terse, normal or long, got "${verbosity}"`);
     const seed = Number(o.traceSeed ?? 0);
-    if (!Number.isInteger(seed)) throw new RangeError(`--trace-seed: expected an integer, got "${String(o.traceSeed)}"`);
+    if (!Number.isInteger(seed))
+      throw new RangeError(`--trace-seed: expected an integer, got "${String(o.traceSeed)}"`);
     return symbolicTeacher({ verbosity: verbosity as TraceVerbosity, seed });
   },
 });
@@ -91,10 +94,7 @@ registerTeacher({
 /** One SFT example: the puzzle's record plus a prompt and the teacher's completion. */
 export type TraceRecord = KKRecord & {
   teacher: string;
-} & (
-    | { prompt: string; completion: string }
-    | { prompt: ChatMessage[]; completion: ChatMessage[] }
-  );
+} & ({ prompt: string; completion: string } | { prompt: ChatMessage[]; completion: ChatMessage[] });
 
 /**
  * Runs a teacher over puzzles, `teacher.concurrency` at a time, keeping their order. `style`
@@ -107,18 +107,26 @@ export async function writeTraces(
   opts: { style?: 'raw' | 'chat'; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<TraceRecord[]> {
   const style = opts.style ?? 'raw';
-  if (style !== 'raw' && style !== 'chat') throw new RangeError(`style: expected 'raw' or 'chat', got ${JSON.stringify(style)}`);
+  if (style !== 'raw' && style !== 'chat')
+    throw new RangeError(`style: expected 'raw' or 'chat', got ${JSON.stringify(style)}`);
   const out = new Array<TraceRecord>(puzzles.length);
-  let next = 0, done = 0;
+  let next = 0,
+    done = 0;
   const worker = async () => {
     while (next < puzzles.length) {
       const i = next++;
       const p = puzzles[i];
       const prompt = buildPrompt(p);
       const completion = await teacher.complete(p, prompt);
-      out[i] = style === 'raw'
-        ? { ...toRecord(p), teacher: teacher.name, prompt, completion }
-        : { ...toRecord(p), teacher: teacher.name, prompt: buildChatMessages(p), completion: [{ role: 'assistant', content: KK_ASSISTANT_PREFIX + completion }] };
+      out[i] =
+        style === 'raw'
+          ? { ...toRecord(p), teacher: teacher.name, prompt, completion }
+          : {
+              ...toRecord(p),
+              teacher: teacher.name,
+              prompt: buildChatMessages(p),
+              completion: [{ role: 'assistant', content: KK_ASSISTANT_PREFIX + completion }],
+            };
       opts.onProgress?.(++done, puzzles.length);
     }
   };

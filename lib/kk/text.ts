@@ -27,12 +27,16 @@ export interface RoleWords {
 export function roleWords(pair: readonly [string, string] = ['a knight', 'a knave']): RoleWords {
   const split = (phrase: string, which: string): string => {
     const m = /^(a|an) ([A-Za-z-]+)$/.exec(phrase.trim());
-    if (!m) throw new RangeError(`roles: ${which} must be an article and one word, like "a knight", got ${JSON.stringify(phrase)}`);
+    if (!m)
+      throw new RangeError(
+        `roles: ${which} must be an article and one word, like "a knight", got ${JSON.stringify(phrase)}`,
+      );
     return m[2];
   };
   const knight = split(pair[0], 'the truth-teller');
   const knave = split(pair[1], 'the liar');
-  if (knight.toLowerCase() === knave.toLowerCase()) throw new RangeError(`roles: the two role words must differ, got "${knight}" twice`);
+  if (knight.toLowerCase() === knave.toLowerCase())
+    throw new RangeError(`roles: the two role words must differ, got "${knight}" twice`);
   const cap = (w: string) => w[0].toUpperCase() + w.slice(1);
   return { knight, knave, a_knight: pair[0].trim(), a_knave: pair[1].trim(), Knight: cap(knight), Knave: cap(knave) };
 }
@@ -67,10 +71,14 @@ export function fillTemplate(template: string, name: string, content: string): s
 /** Words one statement (`top`: it is a whole claim, so a leading "If"/"It" is capitalised). */
 export function renderStatement(s: Statement, names: readonly string[], roles: RoleWords, top = true): string {
   const operand = (c: Statement): string =>
-    isLeaf(c) || (c[0] === 'not' && isLeaf(c[1])) ? renderStatement(c, names, roles, false) : `(${renderStatement(c, names, roles, false)})`;
+    isLeaf(c) || (c[0] === 'not' && isLeaf(c[1]))
+      ? renderStatement(c, names, roles, false)
+      : `(${renderStatement(c, names, roles, false)})`;
   switch (s[0]) {
-    case 'telling-truth': return `${names[s[1]]} is ${roles.a_knight}`;
-    case 'lying': return `${names[s[1]]} is ${roles.a_knave}`;
+    case 'telling-truth':
+      return `${names[s[1]]} is ${roles.a_knight}`;
+    case 'lying':
+      return `${names[s[1]]} is ${roles.a_knave}`;
     case 'not': {
       const c = s[1];
       if (c[0] === 'telling-truth') return `${names[c[1]]} is not ${roles.a_knight}`;
@@ -78,9 +86,12 @@ export function renderStatement(s: Statement, names: readonly string[], roles: R
       return `${top ? 'It' : 'it'} is not the case that ${operand(c)}`;
     }
     case 'and':
-    case 'or': return children(s).map(operand).join(` ${s[0]} `);
-    case '->': return `${top ? 'If' : 'if'} ${operand(s[1])} then ${operand(s[2])}`;
-    case '<=>': return `${operand(s[1])} if and only if ${operand(s[2])}`;
+    case 'or':
+      return children(s).map(operand).join(` ${s[0]} `);
+    case '->':
+      return `${top ? 'If' : 'if'} ${operand(s[1])} then ${operand(s[2])}`;
+    case '<=>':
+      return `${operand(s[1])} if and only if ${operand(s[2])}`;
   }
 }
 
@@ -104,8 +115,15 @@ export function quizClosing(roles: RoleWords): string {
 }
 
 /** The whole quiz; `templates[i]` indexes {@link SAYING_TEMPLATES} for person i's sentence. */
-export function renderQuiz(statements: readonly Statement[], names: readonly string[], roles: RoleWords, templates: readonly number[]): string {
-  const sentences = statements.map((s, i) => fillTemplate(SAYING_TEMPLATES[templates[i]], names[i], renderStatement(s, names, roles)));
+export function renderQuiz(
+  statements: readonly Statement[],
+  names: readonly string[],
+  roles: RoleWords,
+  templates: readonly number[],
+): string {
+  const sentences = statements.map((s, i) =>
+    fillTemplate(SAYING_TEMPLATES[templates[i]], names[i], renderStatement(s, names, roles)),
+  );
   return [quizOpening(names, roles), ...sentences, quizClosing(roles)].join(' ');
 }
 
@@ -128,7 +146,12 @@ export function solutionTextFormat(names: readonly string[], solution: readonly 
  * Which sentence frame each person's sentence uses, when `quiz` is exactly the rendering of these
  * statements (opening, one sentence a person in order, closing); null when it is not.
  */
-export function matchQuizTemplates(quiz: string, statements: readonly Statement[], names: readonly string[], roles: RoleWords): number[] | null {
+export function matchQuizTemplates(
+  quiz: string,
+  statements: readonly Statement[],
+  names: readonly string[],
+  roles: RoleWords,
+): number[] | null {
   const opening = quizOpening(names, roles);
   const closing = quizClosing(roles);
   if (!quiz.startsWith(opening + ' ') || !quiz.endsWith(' ' + closing)) return null;

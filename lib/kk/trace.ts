@@ -40,7 +40,11 @@ class Narrator {
   private readonly paragraphs: string[][] = [[]];
   private solutions = 0;
 
-  constructor(private readonly p: KKPuzzle, private readonly verbosity: TraceVerbosity, private readonly rng: Rng) {
+  constructor(
+    private readonly p: KKPuzzle,
+    private readonly verbosity: TraceVerbosity,
+    private readonly rng: Rng,
+  ) {
     this.a = new Int8Array(p.names.length).fill(-1);
   }
 
@@ -90,8 +94,12 @@ class Narrator {
       this.say('I will assume roles one at a time and follow the statements until something contradicts.');
       return;
     }
-    this.say(`${cap(a_knight)} always tells the truth, so ${a_knight}'s statement must be true; ${a_knave} always lies, so ${a_knave}'s statement must be false.`);
-    this.say('I will assume a role for one person, follow what the statements then force, and back up whenever I reach a contradiction.');
+    this.say(
+      `${cap(a_knight)} always tells the truth, so ${a_knight}'s statement must be true; ${a_knave} always lies, so ${a_knave}'s statement must be false.`,
+    );
+    this.say(
+      'I will assume a role for one person, follow what the statements then force, and back up whenever I reach a contradiction.',
+    );
     if (this.verbosity === 'long') {
       this.paragraph();
       this.say('First, what everyone says:');
@@ -104,13 +112,23 @@ class Narrator {
   event(events: readonly SearchEvent[], i: number): number {
     const e = events[i];
     switch (e.kind) {
-      case 'assume': return this.assume(e, events[i + 1]);
-      case 'deduce': return e.from === 'role' ? this.deduceFromRole(events, i) : this.deduceFromValue(e);
-      case 'conflict': return this.conflict(e);
+      case 'assume':
+        return this.assume(e, events[i + 1]);
+      case 'deduce':
+        return e.from === 'role' ? this.deduceFromRole(events, i) : this.deduceFromValue(e);
+      case 'conflict':
+        return this.conflict(e);
       case 'exhausted':
-        if (this.verbosity !== 'terse') this.say(this.pick([`Neither role works for ${this.name(e.person)} here.`, `Both options for ${this.name(e.person)} fail.`]));
+        if (this.verbosity !== 'terse')
+          this.say(
+            this.pick([
+              `Neither role works for ${this.name(e.person)} here.`,
+              `Both options for ${this.name(e.person)} fail.`,
+            ]),
+          );
         return 1;
-      case 'solution': return this.solution(e.knights);
+      case 'solution':
+        return this.solution(e.knights);
     }
   }
 
@@ -125,16 +143,33 @@ class Narrator {
     // The assumptions still standing above this choice.
     const standing = listAnd(this.chain.slice(0, e.depth).map((i) => this.is(i, this.a[i] === 1)));
     if (e.knight) {
-      this.say(this.pick([`Suppose ${this.is(e.person, true)}.`, `Let's assume ${this.is(e.person, true)}.`, `Assume ${this.is(e.person, true)}.`, `What if ${this.is(e.person, true)}?`]));
+      this.say(
+        this.pick([
+          `Suppose ${this.is(e.person, true)}.`,
+          `Let's assume ${this.is(e.person, true)}.`,
+          `Assume ${this.is(e.person, true)}.`,
+          `What if ${this.is(e.person, true)}?`,
+        ]),
+      );
     } else if (e.retry) {
-      if (this.verbosity === 'long') this.say(this.pick(['That fails.', 'Hmm, that does not work.', 'That assumption leads nowhere.']));
+      if (this.verbosity === 'long')
+        this.say(this.pick(['That fails.', 'Hmm, that does not work.', 'That assumption leads nowhere.']));
       const under = e.depth > 0 && this.verbosity !== 'terse' ? ` while ${standing}` : '';
       this.say(`So ${P} cannot be ${this.role(true)}${under}; ${this.is(e.person, false)}.`);
     } else {
-      const still = e.depth > 0 ? `, still with ${listAnd(this.chain.slice(0, e.depth).map((i) => `${this.name(i)} ${this.role(this.a[i] === 1)}`))}` : '';
-      this.say(this.pick([`Now the other case${still}: what if ${this.is(e.person, false)}?`, `Could ${P} be ${this.role(false)} instead${still}? Let me check.`]));
+      const still =
+        e.depth > 0
+          ? `, still with ${listAnd(this.chain.slice(0, e.depth).map((i) => `${this.name(i)} ${this.role(this.a[i] === 1)}`))}`
+          : '';
+      this.say(
+        this.pick([
+          `Now the other case${still}: what if ${this.is(e.person, false)}?`,
+          `Could ${P} be ${this.role(false)} instead${still}? Let me check.`,
+        ]),
+      );
     }
-    if (next?.kind === 'assume' && next.depth > e.depth && this.verbosity !== 'terse') this.say('That alone does not fix anyone else yet.');
+    if (next?.kind === 'assume' && next.depth > e.depth && this.verbosity !== 'terse')
+      this.say('That alone does not fix anyone else yet.');
     return 1;
   }
 
@@ -156,7 +191,9 @@ class Narrator {
       this.say(`${this.name(j)}'s statement is then ${knight ? 'true' : 'false'}, so ${result}.`);
     } else {
       const given = context ? ` Given that ${context}, this means ${result}.` : ` So ${result}.`;
-      this.say(`Since ${this.is(j, knight)}, ${this.name(j)}'s statement ${this.claim(j)} must be ${knight ? 'true' : 'false'}.${given}`);
+      this.say(
+        `Since ${this.is(j, knight)}, ${this.name(j)}'s statement ${this.claim(j)} must be ${knight ? 'true' : 'false'}.${given}`,
+      );
     }
     return run.length;
   }
@@ -166,8 +203,12 @@ class Narrator {
     const v = this.truth(j);
     const why = this.facts(j, [j]) || this.facts(j);
     this.a[j] = e.knight ? 1 : 0;
-    if (this.verbosity === 'terse') this.say(`${this.name(j)}'s statement is ${v ? 'true' : 'false'}, so ${this.is(j, e.knight)}.`);
-    else this.say(`${this.name(j)}'s statement ${this.claim(j)} is ${v ? 'true' : 'false'}${why ? `, because ${why}` : ''}. So ${this.name(j)} is ${v ? 'telling the truth' : 'lying'}: ${this.is(j, e.knight)}.`);
+    if (this.verbosity === 'terse')
+      this.say(`${this.name(j)}'s statement is ${v ? 'true' : 'false'}, so ${this.is(j, e.knight)}.`);
+    else
+      this.say(
+        `${this.name(j)}'s statement ${this.claim(j)} is ${v ? 'true' : 'false'}${why ? `, because ${why}` : ''}. So ${this.name(j)} is ${v ? 'telling the truth' : 'lying'}: ${this.is(j, e.knight)}.`,
+      );
     return 1;
   }
 
@@ -178,13 +219,25 @@ class Narrator {
     if (e.person !== undefined) {
       const p = e.person;
       const has = this.a[p] === 1;
-      if (this.verbosity === 'terse') this.say(`${oops}${this.name(j)}'s statement would then need ${this.name(p)} to be ${this.role(!has)}, while ${this.is(p, has)}. Contradiction.`);
-      else this.say(`${oops}for ${this.name(j)}'s statement ${this.claim(j)} to be ${knight ? 'true' : 'false'}, ${this.name(p)} would have to be ${this.role(!has)}, and we already have ${this.is(p, has)}. Contradiction.`);
+      if (this.verbosity === 'terse')
+        this.say(
+          `${oops}${this.name(j)}'s statement would then need ${this.name(p)} to be ${this.role(!has)}, while ${this.is(p, has)}. Contradiction.`,
+        );
+      else
+        this.say(
+          `${oops}for ${this.name(j)}'s statement ${this.claim(j)} to be ${knight ? 'true' : 'false'}, ${this.name(p)} would have to be ${this.role(!has)}, and we already have ${this.is(p, has)}. Contradiction.`,
+        );
     } else {
       const v = this.truth(j);
       const why = this.facts(j);
-      if (this.verbosity === 'terse') this.say(`${oops}${this.name(j)}'s statement is ${v ? 'true' : 'false'}, while ${this.is(j, knight)}. Contradiction.`);
-      else this.say(`${oops}then ${this.name(j)}'s statement ${this.claim(j)} is ${v ? 'true' : 'false'}${why ? ` (${why})` : ''}, while ${this.is(j, knight)}, who ${knight ? 'always tells the truth' : 'always lies'}. Contradiction.`);
+      if (this.verbosity === 'terse')
+        this.say(
+          `${oops}${this.name(j)}'s statement is ${v ? 'true' : 'false'}, while ${this.is(j, knight)}. Contradiction.`,
+        );
+      else
+        this.say(
+          `${oops}then ${this.name(j)}'s statement ${this.claim(j)} is ${v ? 'true' : 'false'}${why ? ` (${why})` : ''}, while ${this.is(j, knight)}, who ${knight ? 'always tells the truth' : 'always lies'}. Contradiction.`,
+        );
     }
     return 1;
   }
@@ -193,16 +246,27 @@ class Narrator {
     this.solutions++;
     const all = listNames(knights.map((k, i) => this.is(i, k)));
     if (this.solutions > 1) throw new Error('trace: the puzzle has more than one solution');
-    this.say(this.verbosity === 'terse' ? 'Every person has a role and nothing contradicts.' : `Now every person has a role and no statement is contradicted: ${all}.`);
+    this.say(
+      this.verbosity === 'terse'
+        ? 'Every person has a role and nothing contradicts.'
+        : `Now every person has a role and no statement is contradicted: ${all}.`,
+    );
     if (this.verbosity === 'long') {
       this.paragraph();
       this.say('Let me double-check every statement against this assignment.');
       this.p.names.forEach((_, j) => {
         const v = this.truth(j);
-        this.say(`\n- ${this.name(j)} is ${this.role(knights[j])} and says ${this.claim(j)}, which is ${v ? 'true' : 'false'}: ${v === (knights[j] ? 1 : 0) ? 'consistent' : 'INCONSISTENT'}.`);
+        this.say(
+          `\n- ${this.name(j)} is ${this.role(knights[j])} and says ${this.claim(j)}, which is ${v ? 'true' : 'false'}: ${v === (knights[j] ? 1 : 0) ? 'consistent' : 'INCONSISTENT'}.`,
+        );
       });
       this.paragraph();
-      this.say(this.pick(['Is this the only possibility? Let me check the cases I skipped.', 'Before answering, let me make sure no other assignment works.']));
+      this.say(
+        this.pick([
+          'Is this the only possibility? Let me check the cases I skipped.',
+          'Before answering, let me make sure no other assignment works.',
+        ]),
+      );
     }
     return 1;
   }
@@ -214,7 +278,10 @@ class Narrator {
     }
     this.paragraph();
     this.say(`So the answer is: ${this.p.solution_text}`);
-    return this.paragraphs.filter((ps) => ps.length).map((ps) => ps.join(' ').replace(/ \n/g, '\n')).join('\n\n');
+    return this.paragraphs
+      .filter((ps) => ps.length)
+      .map((ps) => ps.join(' ').replace(/ \n/g, '\n'))
+      .join('\n\n');
   }
 }
 
@@ -240,8 +307,12 @@ export function symbolicTrace(puzzle: KKPuzzle, opts: TraceOptions = {}): string
   const events = searchEvents(puzzle.statements, { limit: verbosity === 'long' ? Infinity : 2 });
   const found = events.filter((e): e is Extract<SearchEvent, { kind: 'solution' }> => e.kind === 'solution');
   const where = `puzzle${puzzle.index !== undefined ? ` ${puzzle.index}` : ''}`;
-  if (found.length !== 1) throw new RangeError(`${where}: has ${found.length === 0 ? 'no solution' : 'more than one solution'}; a trace needs exactly one`);
-  if (found[0].knights.some((k, i) => k !== puzzle.solution[i])) throw new RangeError(`${where}: its stored solution is not the one that satisfies its statements`);
+  if (found.length !== 1)
+    throw new RangeError(
+      `${where}: has ${found.length === 0 ? 'no solution' : 'more than one solution'}; a trace needs exactly one`,
+    );
+  if (found[0].knights.some((k, i) => k !== puzzle.solution[i]))
+    throw new RangeError(`${where}: its stored solution is not the one that satisfies its statements`);
   // terse and normal stop at the solution; the search ran on only to prove it unique.
   const told = verbosity === 'long' ? events : events.slice(0, events.indexOf(found[0]) + 1);
   const n = new Narrator(puzzle, verbosity, new Rng(mixSeed(opts.seed ?? 0, hashString(puzzle.quiz))));

@@ -38,7 +38,12 @@ export function buildTestProgram(code: string, example: CodeExample): string {
 }
 
 /** Runs a piece of code against an example's tests. */
-export function runTests(sandbox: Sandbox, code: string, example: CodeExample, limits?: Partial<SandboxLimits>): Promise<RunResult> {
+export function runTests(
+  sandbox: Sandbox,
+  code: string,
+  example: CodeExample,
+  limits?: Partial<SandboxLimits>,
+): Promise<RunResult> {
   return sandbox.run(buildTestProgram(code, example), limits);
 }
 

@@ -14,9 +14,7 @@
 /** Reward for a completion that fails the format gate. */
 export const FORMAT_PENALTY = -2;
 
-export type FormatCheck =
-  | { ok: true; think: string; answer: string }
-  | { ok: false; reason: string };
+export type FormatCheck = { ok: true; think: string; answer: string } | { ok: false; reason: string };
 
 /** How many times `tag` occurs in `s`. */
 export function countTag(s: string, tag: string): number {

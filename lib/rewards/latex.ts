@@ -15,9 +15,21 @@
 type Tok = { kind: 'num' | 'cmd' | 'letter' | 'op'; text: string };
 
 const FUNCS: Record<string, string> = {
-  sin: 'sin', cos: 'cos', tan: 'tan', cot: 'cot', sec: 'sec', csc: 'csc',
-  arcsin: 'asin', arccos: 'acos', arctan: 'atan', sinh: 'sinh', cosh: 'cosh', tanh: 'tanh',
-  ln: 'log', log: 'log10', exp: 'exp',
+  sin: 'sin',
+  cos: 'cos',
+  tan: 'tan',
+  cot: 'cot',
+  sec: 'sec',
+  csc: 'csc',
+  arcsin: 'asin',
+  arccos: 'acos',
+  arctan: 'atan',
+  sinh: 'sinh',
+  cosh: 'cosh',
+  tanh: 'tanh',
+  ln: 'log',
+  log: 'log10',
+  exp: 'exp',
 };
 const SYMBOLS: Record<string, string> = { pi: 'pi', infty: 'Infinity', infinity: 'Infinity' };
 const TIMES = new Set(['cdot', 'times', 'ast']);

@@ -29,22 +29,84 @@ export function lastBoxed(text: string): string | null {
 
 // Units that MATH answers carry in \text{} / \mbox{} or as trailing words.
 const UNITS = [
-  'degrees', 'degree', 'deg', 'radians', 'radian', 'cm', 'centimeters', 'centimeter', 'mm', 'km', 'm', 'meters',
-  'meter', 'inches', 'inch', 'in', 'feet', 'foot', 'ft', 'yards', 'yard', 'miles', 'mile', 'mph', 'units', 'unit',
-  'square units', 'sq units', 'cents', 'cent', 'dollars', 'dollar', 'hours', 'hour', 'hrs', 'minutes', 'minute',
-  'min', 'seconds', 'second', 'sec', 'days', 'day', 'weeks', 'week', 'years', 'year', 'kg', 'grams', 'gram', 'g',
-  'pounds', 'pound', 'lbs', 'ounces', 'ounce', 'liters', 'liter', 'gallons', 'gallon', 'people', 'students',
-  'ways', 'points', 'percent',
+  'degrees',
+  'degree',
+  'deg',
+  'radians',
+  'radian',
+  'cm',
+  'centimeters',
+  'centimeter',
+  'mm',
+  'km',
+  'm',
+  'meters',
+  'meter',
+  'inches',
+  'inch',
+  'in',
+  'feet',
+  'foot',
+  'ft',
+  'yards',
+  'yard',
+  'miles',
+  'mile',
+  'mph',
+  'units',
+  'unit',
+  'square units',
+  'sq units',
+  'cents',
+  'cent',
+  'dollars',
+  'dollar',
+  'hours',
+  'hour',
+  'hrs',
+  'minutes',
+  'minute',
+  'min',
+  'seconds',
+  'second',
+  'sec',
+  'days',
+  'day',
+  'weeks',
+  'week',
+  'years',
+  'year',
+  'kg',
+  'grams',
+  'gram',
+  'g',
+  'pounds',
+  'pound',
+  'lbs',
+  'ounces',
+  'ounce',
+  'liters',
+  'liter',
+  'gallons',
+  'gallon',
+  'people',
+  'students',
+  'ways',
+  'points',
+  'percent',
 ];
 const UNIT_WORD = new RegExp(`^(?:${UNITS.sort((a, b) => b.length - a.length).join('|')})$`, 'i');
 
 function unwrapText(s: string): string {
   // \text{…}, \textbf{…}, \mbox{…}, \mathrm{…}: a unit (with ^2/^3) is dropped, anything else kept.
-  return s.replace(/\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}(\^\{?[23]\}?)?/g, (_, inner: string, pow) => {
-    const word = inner.trim();
-    if (UNIT_WORD.test(word) && word !== '') return '';
-    return pow ? `${inner}${pow}` : inner;
-  });
+  return s.replace(
+    /\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}(\^\{?[23]\}?)?/g,
+    (_, inner: string, pow) => {
+      const word = inner.trim();
+      if (UNIT_WORD.test(word) && word !== '') return '';
+      return pow ? `${inner}${pow}` : inner;
+    },
+  );
 }
 
 /**
@@ -58,8 +120,13 @@ export function normalizeAnswer(answer: string): string {
   s = s.replace(/(?<!\\)\\[!,;:> ]|~/g, ' ');
   s = s.replace(/\\[dt]frac/g, '\\frac');
   // Unicode maths that models emit
-  s = s.replace(/π/g, '\\pi ').replace(/∞/g, '\\infty ').replace(/[−–]/g, '-').replace(/×/g, '\\times ')
-    .replace(/·/g, '\\cdot ').replace(/√(\d+|\{)/g, (_, x: string) => (x === '{' ? '\\sqrt{' : `\\sqrt{${x}}`));
+  s = s
+    .replace(/π/g, '\\pi ')
+    .replace(/∞/g, '\\infty ')
+    .replace(/[−–]/g, '-')
+    .replace(/×/g, '\\times ')
+    .replace(/·/g, '\\cdot ')
+    .replace(/√(\d+|\{)/g, (_, x: string) => (x === '{' ? '\\sqrt{' : `\\sqrt{${x}}`));
   s = s.replace(/\\\$/g, '').replace(/\$/g, '');
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|°|\\circ/g, '');
   s = s.replace(/\\%|%/g, '');
@@ -71,7 +138,10 @@ export function normalizeAnswer(answer: string): string {
     s = m[1];
   }
   // drop whitespace, except one space that ends a command name before a letter (\cot x)
-  s = s.replace(/(\\[a-zA-Z]+)\s+(?=[a-zA-Z])/g, '$1\u0000').replace(/\s+/g, '').replace(/\u0000/g, ' ');
+  s = s
+    .replace(/(\\[a-zA-Z]+)\s+(?=[a-zA-Z])/g, '$1\u0000')
+    .replace(/\s+/g, '')
+    .replace(/\u0000/g, ' ');
   s = s.replace(/[.,;:]+$/, '').replace(/\\\.$/, '');
   // x = 5, x\in[2,3], y=2x+3 (one variable on the left, one `=`): keep the right-hand side.
   s = s.replace(/^[a-zA-Z]\\in(?=[[(])/, '');

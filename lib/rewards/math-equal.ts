@@ -146,7 +146,8 @@ function close(a: Num, b: Num): boolean {
   }
   // Integers are compared exactly (11111111101 is not 11111111100, however close).
   const nearInt = (x: number) => Math.abs(x - Math.round(x)) <= 1e-9 * Math.max(1, Math.abs(x));
-  if ([a.re, a.im, b.re, b.im].every(nearInt)) return Math.round(a.re) === Math.round(b.re) && Math.round(a.im) === Math.round(b.im);
+  if ([a.re, a.im, b.re, b.im].every(nearInt))
+    return Math.round(a.re) === Math.round(b.re) && Math.round(a.im) === Math.round(b.im);
   const diff = Math.hypot(a.re - b.re, a.im - b.im);
   const scale = Math.max(Math.hypot(a.re, a.im), Math.hypot(b.re, b.im));
   return diff <= REL_TOL * scale + 1e-12;
@@ -201,8 +202,12 @@ function valuesEqual(a: Value, b: Value): boolean {
   if (a.kind === 'scalar' && b.kind === 'scalar') return scalarEqual(a.tex, b.tex);
   if (a.kind === 'eq' && b.kind === 'eq') return equationEqual(a, b);
   if (a.kind === 'seq' && b.kind === 'seq') {
-    return a.open === b.open && a.close === b.close && a.items.length === b.items.length &&
-      a.items.every((x, i) => valuesEqual(x, b.items[i]));
+    return (
+      a.open === b.open &&
+      a.close === b.close &&
+      a.items.length === b.items.length &&
+      a.items.every((x, i) => valuesEqual(x, b.items[i]))
+    );
   }
   if (a.kind === 'set' && b.kind === 'set') {
     if (a.items.length !== b.items.length) return false;
@@ -215,8 +220,10 @@ function valuesEqual(a: Value, b: Value): boolean {
     });
   }
   if (a.kind === 'matrix' && b.kind === 'matrix') {
-    return a.rows.length === b.rows.length && a.rows.every((r, i) =>
-      r.length === b.rows[i].length && r.every((x, j) => valuesEqual(x, b.rows[i][j])));
+    return (
+      a.rows.length === b.rows.length &&
+      a.rows.every((r, i) => r.length === b.rows[i].length && r.every((x, j) => valuesEqual(x, b.rows[i][j])))
+    );
   }
   return false;
 }

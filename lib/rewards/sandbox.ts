@@ -203,7 +203,8 @@ export class Sandbox {
         } catch {
           /* already gone */
         }
-        for (const s of [child.stdout, child.stderr, child.stdio[3]]) (s as NodeJS.ReadableStream & { destroy(): void })?.destroy();
+        for (const s of [child.stdout, child.stderr, child.stdio[3]])
+          (s as NodeJS.ReadableStream & { destroy(): void })?.destroy();
       }, timeoutMs + 3000);
       child.on('error', (e) => {
         clearTimeout(watchdog);
@@ -212,7 +213,8 @@ export class Sandbox {
       child.on('close', (code) => {
         clearTimeout(watchdog);
         const wallMs = performance.now() - start;
-        let parsed: { exit: number | null; signal: number | null; timedOut: boolean; isolation: string[] } | null = null;
+        let parsed: { exit: number | null; signal: number | null; timedOut: boolean; isolation: string[] } | null =
+          null;
         try {
           parsed = JSON.parse(report);
         } catch {

@@ -101,7 +101,10 @@ export class Batcher {
   /** Engine calls made and sequences they generated (for /health and the benchmark). */
   readonly stats = { batches: 0, sequences: 0, tokens: 0 };
 
-  constructor(private readonly generate: GenerateFn, private readonly opts: BatcherOptions) {}
+  constructor(
+    private readonly generate: GenerateFn,
+    private readonly opts: BatcherOptions,
+  ) {}
 
   /** Requests waiting for a batch. */
   get queued(): number {
@@ -121,9 +124,15 @@ export class Batcher {
     const { signal, onTokens } = opts;
     if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new QueueFullError(this.opts.maxQueue));
     if (signal?.aborted) return Promise.reject(new AbortedError());
-    const key = job.seed !== undefined
-      ? `seeded#${++uniqueKey}`
-      : JSON.stringify([job.temperature, job.temperature === 0 ? 1 : job.topP, job.temperature === 0 ? 0 : job.topK, [...new Set(job.stopTokens)].sort((a, b) => a - b)]);
+    const key =
+      job.seed !== undefined
+        ? `seeded#${++uniqueKey}`
+        : JSON.stringify([
+            job.temperature,
+            job.temperature === 0 ? 1 : job.topP,
+            job.temperature === 0 ? 0 : job.topK,
+            [...new Set(job.stopTokens)].sort((a, b) => a - b),
+          ]);
     return new Promise<JobResult>((resolve, reject) => {
       const p: Pending = { job, key, resolve, reject, signal, onTokens };
       if (signal) {
@@ -232,50 +241,60 @@ export class Batcher {
         const seqs: Running[] = [];
         for (const p of batch) {
           this.open.add(p);
-          for (let i = 0; i < p.job.n; i++) seqs.push({ owner: p, index: i, tokens: [], finish: null, stop: new AbortController() });
+          for (let i = 0; i < p.job.n; i++)
+            seqs.push({ owner: p, index: i, tokens: [], finish: null, stop: new AbortController() });
         }
         const j0 = batch[0].job;
         const stopTokens = new Set(j0.stopTokens);
         // A request's signal stops all its completions; a completion's own controller stops it alone.
-        const signals = seqs.map((r) => (r.owner.signal ? AbortSignal.any([r.owner.signal, r.stop.signal]) : r.stop.signal));
+        const signals = seqs.map((r) =>
+          r.owner.signal ? AbortSignal.any([r.owner.signal, r.stop.signal]) : r.stop.signal,
+        );
         this.runningSequences = seqs.length;
         // A request cancelled while it runs is refused at once; the engine stops its completions.
-        const cancels = batch.filter((p) => p.signal).map((p) => {
-          const f = () => {
-            for (const r of seqs) if (r.owner === p) r.finish ??= 'abort';
-            this.settle(p, seqs);
-          };
-          p.signal!.addEventListener('abort', f, { once: true });
-          return () => p.signal!.removeEventListener('abort', f);
-        });
-        try {
-          const g = await this.generate(seqs.map((r) => r.owner.job.prompt), {
-            maxNewTokens: seqs.map((r) => r.owner.job.maxTokens),
-            temperature: j0.temperature,
-            topP: j0.topP,
-            topK: j0.topK,
-            seed: j0.seed ?? randomInt(2 ** 47),
-            stopTokens: [...stopTokens],
-            signals,
-            onTokens: (step) => {
-              const bySeq = new Map<number, number[]>();
-              for (const t of step) {
-                const l = bySeq.get(t.prompt);
-                if (l) l.push(t.token);
-                else bySeq.set(t.prompt, [t.token]);
-              }
-              const touched = new Set<Pending>();
-              for (const [s, toks] of bySeq) {
-                this.record(seqs[s], toks, stopTokens, seqs);
-                touched.add(seqs[s].owner);
-              }
-              for (const p of touched) this.settle(p, seqs);
-            },
+        const cancels = batch
+          .filter((p) => p.signal)
+          .map((p) => {
+            const f = () => {
+              for (const r of seqs) if (r.owner === p) r.finish ??= 'abort';
+              this.settle(p, seqs);
+            };
+            p.signal!.addEventListener('abort', f, { once: true });
+            return () => p.signal!.removeEventListener('abort', f);
           });
+        try {
+          const g = await this.generate(
+            seqs.map((r) => r.owner.job.prompt),
+            {
+              maxNewTokens: seqs.map((r) => r.owner.job.maxTokens),
+              temperature: j0.temperature,
+              topP: j0.topP,
+              topK: j0.topK,
+              seed: j0.seed ?? randomInt(2 ** 47),
+              stopTokens: [...stopTokens],
+              signals,
+              onTokens: (step) => {
+                const bySeq = new Map<number, number[]>();
+                for (const t of step) {
+                  const l = bySeq.get(t.prompt);
+                  if (l) l.push(t.token);
+                  else bySeq.set(t.prompt, [t.token]);
+                }
+                const touched = new Set<Pending>();
+                for (const [s, toks] of bySeq) {
+                  this.record(seqs[s], toks, stopTokens, seqs);
+                  touched.add(seqs[s].owner);
+                }
+                for (const p of touched) this.settle(p, seqs);
+              },
+            },
+          );
           this.stats.batches++;
           this.stats.sequences += seqs.length;
           // Completions the engine ended without a token saying so (aborted by a signal).
-          seqs.forEach((r, s) => { if (r.finish === null) r.finish = g.finishReasons[s]; });
+          seqs.forEach((r, s) => {
+            if (r.finish === null) r.finish = g.finishReasons[s];
+          });
           for (const p of batch) this.settle(p, seqs);
         } catch (e) {
           for (const p of batch) if (this.open.delete(p)) p.reject(e);

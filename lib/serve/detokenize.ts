@@ -33,7 +33,12 @@ function firstStop(text: string, stops: readonly string[]): { at: number; stop: 
   return best;
 }
 
-export function finishText(tok: Tokenizer, tokens: readonly number[], engineFinish: FinishReason, stop: StopRules): FinishedText {
+export function finishText(
+  tok: Tokenizer,
+  tokens: readonly number[],
+  engineFinish: FinishReason,
+  stop: StopRules,
+): FinishedText {
   // The engine returns the stop token as the last one; it is counted, never shown.
   const content = engineFinish === 'stop' ? tokens.slice(0, -1) : tokens.slice();
   const full = decode(tok, content);
@@ -41,11 +46,13 @@ export function finishText(tok: Tokenizer, tokens: readonly number[], engineFini
   let text = full;
   let used = content;
   let finishReason = engineFinish;
-  let stopReason: string | null = engineFinish === 'stop' ? stop.tokenStops.get(tokens[tokens.length - 1]) ?? null : null;
+  let stopReason: string | null =
+    engineFinish === 'stop' ? (stop.tokenStops.get(tokens[tokens.length - 1]) ?? null) : null;
   let completionTokens = tokens.length;
   if (hit) {
     // The fewest tokens whose text holds a stop string (holding one only grows with more tokens).
-    let lo = 1, hi = content.length;
+    let lo = 1,
+      hi = content.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (firstStop(decode(tok, content.slice(0, mid)), stop.strings)) hi = mid;
@@ -77,7 +84,11 @@ export class TextStream {
   /** True once a stop string or stop token ended the completion. */
   ended = false;
 
-  constructor(private readonly tok: Tokenizer, private readonly stop: StopRules, private readonly stopIds: ReadonlySet<number>) {}
+  constructor(
+    private readonly tok: Tokenizer,
+    private readonly stop: StopRules,
+    private readonly stopIds: ReadonlySet<number>,
+  ) {}
 
   /** Takes new tokens; returns the text that can be sent now ('' when none). */
   push(tokens: readonly number[]): string {

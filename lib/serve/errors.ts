@@ -1,7 +1,8 @@
 // Errors in the OpenAI API's shape: an HTTP status and a body
 // {"error": {"message", "type", "param", "code"}}, as the official clients expect to parse them.
 
-export type ApiErrorType = 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'rate_limit_error' | 'server_error';
+export type ApiErrorType =
+  'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'rate_limit_error' | 'server_error';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -12,7 +13,12 @@ export class ApiError extends Error {
   /** Extra response headers (Retry-After on 429, Allow on 405). */
   readonly headers: Record<string, string>;
 
-  constructor(status: number, type: ApiErrorType, message: string, opts: { param?: string | null; code?: string | null; headers?: Record<string, string> } = {}) {
+  constructor(
+    status: number,
+    type: ApiErrorType,
+    message: string,
+    opts: { param?: string | null; code?: string | null; headers?: Record<string, string> } = {},
+  ) {
     super(message);
     this.name = 'ApiError';
     this.status = status;

@@ -50,7 +50,8 @@ export interface ChatRequest extends Common {
 type Body = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
-const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+const kindOf = (v: unknown) =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 const present = (b: Body, k: string) => b[k] !== undefined && b[k] !== null;
 
 function num(b: Body, k: string, dflt: number, lo: number, hi: number, integer = false): number {
@@ -71,7 +72,8 @@ function bool(b: Body, k: string, dflt: boolean): boolean {
 /** Fields whose non-default values warmstart cannot honour. */
 function refuseUnsupported(b: Body, fields: Record<string, (v: unknown) => boolean>): void {
   for (const [k, isDefault] of Object.entries(fields)) {
-    if (present(b, k) && !isDefault(b[k])) throw badRequest(`${k} is not supported by warmstart serve`, k, 'unsupported_parameter');
+    if (present(b, k) && !isDefault(b[k]))
+      throw badRequest(`${k} is not supported by warmstart serve`, k, 'unsupported_parameter');
   }
 }
 
@@ -101,7 +103,8 @@ function sampling(b: Body, limits: Limits, maxTokensField: string): SamplingPara
 }
 
 function common(b: Body, limits: Limits, maxTokensField: string): Common {
-  if (typeof b.model !== 'string' || b.model === '') throw badRequest(`model must be a non-empty string, got ${kindOf(b.model)}`, 'model');
+  if (typeof b.model !== 'string' || b.model === '')
+    throw badRequest(`model must be a non-empty string, got ${kindOf(b.model)}`, 'model');
   const stream = bool(b, 'stream', false);
   let includeUsage = false;
   if (present(b, 'stream_options')) {
@@ -121,22 +124,36 @@ const isEmpty = (v: unknown) => (Array.isArray(v) && v.length === 0) || (isObjec
 export function parseCompletionRequest(body: unknown, limits: Limits): CompletionRequest {
   if (!isObject(body)) throw badRequest(`the request body must be a JSON object, got ${kindOf(body)}`);
   refuseUnsupported(body, {
-    logprobs: isZero, echo: isFalse, suffix: (v) => v === '', best_of: (v) => v === 1 || v === body.n,
-    presence_penalty: isZero, frequency_penalty: isZero, logit_bias: isEmpty,
+    logprobs: isZero,
+    echo: isFalse,
+    suffix: (v) => v === '',
+    best_of: (v) => v === 1 || v === body.n,
+    presence_penalty: isZero,
+    frequency_penalty: isZero,
+    logit_bias: isEmpty,
   });
   const c = common(body, limits, 'max_tokens');
   const p = body.prompt;
   let prompts: (string | number[])[];
-  const isIds = (a: unknown): a is number[] => Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === 'number');
+  const isIds = (a: unknown): a is number[] =>
+    Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === 'number');
   if (typeof p === 'string') prompts = [p];
   else if (isIds(p)) prompts = [p];
-  else if (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string' || isIds(x))) prompts = p as (string | number[])[];
-  else throw badRequest(`prompt must be a string, an array of strings, an array of token ids or an array of those, got ${kindOf(p)}`, 'prompt');
-  if (prompts.length > limits.maxPrompts) throw badRequest(`prompt holds ${prompts.length} prompts; at most ${limits.maxPrompts}`, 'prompt');
+  else if (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string' || isIds(x)))
+    prompts = p as (string | number[])[];
+  else
+    throw badRequest(
+      `prompt must be a string, an array of strings, an array of token ids or an array of those, got ${kindOf(p)}`,
+      'prompt',
+    );
+  if (prompts.length > limits.maxPrompts)
+    throw badRequest(`prompt holds ${prompts.length} prompts; at most ${limits.maxPrompts}`, 'prompt');
   prompts.forEach((q, i) => {
-    if (Array.isArray(q)) q.forEach((id, j) => {
-      if (!Number.isInteger(id) || id < 0) throw badRequest(`prompt token ids must be non-negative integers, got ${id} at [${i}][${j}]`, 'prompt');
-    });
+    if (Array.isArray(q))
+      q.forEach((id, j) => {
+        if (!Number.isInteger(id) || id < 0)
+          throw badRequest(`prompt token ids must be non-negative integers, got ${id} at [${i}][${j}]`, 'prompt');
+      });
   });
   return { kind: 'completion', ...c, prompts };
 }
@@ -144,12 +161,17 @@ export function parseCompletionRequest(body: unknown, limits: Limits): Completio
 function messageContent(v: unknown, where: string): string {
   if (typeof v === 'string') return v;
   if (Array.isArray(v)) {
-    return v.map((part, j) => {
-      if (!isObject(part) || part.type !== 'text' || typeof part.text !== 'string') {
-        throw badRequest(`${where}[${j}] must be {"type": "text", "text": string} (only text content is supported)`, where);
-      }
-      return part.text;
-    }).join('');
+    return v
+      .map((part, j) => {
+        if (!isObject(part) || part.type !== 'text' || typeof part.text !== 'string') {
+          throw badRequest(
+            `${where}[${j}] must be {"type": "text", "text": string} (only text content is supported)`,
+            where,
+          );
+        }
+        return part.text;
+      })
+      .join('');
   }
   throw badRequest(`${where} must be a string or an array of text parts, got ${kindOf(v)}`, where);
 }
@@ -160,16 +182,27 @@ const ROLES = new Set(['system', 'developer', 'user', 'assistant']);
 export function parseChatRequest(body: unknown, limits: Limits): ChatRequest {
   if (!isObject(body)) throw badRequest(`the request body must be a JSON object, got ${kindOf(body)}`);
   refuseUnsupported(body, {
-    logprobs: isFalse, top_logprobs: isZero, presence_penalty: isZero, frequency_penalty: isZero, logit_bias: isEmpty,
-    tools: isEmpty, functions: isEmpty, response_format: (v) => isObject(v) && v.type === 'text',
+    logprobs: isFalse,
+    top_logprobs: isZero,
+    presence_penalty: isZero,
+    frequency_penalty: isZero,
+    logit_bias: isEmpty,
+    tools: isEmpty,
+    functions: isEmpty,
+    response_format: (v) => isObject(v) && v.type === 'text',
   });
   const maxField = present(body, 'max_completion_tokens') ? 'max_completion_tokens' : 'max_tokens';
   const c = common(body, limits, maxField);
-  if (!Array.isArray(body.messages) || body.messages.length === 0) throw badRequest(`messages must be a non-empty array, got ${kindOf(body.messages)}`, 'messages');
+  if (!Array.isArray(body.messages) || body.messages.length === 0)
+    throw badRequest(`messages must be a non-empty array, got ${kindOf(body.messages)}`, 'messages');
   const messages = body.messages.map((m, i): ChatMessageIn => {
     const where = `messages[${i}]`;
     if (!isObject(m)) throw badRequest(`${where} must be an object, got ${kindOf(m)}`, where);
-    if (typeof m.role !== 'string' || !ROLES.has(m.role)) throw badRequest(`${where}.role must be one of ${[...ROLES].join(', ')}, got ${JSON.stringify(m.role)}`, `${where}.role`);
+    if (typeof m.role !== 'string' || !ROLES.has(m.role))
+      throw badRequest(
+        `${where}.role must be one of ${[...ROLES].join(', ')}, got ${JSON.stringify(m.role)}`,
+        `${where}.role`,
+      );
     return { role: m.role, content: messageContent(m.content, `${where}.content`) };
   });
   return { kind: 'chat', ...c, messages };

@@ -27,7 +27,13 @@ import { loadModel, type Device, type Model } from '../engine/model.js';
 import { AbortedError, Batcher, QueueFullError, type GenJob, type JobResult } from './batcher.js';
 import { finishText, TextStream, type FinishedText, type StopRules } from './detokenize.js';
 import { ApiError, badRequest } from './errors.js';
-import { parseChatRequest, parseCompletionRequest, type ChatRequest, type CompletionRequest, type Limits } from './requests.js';
+import {
+  parseChatRequest,
+  parseCompletionRequest,
+  type ChatRequest,
+  type CompletionRequest,
+  type Limits,
+} from './requests.js';
 
 export interface ServerOptions {
   /** Interface to listen on. Default 127.0.0.1 (loopback only). */
@@ -78,13 +84,18 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 
 function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  if (e instanceof QueueFullError) return new ApiError(429, 'rate_limit_error', e.message, { code: 'queue_full', headers: { 'Retry-After': '1' } });
+  if (e instanceof QueueFullError)
+    return new ApiError(429, 'rate_limit_error', e.message, { code: 'queue_full', headers: { 'Retry-After': '1' } });
   return new ApiError(500, 'server_error', e instanceof Error ? e.message : String(e));
 }
 
 /** The body, up to `limit` bytes; past it, a 413 (the rest is read and dropped so the client sees the answer). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () => new ApiError(413, 'invalid_request_error', `the request body is larger than the limit of ${limit} bytes`, { code: 'body_too_large', headers: { Connection: 'close' } });
+  const tooLarge = () =>
+    new ApiError(413, 'invalid_request_error', `the request body is larger than the limit of ${limit} bytes`, {
+      code: 'body_too_large',
+      headers: { Connection: 'close' },
+    });
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
@@ -139,17 +150,32 @@ function sameKey(given: string, key: string): boolean {
 }
 
 /** Starts serving `model` (whose tokenizer is `tokenizer`); resolves once it listens. */
-export async function startServer(model: Model, tokenizer: Tokenizer, opts: ServerOptions = {}): Promise<WarmstartServer> {
+export async function startServer(
+  model: Model,
+  tokenizer: Tokenizer,
+  opts: ServerOptions = {},
+): Promise<WarmstartServer> {
   const cfg = model.config;
   const context = cfg.maxPositionEmbeddings;
   const host = opts.host ?? '127.0.0.1';
   const modelName = opts.modelName ?? (model.dir ? basename(model.dir) : 'warmstart');
   const maxBodyBytes = opts.maxBodyBytes ?? 4 * MiB;
-  const limits: Limits = { maxN: opts.maxN ?? 16, maxPrompts: opts.maxPrompts ?? 32, maxTokens: Math.min(opts.maxTokens ?? 8192, context - 1) };
+  const limits: Limits = {
+    maxN: opts.maxN ?? 16,
+    maxPrompts: opts.maxPrompts ?? 32,
+    maxTokens: Math.min(opts.maxTokens ?? 8192, context - 1),
+  };
   const maxQueue = opts.maxQueue ?? 256;
   const created = Math.floor(Date.now() / 1000);
-  if (tokenizer.vocabSize > cfg.vocabSize) throw new RangeError(`the tokenizer has ${tokenizer.vocabSize} tokens, the model only ${cfg.vocabSize}`);
-  for (const [k, v, lo] of [['maxBodyBytes', maxBodyBytes, 1], ['maxTokens', limits.maxTokens, 1], ['maxQueue', maxQueue, 1], ['maxN', limits.maxN, 1], ['maxPrompts', limits.maxPrompts, 1]] as const) {
+  if (tokenizer.vocabSize > cfg.vocabSize)
+    throw new RangeError(`the tokenizer has ${tokenizer.vocabSize} tokens, the model only ${cfg.vocabSize}`);
+  for (const [k, v, lo] of [
+    ['maxBodyBytes', maxBodyBytes, 1],
+    ['maxTokens', limits.maxTokens, 1],
+    ['maxQueue', maxQueue, 1],
+    ['maxN', limits.maxN, 1],
+    ['maxPrompts', limits.maxPrompts, 1],
+  ] as const) {
     if (!Number.isInteger(v) || v < lo) throw new RangeError(`${k} must be an integer >= ${lo}, got ${v}`);
   }
 
@@ -178,27 +204,45 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
   }
 
   function checkModel(name: string): void {
-    if (name !== modelName) throw new ApiError(404, 'not_found_error', `The model \`${name}\` does not exist; this server serves \`${modelName}\``, { param: 'model', code: 'model_not_found' });
+    if (name !== modelName)
+      throw new ApiError(
+        404,
+        'not_found_error',
+        `The model \`${name}\` does not exist; this server serves \`${modelName}\``,
+        { param: 'model', code: 'model_not_found' },
+      );
   }
 
   function tokens(prompt: string | number[], where: string): number[] {
     const ids = typeof prompt === 'string' ? Array.from(tokenizer.encode(prompt)) : prompt;
     if (ids.length === 0) throw badRequest(`${where} is empty`, where);
     const bad = ids.findIndex((id) => id >= cfg.vocabSize);
-    if (bad >= 0) throw badRequest(`${where} token id ${ids[bad]} at [${bad}] is not below the vocabulary size ${cfg.vocabSize}`, where);
+    if (bad >= 0)
+      throw badRequest(
+        `${where} token id ${ids[bad]} at [${bad}] is not below the vocabulary size ${cfg.vocabSize}`,
+        where,
+      );
     return ids;
   }
 
   function budget(promptLen: number, asked: number | undefined, dflt: number, where: string): number {
     const room = context - promptLen;
     if (room < 1 || (asked !== undefined && asked > room)) {
-      throw badRequest(`This model's maximum context length is ${context} tokens. However, you requested ${promptLen + (asked ?? 1)} tokens (${promptLen} in ${where}, ${asked ?? 1} for the completion).`, asked !== undefined ? 'max_tokens' : where, 'context_length_exceeded');
+      throw badRequest(
+        `This model's maximum context length is ${context} tokens. However, you requested ${promptLen + (asked ?? 1)} tokens (${promptLen} in ${where}, ${asked ?? 1} for the completion).`,
+        asked !== undefined ? 'max_tokens' : where,
+        'context_length_exceeded',
+      );
     }
     return asked ?? Math.min(dflt, room, limits.maxTokens);
   }
 
   // ---- the two generation endpoints
-  async function generate(req: CompletionRequest | ChatRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  async function generate(
+    req: CompletionRequest | ChatRequest,
+    res: ServerResponse,
+    signal: AbortSignal,
+  ): Promise<void> {
     checkModel(req.model);
     const chat = req.kind === 'chat';
     let prompts: number[][];
@@ -216,72 +260,137 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
     const p = req.params;
     const { rules, ids } = stopRules(p.stop, chat);
     const jobs: GenJob[] = prompts.map((prompt, i) => ({
-      prompt, n: p.n,
-      maxTokens: budget(prompt.length, p.maxTokens, chat ? limits.maxTokens : 16, prompts.length > 1 ? `prompt[${i}]` : chat ? 'the messages' : 'the prompt'),
+      prompt,
+      n: p.n,
+      maxTokens: budget(
+        prompt.length,
+        p.maxTokens,
+        chat ? limits.maxTokens : 16,
+        prompts.length > 1 ? `prompt[${i}]` : chat ? 'the messages' : 'the prompt',
+      ),
       // top-k past the vocabulary cuts nothing; a top-p below the sampler's floor keeps the top token
-      temperature: p.temperature, topP: Math.max(p.topP, 1e-9), topK: p.topK >= cfg.vocabSize ? 0 : p.topK, stopTokens: ids, seed: p.seed,
+      temperature: p.temperature,
+      topP: Math.max(p.topP, 1e-9),
+      topK: p.topK >= cfg.vocabSize ? 0 : p.topK,
+      stopTokens: ids,
+      seed: p.seed,
     }));
     if (batcher.queued + jobs.length > maxQueue) throw new QueueFullError(maxQueue);
     const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`;
     const now = Math.floor(Date.now() / 1000);
     const chunkObject = chat ? 'chat.completion.chunk' : 'text_completion';
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id, object: chunkObject, created: now, model: modelName, choices, ...extra });
-    const piece = (index: number, text: string) => chunk([chat ? { index, delta: { content: text }, logprobs: null, finish_reason: null } : { index, text, logprobs: null, finish_reason: null }]);
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+      id,
+      object: chunkObject,
+      created: now,
+      model: modelName,
+      choices,
+      ...extra,
+    });
+    const piece = (index: number, text: string) =>
+      chunk([
+        chat
+          ? { index, delta: { content: text }, logprobs: null, finish_reason: null }
+          : { index, text, logprobs: null, finish_reason: null },
+      ]);
     if (req.stream) {
-      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache',
+        'X-Accel-Buffering': 'no',
+      });
       res.flushHeaders();
-      if (chat) send(res, chunk(Array.from({ length: p.n }, (_, index) => ({ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }))));
+      if (chat)
+        send(
+          res,
+          chunk(
+            Array.from({ length: p.n }, (_, index) => ({
+              index,
+              delta: { role: 'assistant', content: '' },
+              logprobs: null,
+              finish_reason: null,
+            })),
+          ),
+        );
     }
     // Each completion's text as it is sampled: streamed, and ended at its first stop string.
     const stopIds = new Set(ids);
     const streams = jobs.map(() => Array.from({ length: p.n }, () => new TextStream(tokenizer, rules, stopIds)));
     const watch = req.stream || rules.strings.length > 0;
-    const results = jobs.map((j, pi) => batcher.submit(j, {
-      signal,
-      onTokens: watch ? (i, toks) => {
-        const ts = streams[pi][i];
-        const text = ts.push(toks);
-        if (req.stream && text !== '') send(res, piece(pi * p.n + i, text));
-        return ts.ended;
-      } : undefined,
-    }));
+    const results = jobs.map((j, pi) =>
+      batcher.submit(j, {
+        signal,
+        onTokens: watch
+          ? (i, toks) => {
+              const ts = streams[pi][i];
+              const text = ts.push(toks);
+              if (req.stream && text !== '') send(res, piece(pi * p.n + i, text));
+              return ts.ended;
+            }
+          : undefined,
+      }),
+    );
     results.forEach((r) => r.catch(() => undefined)); // a rejection is seen below; none goes unhandled
 
     const object = chat ? 'chat.completion' : 'text_completion';
     const usage = (done: FinishedText[][]) => {
       const promptTokens = prompts.reduce((a, q) => a + q.length, 0);
       const completionTokens = done.flat().reduce((a, f) => a + f.completionTokens, 0);
-      return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+      return {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      };
     };
     const finish = (r: JobResult) => r.tokens.map((t, i) => finishText(tokenizer, t, r.finishReasons[i], rules));
 
     if (!req.stream) {
       const done = (await Promise.all(results)).map(finish);
-      const choices = done.flatMap((fs, pi) => fs.map((f, j) => {
-        const index = pi * p.n + j;
-        return chat
-          ? { index, message: { role: 'assistant', content: f.text }, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }
-          : { index, text: f.text, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason };
-      }));
-      sendJson(res, 200, { id, object, created: now, model: modelName, choices, usage: usage(done) }, draining ? { Connection: 'close' } : {});
+      const choices = done.flatMap((fs, pi) =>
+        fs.map((f, j) => {
+          const index = pi * p.n + j;
+          return chat
+            ? {
+                index,
+                message: { role: 'assistant', content: f.text },
+                logprobs: null,
+                finish_reason: f.finishReason,
+                stop_reason: f.stopReason,
+              }
+            : { index, text: f.text, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason };
+        }),
+      );
+      sendJson(
+        res,
+        200,
+        { id, object, created: now, model: modelName, choices, usage: usage(done) },
+        draining ? { Connection: 'close' } : {},
+      );
       return;
     }
 
     const done: FinishedText[][] = [];
     try {
       // Each prompt's choices finish as soon as its completions end.
-      await Promise.all(results.map(async (r, pi) => {
-        const fs = finish(await r);
-        done[pi] = fs;
-        fs.forEach((f, j) => {
-          const index = pi * p.n + j;
-          const rest = streams[pi][j].rest(f);
-          if (rest !== '') send(res, piece(index, rest));
-          send(res, chunk([chat
-            ? { index, delta: {}, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }
-            : { index, text: '', logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }]));
-        });
-      }));
+      await Promise.all(
+        results.map(async (r, pi) => {
+          const fs = finish(await r);
+          done[pi] = fs;
+          fs.forEach((f, j) => {
+            const index = pi * p.n + j;
+            const rest = streams[pi][j].rest(f);
+            if (rest !== '') send(res, piece(index, rest));
+            send(
+              res,
+              chunk([
+                chat
+                  ? { index, delta: {}, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }
+                  : { index, text: '', logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason },
+              ]),
+            );
+          });
+        }),
+      );
       if (req.includeUsage) send(res, chunk([], { usage: usage(done) }));
     } catch (e) {
       // Headers are out: the error goes into the stream, as OpenAI's servers do.
@@ -297,30 +406,53 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
   let onQuiet: (() => void) | null = null;
 
   function modelCard() {
-    return { id: modelName, object: 'model', created, owned_by: 'warmstart', root: model.dir ?? modelName, max_model_len: context };
+    return {
+      id: modelName,
+      object: 'model',
+      created,
+      owned_by: 'warmstart',
+      root: model.dir ?? modelName,
+      max_model_len: context,
+    };
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     const allow = (m: string) => {
-      if (method !== m) throw new ApiError(405, 'invalid_request_error', `${method} is not allowed on ${path}; use ${m}`, { headers: { Allow: m } });
+      if (method !== m)
+        throw new ApiError(405, 'invalid_request_error', `${method} is not allowed on ${path}; use ${m}`, {
+          headers: { Allow: m },
+        });
     };
     if (path === '/health') {
       allow('GET');
       const mem = process.memoryUsage();
       sendJson(res, draining ? 503 : 200, {
-        status: draining ? 'draining' : 'ok', model: modelName, queued: batcher.queued, running: batcher.running,
-        batches: batcher.stats.batches, sequences: batcher.stats.sequences, generated_tokens: batcher.stats.tokens,
+        status: draining ? 'draining' : 'ok',
+        model: modelName,
+        queued: batcher.queued,
+        running: batcher.running,
+        batches: batcher.stats.batches,
+        sequences: batcher.stats.sequences,
+        generated_tokens: batcher.stats.tokens,
         memory: { rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed },
       });
       return;
     }
-    if (!path.startsWith('/v1/')) throw new ApiError(404, 'not_found_error', `no route ${method} ${path}`, { code: 'not_found' });
-    if (draining) throw new ApiError(503, 'server_error', 'the server is shutting down', { code: 'shutting_down', headers: { Connection: 'close' } });
+    if (!path.startsWith('/v1/'))
+      throw new ApiError(404, 'not_found_error', `no route ${method} ${path}`, { code: 'not_found' });
+    if (draining)
+      throw new ApiError(503, 'server_error', 'the server is shutting down', {
+        code: 'shutting_down',
+        headers: { Connection: 'close' },
+      });
     if (opts.apiKey !== undefined) {
       const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-      if (!m || !sameKey(m[1].trim(), opts.apiKey)) throw new ApiError(401, 'authentication_error', 'missing or wrong API key (send Authorization: Bearer <key>)', { code: 'invalid_api_key' });
+      if (!m || !sameKey(m[1].trim(), opts.apiKey))
+        throw new ApiError(401, 'authentication_error', 'missing or wrong API key (send Authorization: Bearer <key>)', {
+          code: 'invalid_api_key',
+        });
     }
     if (path === '/v1/models') {
       allow('GET');
@@ -346,26 +478,34 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
     throw new ApiError(404, 'not_found_error', `no route ${method} ${path}`, { code: 'not_found' });
   }
 
-  const http = createServer({ requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    inflight++;
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-      if (--inflight === 0 && onQuiet) onQuiet();
-    });
-    route(req, res, abort.signal).catch((e: unknown) => {
-      if (e instanceof AbortedError || res.destroyed) return;
-      if (res.headersSent) {
-        res.end();
-        return;
-      }
-      const err = toApiError(e);
-      sendJson(res, err.status, err.body(), draining ? { ...err.headers, Connection: 'close' } : err.headers);
-    });
-  });
+  const http = createServer(
+    { requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      inflight++;
+      const abort = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) abort.abort();
+        if (--inflight === 0 && onQuiet) onQuiet();
+      });
+      route(req, res, abort.signal).catch((e: unknown) => {
+        if (e instanceof AbortedError || res.destroyed) return;
+        if (res.headersSent) {
+          res.end();
+          return;
+        }
+        const err = toApiError(e);
+        sendJson(res, err.status, err.body(), draining ? { ...err.headers, Connection: 'close' } : err.headers);
+      });
+    },
+  );
 
   http.listen(opts.port ?? 8000, host);
-  await Promise.race([once(http, 'listening'), once(http, 'error').then(([e]) => { throw e; })]);
+  await Promise.race([
+    once(http, 'listening'),
+    once(http, 'error').then(([e]) => {
+      throw e;
+    }),
+  ]);
   const port = (http.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
@@ -383,8 +523,16 @@ export async function startServer(model: Model, tokenizer: Tokenizer, opts: Serv
         http.closeIdleConnections();
         // Let requests in flight (and batches whose clients left) finish, up to the grace time.
         let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<void>((r) => { timer = setTimeout(r, graceMs); });
-        if (inflight > 0) await Promise.race([new Promise<void>((r) => { onQuiet = r; }), deadline]);
+        const deadline = new Promise<void>((r) => {
+          timer = setTimeout(r, graceMs);
+        });
+        if (inflight > 0)
+          await Promise.race([
+            new Promise<void>((r) => {
+              onQuiet = r;
+            }),
+            deadline,
+          ]);
         await Promise.race([batcher.idle(), deadline]);
         clearTimeout(timer);
         http.closeAllConnections();

@@ -45,7 +45,8 @@ export function baseUrl(endpoint: string): string {
   } catch {
     throw new RangeError(`endpoint: not a URL: ${JSON.stringify(endpoint)} (expected e.g. http://127.0.0.1:8000/v1)`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new RangeError(`endpoint: expected an http(s) URL, got ${endpoint}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new RangeError(`endpoint: expected an http(s) URL, got ${endpoint}`);
   const path = u.pathname.replace(/\/+$/, '');
   return `${u.origin}${path === '' ? '/v1' : path}`;
 }
@@ -82,9 +83,17 @@ export class OpenAIClient {
 
   constructor(opts: ClientOptions) {
     this.baseUrl = baseUrl(opts.endpoint);
-    this.o = { timeoutMs: 600_000, maxRetries: 8, baseDelayMs: 1000, maxDelayMs: 60_000, maxRetryAfterMs: 600_000, ...opts };
+    this.o = {
+      timeoutMs: 600_000,
+      maxRetries: 8,
+      baseDelayMs: 1000,
+      maxDelayMs: 60_000,
+      maxRetryAfterMs: 600_000,
+      ...opts,
+    };
     for (const k of ['timeoutMs', 'maxRetries', 'baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs'] as const) {
-      if (!Number.isFinite(this.o[k]) || this.o[k] < 0) throw new RangeError(`${k} must be a number >= 0, got ${this.o[k]}`);
+      if (!Number.isFinite(this.o[k]) || this.o[k] < 0)
+        throw new RangeError(`${k} must be a number >= 0, got ${this.o[k]}`);
     }
   }
 
@@ -100,7 +109,11 @@ export class OpenAIClient {
       try {
         const res = await fetch(url, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(this.o.apiKey ? { Authorization: `Bearer ${this.o.apiKey}` } : {}) },
+          headers: {
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+            ...(this.o.apiKey ? { Authorization: `Bearer ${this.o.apiKey}` } : {}),
+          },
           body: payload,
           signal: ctl.signal,
         });
@@ -109,7 +122,11 @@ export class OpenAIClient {
           try {
             return JSON.parse(text) as T;
           } catch {
-            failure = new HttpError(`${url}: status ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`, res.status, true);
+            failure = new HttpError(
+              `${url}: status ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+              res.status,
+              true,
+            );
           }
         } else {
           const retryable = res.status === 408 || res.status === 409 || res.status === 429 || res.status >= 500;
@@ -120,8 +137,11 @@ export class OpenAIClient {
         const timedOut = ctl.signal.aborted;
         const cause = (e as { cause?: { code?: string; message?: string } }).cause;
         failure = new HttpError(
-          timedOut ? `${url}: no answer within ${this.o.timeoutMs} ms` : `${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
-          0, true,
+          timedOut
+            ? `${url}: no answer within ${this.o.timeoutMs} ms`
+            : `${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+          0,
+          true,
         );
       } finally {
         clearTimeout(timer);

@@ -52,7 +52,10 @@ async function lock(file: string): Promise<string> {
  * throws naming what is wrong with it). A line that is not JSON, other than a torn last line,
  * is an error naming the line: nothing is dropped silently.
  */
-export async function openTraceLog(file: string, keyOf: (row: Record<string, unknown>, where: string) => string): Promise<TraceLog> {
+export async function openTraceLog(
+  file: string,
+  keyOf: (row: Record<string, unknown>, where: string) => string,
+): Promise<TraceLog> {
   const lockFile = await lock(file);
   try {
     let text = '';
@@ -92,7 +95,8 @@ export async function openTraceLog(file: string, keyOf: (row: Record<string, unk
       } catch (e) {
         throw new SyntaxError(`${where}: not JSON (${(e as Error).message}); fix or remove the line, then re-run`);
       }
-      if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new TypeError(`${where}: expected a JSON object`);
+      if (typeof row !== 'object' || row === null || Array.isArray(row))
+        throw new TypeError(`${where}: expected a JSON object`);
       const key = keyOf(row as Record<string, unknown>, where);
       if (!existing.has(key)) existing.set(key, row as Record<string, unknown>);
     });
@@ -106,7 +110,7 @@ export async function openTraceLog(file: string, keyOf: (row: Record<string, unk
         const line = Buffer.from(JSON.stringify(record) + '\n');
         // One write a line, one at a time (a whole line lands before the next starts).
         chain = chain.then(async () => {
-          for (let o = 0; o < line.length; ) o += (await fh.write(line, o, line.length - o)).bytesWritten;
+          for (let o = 0; o < line.length;) o += (await fh.write(line, o, line.length - o)).bytesWritten;
           await fh.datasync();
         });
         return chain;

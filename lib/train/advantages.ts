@@ -12,13 +12,18 @@
 export type RewardScaling = 'none' | 'group';
 
 export interface GroupAdvantages {
-  advantages: Float32Array;      // one per completion, in the order of `rewards`
-  zeroAdvantageGroups: number;   // groups whose rewards are all equal
+  advantages: Float32Array; // one per completion, in the order of `rewards`
+  zeroAdvantageGroups: number; // groups whose rewards are all equal
   groups: number;
 }
 
-export function groupAdvantages(rewards: ArrayLike<number>, groupSize: number, scaling: RewardScaling = 'none'): GroupAdvantages {
-  if (!Number.isInteger(groupSize) || groupSize < 1) throw new RangeError(`groupSize must be a positive integer, got ${groupSize}`);
+export function groupAdvantages(
+  rewards: ArrayLike<number>,
+  groupSize: number,
+  scaling: RewardScaling = 'none',
+): GroupAdvantages {
+  if (!Number.isInteger(groupSize) || groupSize < 1)
+    throw new RangeError(`groupSize must be a positive integer, got ${groupSize}`);
   if (rewards.length % groupSize !== 0) {
     throw new RangeError(`rewards: length ${rewards.length} is not a multiple of groupSize ${groupSize}`);
   }
@@ -52,16 +57,27 @@ export function groupAdvantages(rewards: ArrayLike<number>, groupSize: number, s
 // Dr. GRPO's constant normaliser: every completion counts as if it had the maximum length.
 export function drGrpoNormaliser(numCompletions: number, maxCompletionLength: number): number {
   if (!(numCompletions > 0) || !(maxCompletionLength > 0)) {
-    throw new RangeError(`normaliser needs positive counts, got ${numCompletions} completions x ${maxCompletionLength} tokens`);
+    throw new RangeError(
+      `normaliser needs positive counts, got ${numCompletions} completions x ${maxCompletionLength} tokens`,
+    );
   }
   return numCompletions * maxCompletionLength;
 }
 
-export interface ClipRange { low: number; high: number }
+export interface ClipRange {
+  low: number;
+  high: number;
+}
 
 // One token's clipped surrogate loss and whether the clip cut its gradient (the quantity TRL
 // logs as clip_ratio): the clipped branch is the minimum and it is flat in rho there.
-export function clippedTokenLoss(logp: number, oldLogp: number, advantage: number, weight: number, clip: ClipRange): { loss: number; clipped: boolean } {
+export function clippedTokenLoss(
+  logp: number,
+  oldLogp: number,
+  advantage: number,
+  weight: number,
+  clip: ClipRange,
+): { loss: number; clipped: boolean } {
   const rho = Math.exp(logp - oldLogp);
   const rhoClipped = Math.min(Math.max(rho, 1 - clip.low), 1 + clip.high);
   const unclipped = rho * advantage;
@@ -73,8 +89,12 @@ export function clippedTokenLoss(logp: number, oldLogp: number, advantage: numbe
 // The whole objective over a batch of per-token arrays, as the engine computes it (the reference
 // the tests hold the engine to): sum of clipped token losses / normaliser, and the clip count.
 export function clippedObjective(
-  logp: ArrayLike<number>, oldLogp: ArrayLike<number>, advantages: ArrayLike<number>, weights: ArrayLike<number>,
-  clip: ClipRange, normaliser: number,
+  logp: ArrayLike<number>,
+  oldLogp: ArrayLike<number>,
+  advantages: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  clip: ClipRange,
+  normaliser: number,
 ): { loss: number; clipped: number } {
   let sum = 0;
   let clipped = 0;

@@ -14,7 +14,7 @@ export interface CheckpointWriters {
 }
 
 export interface Checkpoint<S> {
-  dir: string;         // the checkpoint folder
+  dir: string; // the checkpoint folder
   step: number;
   state: S;
   modelDir: string;
@@ -27,7 +27,13 @@ function writeJsonAtomic(file: string, value: unknown): void {
   renameSync(tmp, file);
 }
 
-export async function saveCheckpoint<S>(runDir: string, step: number, state: S, writers: CheckpointWriters, keep = 2): Promise<string> {
+export async function saveCheckpoint<S>(
+  runDir: string,
+  step: number,
+  state: S,
+  writers: CheckpointWriters,
+  keep = 2,
+): Promise<string> {
   const name = `checkpoint-${step}`;
   const final = join(runDir, name);
   const tmp = join(runDir, `.tmp-${name}-${process.pid}`);
@@ -61,7 +67,8 @@ function pruneCheckpoints(runDir: string, keep: number, current: string): void {
   for (const c of steps.filter((c) => c.name !== current).slice(Math.max(0, keep - 1))) {
     rmSync(join(runDir, c.name), { recursive: true, force: true });
   }
-  for (const e of entries) if (/^\.(tmp|old)-checkpoint-/.test(e)) rmSync(join(runDir, e), { recursive: true, force: true });
+  for (const e of entries)
+    if (/^\.(tmp|old)-checkpoint-/.test(e)) rmSync(join(runDir, e), { recursive: true, force: true });
 }
 
 // The checkpoint latest.json points at, or null when the run has none.
@@ -79,7 +86,8 @@ export function latestCheckpoint<S>(runDir: string): Checkpoint<S> | null {
   }
   const dir = join(runDir, latest.checkpoint);
   const stateFile = join(dir, 'state.json');
-  if (!existsSync(stateFile)) throw new Error(`${stateFile}: missing (the checkpoint named by ${pointer} is incomplete)`);
+  if (!existsSync(stateFile))
+    throw new Error(`${stateFile}: missing (the checkpoint named by ${pointer} is incomplete)`);
   const { step, state } = JSON.parse(readFileSync(stateFile, 'utf8')) as { step: number; state: S };
   if (!Number.isInteger(step)) throw new Error(`${stateFile}: field "step" must be an integer`);
   return { dir, step, state, modelDir: join(dir, 'model'), optimizerDir: join(dir, 'optimizer') };

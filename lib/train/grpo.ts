@@ -18,7 +18,12 @@ import type { Generation, Model, Trainer } from '../engine/model.js';
 import { groupAdvantages, drGrpoNormaliser, type RewardScaling } from './advantages.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { appendMetrics, type MetricsRecord } from './metrics.js';
-import { resolveGenerationBatch, runMicroBatchTokens, type GenerationBatch, type MicroBatchTokens } from './micro-batch.js';
+import {
+  resolveGenerationBatch,
+  runMicroBatchTokens,
+  type GenerationBatch,
+  type MicroBatchTokens,
+} from './micro-batch.js';
 import { mixSeed, stepIndices } from './order.js';
 import { startRun, trainerOptions, type OptimizerConfig } from './run.js';
 import { warmupConstant } from './schedules.js';
@@ -26,60 +31,85 @@ import type { PromptedExample, RewardTask } from './tasks.js';
 
 export interface GrpoConfig extends OptimizerConfig {
   steps: number;
-  promptsPerStep: number;       // P
-  generations: number;          // G
+  promptsPerStep: number; // P
+  generations: number; // G
   maxCompletionLength: number;
   temperature: number;
   topP: number;
   topK: number;
   clipLow: number;
   clipHigh: number;
-  beta: number;                 // KL coefficient (0: no reference model)
-  mu: number;                   // policy updates per batch
+  beta: number; // KL coefficient (0: no reference model)
+  mu: number; // policy updates per batch
   scaleRewards: RewardScaling;
-  microBatchTokens: MicroBatchTokens;  // token budget of one forward/backward (gradients accumulate); 'auto': what fits in memory
-  generationBatch: GenerationBatch;  // sequences per generate() call ('auto': what the KV cache budget holds); the completions do not depend on it
-  saveEvery: number;            // checkpoint every N steps (0: only at the end and on abort)
+  microBatchTokens: MicroBatchTokens; // token budget of one forward/backward (gradients accumulate); 'auto': what fits in memory
+  generationBatch: GenerationBatch; // sequences per generate() call ('auto': what the KV cache budget holds); the completions do not depend on it
+  saveEvery: number; // checkpoint every N steps (0: only at the end and on abort)
   seed: number;
 }
 
 // The paper's RLVR settings (issue 8): G 10, P 10, T 0.7, top-p 0.95, lr 1e-6, AdamW (0.9, 0.99),
 // wd 0.1, 25 warmup steps then constant, clip-norm 0.1, eps-clip 0.2, no KL, one update per batch.
 export const GRPO_PAPER: GrpoConfig = {
-  steps: 100, promptsPerStep: 10, generations: 10, maxCompletionLength: 4096, temperature: 0.7, topP: 0.95, topK: 0,
-  lr: 1e-6, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.1, warmupSteps: 25, maxGradNorm: 0.1,
-  clipLow: 0.2, clipHigh: 0.2, beta: 0, mu: 1, scaleRewards: 'none', microBatchTokens: 'auto', generationBatch: 'auto', saveEvery: 25, seed: 0,
+  steps: 100,
+  promptsPerStep: 10,
+  generations: 10,
+  maxCompletionLength: 4096,
+  temperature: 0.7,
+  topP: 0.95,
+  topK: 0,
+  lr: 1e-6,
+  betas: [0.9, 0.99],
+  eps: 1e-8,
+  weightDecay: 0.1,
+  warmupSteps: 25,
+  maxGradNorm: 0.1,
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  beta: 0,
+  mu: 1,
+  scaleRewards: 'none',
+  microBatchTokens: 'auto',
+  generationBatch: 'auto',
+  saveEvery: 25,
+  seed: 0,
 };
 
 export interface GrpoProgress {
-  step: number;          // optimizer steps done
+  step: number; // optimizer steps done
   totalSteps: number;
   metrics: MetricsRecord;
 }
 
 export interface GrpoOptions<E> {
-  model: Model;                  // trained in place (on resume: the checkpoint's weights are read into it first)
+  model: Model; // trained in place (on resume: the checkpoint's weights are read into it first)
   tokenizer: Tokenizer;
   task: RewardTask<E>;
-  examples: PromptedExample<E>[];  // the (at most a few hundred) training examples
+  examples: PromptedExample<E>[]; // the (at most a few hundred) training examples
   runDir: string;
   config: GrpoConfig;
   resume?: boolean;
-  reference?: Model;       // frozen reference for the KL term (needed when beta > 0)
+  reference?: Model; // frozen reference for the KL term (needed when beta > 0)
   signal?: AbortSignal;
   onProgress?: (p: GrpoProgress) => void;
   onLog?: (message: string) => void;
 }
 
 export interface GrpoResult {
-  model: Model;                  // the trained policy
-  steps: number;                 // optimizer steps done (the run's total when it finished)
+  model: Model; // the trained policy
+  steps: number; // optimizer steps done (the run's total when it finished)
   aborted: boolean;
   checkpoint: string | null;
   metrics: MetricsRecord[];
 }
 
-interface GrpoState { seed: number; totalSteps: number; examples: number; promptsPerStep: number; nextPrompts: number[] }
+interface GrpoState {
+  seed: number;
+  totalSteps: number;
+  examples: number;
+  promptsPerStep: number;
+  nextPrompts: number[];
+}
 
 export function checkGrpoConfig(c: GrpoConfig): void {
   const posInt = (k: keyof GrpoConfig) => {
@@ -89,16 +119,24 @@ export function checkGrpoConfig(c: GrpoConfig): void {
   (['steps', 'promptsPerStep', 'generations', 'maxCompletionLength', 'mu'] as const).forEach(posInt);
   if (c.microBatchTokens !== 'auto') posInt('microBatchTokens');
   if (c.generationBatch !== 'auto') posInt('generationBatch');
-  if (c.generations < 2) throw new RangeError(`grpo: generations must be at least 2 (advantages are relative to the group), got ${c.generations}`);
+  if (c.generations < 2)
+    throw new RangeError(
+      `grpo: generations must be at least 2 (advantages are relative to the group), got ${c.generations}`,
+    );
   if (!(c.temperature > 0)) throw new RangeError(`grpo: temperature must be > 0, got ${c.temperature}`);
   if (!(c.topP > 0 && c.topP <= 1)) throw new RangeError(`grpo: topP must be in (0, 1], got ${c.topP}`);
-  if (!(c.clipLow >= 0 && c.clipLow < 1) || !(c.clipHigh >= 0)) throw new RangeError(`grpo: clip range must have 0 <= low < 1 and high >= 0, got ${c.clipLow}, ${c.clipHigh}`);
+  if (!(c.clipLow >= 0 && c.clipLow < 1) || !(c.clipHigh >= 0))
+    throw new RangeError(`grpo: clip range must have 0 <= low < 1 and high >= 0, got ${c.clipLow}, ${c.clipHigh}`);
   if (!(c.beta >= 0)) throw new RangeError(`grpo: beta must be >= 0, got ${c.beta}`);
-  if (!Number.isInteger(c.saveEvery) || c.saveEvery < 0) throw new RangeError(`grpo: saveEvery must be an integer >= 0, got ${c.saveEvery}`);
+  if (!Number.isInteger(c.saveEvery) || c.saveEvery < 0)
+    throw new RangeError(`grpo: saveEvery must be an integer >= 0, got ${c.saveEvery}`);
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-const std = (xs: number[]) => { const m = mean(xs); return Math.sqrt(mean(xs.map((x) => (x - m) ** 2))); };
+const std = (xs: number[]) => {
+  const m = mean(xs);
+  return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
+};
 
 export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   const { tokenizer, task, examples, runDir } = opts;
@@ -106,31 +144,65 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   if (examples.length === 0) throw new RangeError('grpo: no training examples');
   if (opts.config.beta > 0 && !opts.reference) throw new RangeError('grpo: beta > 0 needs a reference model');
   if (opts.reference && opts.reference.device !== opts.model.device) {
-    throw new RangeError(`grpo: the reference model is on '${opts.reference.device}' and the policy on '${opts.model.device}'; load both on the same device`);
+    throw new RangeError(
+      `grpo: the reference model is on '${opts.reference.device}' and the policy on '${opts.model.device}'; load both on the same device`,
+    );
   }
   const promptIds = examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
   const longest = Math.max(...promptIds.map((p) => p.length)) + opts.config.maxCompletionLength;
-  const micro = runMicroBatchTokens(opts.config.microBatchTokens, { runDir, resume: !!opts.resume, config: opts.model.config, device: opts.model.device, longest });
-  const gen = resolveGenerationBatch(opts.config.generationBatch, { config: opts.model.config, device: opts.model.device, maxLen: longest, total: opts.config.promptsPerStep * opts.config.generations });
+  const micro = runMicroBatchTokens(opts.config.microBatchTokens, {
+    runDir,
+    resume: !!opts.resume,
+    config: opts.model.config,
+    device: opts.model.device,
+    longest,
+  });
+  const gen = resolveGenerationBatch(opts.config.generationBatch, {
+    config: opts.model.config,
+    device: opts.model.device,
+    maxLen: longest,
+    total: opts.config.promptsPerStep * opts.config.generations,
+  });
   const c = { ...opts.config, microBatchTokens: micro.tokens, generationBatch: gen.sequences };
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
   log(`grpo: ${micro.note}`);
   log(`grpo: ${gen.note}`);
-  const tokenizerFrom = opts.model.dir;  // tokenizer files travel with every saved checkpoint
+  const tokenizerFrom = opts.model.dir; // tokenizer files travel with every saved checkpoint
   const lrAt = warmupConstant(c.lr, c.warmupSteps);
 
   const { model, trainer, start } = await startRun<GrpoState>({
-    runDir, resume: !!opts.resume, model: opts.model, log,
+    runDir,
+    resume: !!opts.resume,
+    model: opts.model,
+    log,
     optimizer: trainerOptions(c),
-    differs: (st) => (st.examples !== examples.length || st.seed !== c.seed || st.promptsPerStep !== c.promptsPerStep
-      ? `${st.examples} examples, seed ${st.seed}, ${st.promptsPerStep} prompts per step` : null),
+    differs: (st) =>
+      st.examples !== examples.length || st.seed !== c.seed || st.promptsPerStep !== c.promptsPerStep
+        ? `${st.examples} examples, seed ${st.seed}, ${st.promptsPerStep} prompts per step`
+        : null,
   });
-  writeFileSync(join(runDir, 'config.json'), JSON.stringify({ stage: 'grpo', task: task.name, examples: examples.length, ...c }, null, 2) + '\n');
+  writeFileSync(
+    join(runDir, 'config.json'),
+    JSON.stringify({ stage: 'grpo', task: task.name, examples: examples.length, ...c }, null, 2) + '\n',
+  );
 
-  const checkpoint = (step: number) => saveCheckpoint(runDir, step,
-    { seed: c.seed, totalSteps: c.steps, examples: examples.length, promptsPerStep: c.promptsPerStep, nextPrompts: step < c.steps ? stepIndices(examples.length, c.promptsPerStep, c.seed, step).indices : [] },
-    { model: (d) => model.save(d, { dtype: 'f32', tokenizerFrom: tokenizerFrom ?? undefined }), optimizer: (d) => trainer.saveState(d) });
+  const checkpoint = (step: number) =>
+    saveCheckpoint(
+      runDir,
+      step,
+      {
+        seed: c.seed,
+        totalSteps: c.steps,
+        examples: examples.length,
+        promptsPerStep: c.promptsPerStep,
+        nextPrompts: step < c.steps ? stepIndices(examples.length, c.promptsPerStep, c.seed, step).indices : [],
+      },
+      {
+        model: (d) => model.save(d, { dtype: 'f32', tokenizerFrom: tokenizerFrom ?? undefined }),
+        optimizer: (d) => trainer.saveState(d),
+      },
+    );
 
   const all: MetricsRecord[] = [];
   let lastCheckpoint: string | null = null;
@@ -142,7 +214,8 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
     appendMetrics(runDir, record);
     all.push(record);
     opts.onProgress?.({ step: step + 1, totalSteps: c.steps, metrics: record });
-    if (c.saveEvery > 0 && (step + 1) % c.saveEvery === 0 && step + 1 < c.steps) lastCheckpoint = await checkpoint(step + 1);
+    if (c.saveEvery > 0 && (step + 1) % c.saveEvery === 0 && step + 1 < c.steps)
+      lastCheckpoint = await checkpoint(step + 1);
   }
   const aborted = step < c.steps;
   if (step > start || aborted) lastCheckpoint = await checkpoint(step);
@@ -150,7 +223,14 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
 }
 
 // One optimizer step: sample, score, advantages, mu policy updates. Returns its metrics record.
-async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E> & { config: { microBatchTokens: number; generationBatch: number } }, promptIds: number[][], step: number, lr: number): Promise<MetricsRecord> {
+async function grpoStep<E>(
+  model: Model,
+  trainer: Trainer,
+  opts: GrpoOptions<E> & { config: { microBatchTokens: number; generationBatch: number } },
+  promptIds: number[][],
+  step: number,
+  lr: number,
+): Promise<MetricsRecord> {
   const { tokenizer, task, examples, config: c } = opts;
   const stop = [...tokenizer.stopTokenIds];
   const { indices, epoch } = stepIndices(examples.length, c.promptsPerStep, c.seed, step);
@@ -162,8 +242,13 @@ async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E> 
   const gen: Generation = { tokens: [], logprobs: [], finishReasons: [] };
   for (let a = 0; a < prompts.length; a += c.generationBatch) {
     const g = await model.generate(prompts.slice(a, a + c.generationBatch), {
-      maxNewTokens: c.maxCompletionLength, temperature: c.temperature, topP: c.topP, topK: c.topK,
-      seed: mixSeed(c.seed, step, 1), firstStream: a, stopTokens: stop,
+      maxNewTokens: c.maxCompletionLength,
+      temperature: c.temperature,
+      topP: c.topP,
+      topK: c.topK,
+      seed: mixSeed(c.seed, step, 1),
+      firstStream: a,
+      stopTokens: stop,
     });
     gen.tokens.push(...g.tokens);
     gen.logprobs.push(...g.logprobs);
@@ -202,16 +287,34 @@ async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E> 
   const normaliser = drGrpoNormaliser(prompts.length, c.maxCompletionLength);
   // mu = 1: no old logprobs, so the ratio is exactly 1 (TRL's detached current logprobs);
   // mu > 1: the policy's logprobs before the first update.
-  const old = c.mu > 1 ? await Promise.all(batches.map((b) => model.batchLogprobs(b.batch, { temperature: c.temperature }))) : null;
-  const ref = c.beta > 0 ? await Promise.all(batches.map((b) => opts.reference!.batchLogprobs(b.batch, { temperature: c.temperature }))) : null;
+  const old =
+    c.mu > 1
+      ? await Promise.all(batches.map((b) => model.batchLogprobs(b.batch, { temperature: c.temperature })))
+      : null;
+  const ref =
+    c.beta > 0
+      ? await Promise.all(batches.map((b) => opts.reference!.batchLogprobs(b.batch, { temperature: c.temperature })))
+      : null;
   const t1 = performance.now();
-  let loss = 0, clipped = 0, trained = 0, gradNorm = 0, trainTokens = 0;
+  let loss = 0,
+    clipped = 0,
+    trained = 0,
+    gradNorm = 0,
+    trainTokens = 0;
   for (let it = 0; it < c.mu; it++) {
-    loss = 0; clipped = 0; trained = 0;
+    loss = 0;
+    clipped = 0;
+    trained = 0;
     for (let j = 0; j < batches.length; j++) {
       const r = await trainer.step(batches[j].batch, {
-        advantages: batches[j].advantages, oldLogprobs: old?.[j], refLogprobs: ref?.[j], beta: c.beta,
-        clip: [c.clipLow, c.clipHigh], normaliser, temperature: c.temperature, accumulate: true,
+        advantages: batches[j].advantages,
+        oldLogprobs: old?.[j],
+        refLogprobs: ref?.[j],
+        beta: c.beta,
+        clip: [c.clipLow, c.clipHigh],
+        normaliser,
+        temperature: c.temperature,
+        accumulate: true,
       });
       loss += r.loss;
       clipped += r.clipped;
@@ -222,13 +325,17 @@ async function grpoStep<E>(model: Model, trainer: Trainer, opts: GrpoOptions<E> 
   }
   const trainSeconds = (performance.now() - t1) / 1000;
   return {
-    step: step + 1, epoch,
-    reward_mean: mean(rewards), reward_std: std(rewards),
+    step: step + 1,
+    epoch,
+    reward_mean: mean(rewards),
+    reward_std: std(rewards),
     accuracy: mean(correct),
     zero_adv_frac: adv.zeroAdvantageGroups / adv.groups,
     completion_len: mean(lengths),
     truncated_frac: mean(gen.finishReasons.map((f) => Number(f === 'length'))),
-    loss, grad_norm: gradNorm, lr,
+    loss,
+    grad_norm: gradNorm,
+    lr,
     clip_frac: trained > 0 ? clipped / trained : 0,
     gen_tokens_per_s: lengths.reduce((a, b) => a + b, 0) / Math.max(genSeconds, 1e-9),
     train_tokens_per_s: trainTokens / Math.max(trainSeconds, 1e-9),

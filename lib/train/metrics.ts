@@ -24,7 +24,7 @@ export function readMetrics(runDir: string): MetricsRecord[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (line.trim() === '') continue;
-    const complete = i < lines.length - 1;  // followed by a newline
+    const complete = i < lines.length - 1; // followed by a newline
     try {
       out.push(JSON.parse(line) as MetricsRecord);
     } catch (err) {

@@ -31,13 +31,20 @@ export const AUTO_MAX_TOKENS = 16384;
 
 const GiB = 2 ** 30;
 
-type Shape = Pick<Qwen2Config, 'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads' | 'numKeyValueHeads' | 'headDim'>;
+type Shape = Pick<
+  Qwen2Config,
+  'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads' | 'numKeyValueHeads' | 'headDim'
+>;
 
 /** Bytes of activation arena one token of a training micro-batch takes (formula at the top). */
 export function activationBytesPerToken(c: Shape, device: Device): number {
   const A = activationBytes(device);
-  const C = c.hiddenSize, F = c.intermediateSize, Hq = c.numAttentionHeads;
-  const qd = Hq * c.headDim, kvd = c.numKeyValueHeads * c.headDim, qkvd = qd + 2 * kvd;
+  const C = c.hiddenSize,
+    F = c.intermediateSize,
+    Hq = c.numAttentionHeads;
+  const qd = Hq * c.headDim,
+    kvd = c.numKeyValueHeads * c.headDim,
+    qkvd = qd + 2 * kvd;
   const perLayer = A * (4 * C + 2 * qd + 2 * kvd + 2 * F) + 4 * (2 + Hq);
   const once = A * (3 * C + 3 * F + qkvd) + 4;
   const backward = A * (2 * C + 3 * qd + 3 * kvd + qkvd + 5 * F);
@@ -63,16 +70,22 @@ export interface ResolvedMicroBatch {
 }
 
 /** 'auto' from the budget; a number is returned as it is. */
-export function resolveMicroBatchTokens(value: MicroBatchTokens, opts: { config: Shape; device: Device; longest: number; budgetBytes?: number }): ResolvedMicroBatch {
+export function resolveMicroBatchTokens(
+  value: MicroBatchTokens,
+  opts: { config: Shape; device: Device; longest: number; budgetBytes?: number },
+): ResolvedMicroBatch {
   if (value !== 'auto') return { tokens: value, note: `${value} tokens per micro-batch` };
   const perToken = activationBytesPerToken(opts.config, opts.device);
   const budget = opts.budgetBytes ?? memoryBudget(opts.device);
   const fit = Math.floor(budget / perToken);
   const tokens = Math.max(opts.longest, Math.min(AUTO_MAX_TOKENS, fit));
   const basis = `${(budget / GiB).toFixed(1)} GiB activation budget at ${(perToken / 1e6).toFixed(3)} MB per token on ${opts.device}`;
-  const why = opts.longest > fit ? `the longest sequence needs more than the ${basis}`
-    : opts.longest > AUTO_MAX_TOKENS ? `auto: the longest sequence, above the cap of ${AUTO_MAX_TOKENS}; ${basis}`
-      : `auto: ${basis}${fit > AUTO_MAX_TOKENS ? `, capped at ${AUTO_MAX_TOKENS}` : ''}`;
+  const why =
+    opts.longest > fit
+      ? `the longest sequence needs more than the ${basis}`
+      : opts.longest > AUTO_MAX_TOKENS
+        ? `auto: the longest sequence, above the cap of ${AUTO_MAX_TOKENS}; ${basis}`
+        : `auto: ${basis}${fit > AUTO_MAX_TOKENS ? `, capped at ${AUTO_MAX_TOKENS}` : ''}`;
   return { tokens, note: `${tokens} tokens per micro-batch (${why})` };
 }
 
@@ -90,14 +103,22 @@ export function recordedMicroBatchTokens(runDir: string): number | null {
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (!Number.isInteger(v) || (v as number) < 1) throw new Error(`${file}: field "microBatchTokens" must be a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(v) || (v as number) < 1)
+    throw new Error(`${file}: field "microBatchTokens" must be a positive integer, got ${JSON.stringify(v)}`);
   return v as number;
 }
 
 /** Resolves a run's micro-batch size: a resumed 'auto' run keeps its recorded value. */
-export function runMicroBatchTokens(value: MicroBatchTokens, opts: { runDir: string; resume: boolean; config: Shape; device: Device; longest: number }): ResolvedMicroBatch {
+export function runMicroBatchTokens(
+  value: MicroBatchTokens,
+  opts: { runDir: string; resume: boolean; config: Shape; device: Device; longest: number },
+): ResolvedMicroBatch {
   const recorded = value === 'auto' && opts.resume ? recordedMicroBatchTokens(opts.runDir) : null;
-  if (recorded !== null) return { tokens: recorded, note: `${recorded} tokens per micro-batch (as the run recorded in ${join(opts.runDir, 'config.json')})` };
+  if (recorded !== null)
+    return {
+      tokens: recorded,
+      note: `${recorded} tokens per micro-batch (as the run recorded in ${join(opts.runDir, 'config.json')})`,
+    };
   return resolveMicroBatchTokens(value, opts);
 }
 
@@ -109,14 +130,27 @@ export function runMicroBatchTokens(value: MicroBatchTokens, opts: { runDir: str
 // own stream of the seed (firstStream), so the completions do not depend on this number.
 
 /** Bytes one sequence of a generate() call holds: its KV cache rows and its logits. */
-export function generationBytesPerSequence(c: Shape & Pick<Qwen2Config, 'vocabSize'>, device: Device, maxLen: number): number {
+export function generationBytesPerSequence(
+  c: Shape & Pick<Qwen2Config, 'vocabSize'>,
+  device: Device,
+  maxLen: number,
+): number {
   return maxLen * kvCacheBytesPerToken(c, device) + 4 * c.vocabSize;
 }
 
 export type GenerationBatch = number | 'auto';
 
 /** Sequences per generate() call: a number as given, or 'auto' from the memory budget; at most `total`. */
-export function resolveGenerationBatch(value: GenerationBatch, opts: { config: Shape & Pick<Qwen2Config, 'vocabSize'>; device: Device; maxLen: number; total: number; budgetBytes?: number }): { sequences: number; note: string } {
+export function resolveGenerationBatch(
+  value: GenerationBatch,
+  opts: {
+    config: Shape & Pick<Qwen2Config, 'vocabSize'>;
+    device: Device;
+    maxLen: number;
+    total: number;
+    budgetBytes?: number;
+  },
+): { sequences: number; note: string } {
   if (value !== 'auto') {
     const sequences = Math.min(value, opts.total);
     return { sequences, note: `${sequences} sequences per generation call` };
@@ -124,5 +158,8 @@ export function resolveGenerationBatch(value: GenerationBatch, opts: { config: S
   const perSeq = generationBytesPerSequence(opts.config, opts.device, opts.maxLen);
   const budget = Math.floor((opts.budgetBytes ?? memoryBudget(opts.device)) / 2);
   const sequences = Math.max(1, Math.min(opts.total, Math.floor(budget / perSeq)));
-  return { sequences, note: `${sequences} of ${opts.total} sequences per generation call (auto: ${(budget / GiB).toFixed(1)} GiB for the KV cache at ${(perSeq / 2 ** 20).toFixed(1)} MiB per sequence of ${opts.maxLen} tokens on ${opts.device})` };
+  return {
+    sequences,
+    note: `${sequences} of ${opts.total} sequences per generation call (auto: ${(budget / GiB).toFixed(1)} GiB for the KV cache at ${(perSeq / 2 ** 20).toFixed(1)} MiB per sequence of ${opts.maxLen} tokens on ${opts.device})`,
+  };
 }

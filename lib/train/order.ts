@@ -25,7 +25,12 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
 
 // The example indices of optimizer step `step` when every step takes `perStep` examples from the
 // concatenated epoch orders (an epoch boundary may fall inside a step).
-export function stepIndices(n: number, perStep: number, seed: number, step: number): { indices: number[]; epoch: number } {
+export function stepIndices(
+  n: number,
+  perStep: number,
+  seed: number,
+  step: number,
+): { indices: number[]; epoch: number } {
   const indices: number[] = [];
   let pos = step * perStep;
   let epoch = Math.floor(pos / n);
@@ -33,7 +38,10 @@ export function stepIndices(n: number, perStep: number, seed: number, step: numb
   const firstEpoch = epoch;
   while (indices.length < perStep) {
     const e = Math.floor(pos / n);
-    if (e !== epoch) { epoch = e; order = epochOrder(n, seed, epoch); }
+    if (e !== epoch) {
+      epoch = e;
+      order = epochOrder(n, seed, epoch);
+    }
     indices.push(order[pos % n]);
     pos++;
   }

@@ -18,7 +18,10 @@ export const PLOTTED_METRICS: ReadonlyArray<readonly [string, string]> = [
   ['val_loss', 'validation loss'],
 ];
 
-export interface PlotSeries { run: string; records: MetricsRecord[] }
+export interface PlotSeries {
+  run: string;
+  records: MetricsRecord[];
+}
 
 export function curvesSpec(series: PlotSeries[], title?: string): TopLevelSpec {
   const values: { run: string; step: number; metric: string; value: number }[] = [];
@@ -34,7 +37,8 @@ export function curvesSpec(series: PlotSeries[], title?: string): TopLevelSpec {
       }
     }
   }
-  if (values.length === 0) throw new Error('nothing to plot: no metrics record has any of ' + PLOTTED_METRICS.map((m) => m[0]).join(', '));
+  if (values.length === 0)
+    throw new Error('nothing to plot: no metrics record has any of ' + PLOTTED_METRICS.map((m) => m[0]).join(', '));
   const order = PLOTTED_METRICS.map((m) => m[1]).filter((n) => present.has(n));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -71,7 +75,11 @@ export async function renderPng(spec: TopLevelSpec): Promise<Buffer> {
 }
 
 // Plots the runs in `runDirs` (named by their folder names) to `out` (written atomically).
-export async function plotRuns(runDirs: string[], out: string, opts: { names?: string[]; title?: string } = {}): Promise<string> {
+export async function plotRuns(
+  runDirs: string[],
+  out: string,
+  opts: { names?: string[]; title?: string } = {},
+): Promise<string> {
   const series = runDirs.map((dir, i) => {
     if (!existsSync(dir)) throw new Error(`${dir}: no such run folder`);
     const records = readMetrics(dir);

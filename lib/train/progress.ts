@@ -5,10 +5,10 @@ import type { WriteStream } from 'node:tty';
 export interface ProgressOptions {
   total: number;
   label: string;
-  unit?: string;                  // what one tick counts ('step', 'sample', ...)
+  unit?: string; // what one tick counts ('step', 'sample', ...)
   stream?: NodeJS.WriteStream | WriteStream;
-  minIntervalMs?: number;         // plain mode: at most one line per interval (the last tick always prints)
-  now?: () => number;             // for tests
+  minIntervalMs?: number; // plain mode: at most one line per interval (the last tick always prints)
+  now?: () => number; // for tests
 }
 
 export function formatDuration(seconds: number): string {
@@ -54,8 +54,11 @@ export class Progress {
     const elapsed = (this.now() - this.start) / 1000;
     const rate = elapsed > 0 ? (done - this.startDone) / elapsed : 0;
     const eta = rate > 0 ? (total - done) / rate : NaN;
-    const extra = Object.entries(fields).map(([k, v]) => `${k} ${formatField(v)}`).join('  ');
-    const rateText = rate > 0 ? (rate >= 1 ? `${rate.toFixed(2)} ${unit}/s` : `${(1 / rate).toFixed(1)} s/${unit}`) : `- ${unit}/s`;
+    const extra = Object.entries(fields)
+      .map(([k, v]) => `${k} ${formatField(v)}`)
+      .join('  ');
+    const rateText =
+      rate > 0 ? (rate >= 1 ? `${rate.toFixed(2)} ${unit}/s` : `${(1 / rate).toFixed(1)} s/${unit}`) : `- ${unit}/s`;
     const head = `${label} ${done}/${total}`;
     const tail = `${rateText}  elapsed ${formatDuration(elapsed)}  eta ${done >= total ? '0s' : formatDuration(eta)}${extra ? '  ' + extra : ''}`;
     if (!this.tty) return `${head}  ${tail}`;

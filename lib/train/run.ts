@@ -13,7 +13,7 @@ import { truncateMetrics } from './metrics.js';
 export interface RunStart {
   model: Model;
   trainer: Trainer;
-  start: number;  // the first step still to run
+  start: number; // the first step still to run
 }
 
 /** The optimizer settings every stage's config has: AdamW, gradient clipping, linear warmup. */
@@ -21,7 +21,7 @@ export interface OptimizerConfig {
   lr: number;
   betas: [number, number];
   eps: number;
-  weightDecay: number;         // decoupled, on matrices only
+  weightDecay: number; // decoupled, on matrices only
   warmupSteps: number;
   maxGradNorm: number;
 }

@@ -19,26 +19,41 @@ import { warmupConstant } from './schedules.js';
 
 export interface SftConfig extends OptimizerConfig {
   epochs: number;
-  microBatchTokens: MicroBatchTokens;  // token budget of one packed forward/backward; 'auto': what fits in memory (micro-batch.ts)
-  gradAccum: number;          // micro-batches per optimizer step
-  valExamples: number;        // held out for the validation loss
-  evalEvery: number;          // validation loss every N steps (0: only at the start and the end)
-  saveEvery: number;          // checkpoint every N steps (0: only at the end and on abort)
+  microBatchTokens: MicroBatchTokens; // token budget of one packed forward/backward; 'auto': what fits in memory (micro-batch.ts)
+  gradAccum: number; // micro-batches per optimizer step
+  valExamples: number; // held out for the validation loss
+  evalEvery: number; // validation loss every N steps (0: only at the start and the end)
+  saveEvery: number; // checkpoint every N steps (0: only at the end and on abort)
   seed: number;
 }
 
 // The paper's warmup settings (issue 8): lr 1e-6, AdamW (0.9, 0.95), wd 1e-4, 25 warmup steps then
 // constant, clip-norm 0.1, 3 epochs, completion-only loss, 100 examples held out.
 export const SFT_PAPER: SftConfig = {
-  epochs: 3, lr: 1e-6, betas: [0.9, 0.95], eps: 1e-8, weightDecay: 1e-4, warmupSteps: 25, maxGradNorm: 0.1,
-  microBatchTokens: 'auto', gradAccum: 4, valExamples: 100, evalEvery: 50, saveEvery: 100, seed: 0,
+  epochs: 3,
+  lr: 1e-6,
+  betas: [0.9, 0.95],
+  eps: 1e-8,
+  weightDecay: 1e-4,
+  warmupSteps: 25,
+  maxGradNorm: 0.1,
+  microBatchTokens: 'auto',
+  gradAccum: 4,
+  valExamples: 100,
+  evalEvery: 50,
+  saveEvery: 100,
+  seed: 0,
 };
 
-export interface SftProgress { step: number; totalSteps: number; metrics: MetricsRecord }
+export interface SftProgress {
+  step: number;
+  totalSteps: number;
+  metrics: MetricsRecord;
+}
 
 export interface SftOptions {
-  model: Model;                // trained in place (on resume: the checkpoint's weights are read into it first)
-  examples: Sequence[];        // tokenized (prompt + completion) with completion-only token weights
+  model: Model; // trained in place (on resume: the checkpoint's weights are read into it first)
+  examples: Sequence[]; // tokenized (prompt + completion) with completion-only token weights
   runDir: string;
   config: SftConfig;
   resume?: boolean;
@@ -47,7 +62,15 @@ export interface SftOptions {
   onLog?: (message: string) => void;
 }
 
-export interface SftResult { model: Model; steps: number; totalSteps: number; aborted: boolean; checkpoint: string | null; metrics: MetricsRecord[]; valLoss: number | null }
+export interface SftResult {
+  model: Model;
+  steps: number;
+  totalSteps: number;
+  aborted: boolean;
+  checkpoint: string | null;
+  metrics: MetricsRecord[];
+  valLoss: number | null;
+}
 
 export function checkSftConfig(c: SftConfig): void {
   if (c.microBatchTokens !== 'auto' && (!Number.isInteger(c.microBatchTokens) || c.microBatchTokens < 1)) {
@@ -78,7 +101,10 @@ export async function validationLoss(model: Model, val: Sequence[], budget: numb
   let count = 0;
   for (const b of packBatches(val, { tokenBudget: budget })) {
     const lp = await model.batchLogprobs(b, { temperature: 1 });
-    for (let t = 0; t < lp.length; t++) { nll -= b.weights[t] * lp[t]; count += b.weights[t]; }
+    for (let t = 0; t < lp.length; t++) {
+      nll -= b.weights[t] * lp[t];
+      count += b.weights[t];
+    }
   }
   return count > 0 ? nll / count : NaN;
 }
@@ -87,11 +113,23 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   const { runDir } = opts;
   checkSftConfig(opts.config);
   const longest = Math.max(...opts.examples.map((e) => e.ids.length));
-  const micro = runMicroBatchTokens(opts.config.microBatchTokens, { runDir, resume: !!opts.resume, config: opts.model.config, device: opts.model.device, longest });
+  const micro = runMicroBatchTokens(opts.config.microBatchTokens, {
+    runDir,
+    resume: !!opts.resume,
+    config: opts.model.config,
+    device: opts.model.device,
+    longest,
+  });
   const c = { ...opts.config, microBatchTokens: micro.tokens };
-  if (longest > c.microBatchTokens) throw new RangeError(`sft: an example has ${longest} tokens, more than microBatchTokens ${c.microBatchTokens}; raise it or lower the max length`);
+  if (longest > c.microBatchTokens)
+    throw new RangeError(
+      `sft: an example has ${longest} tokens, more than microBatchTokens ${c.microBatchTokens}; raise it or lower the max length`,
+    );
   const { train, validation: val } = splitValidation(opts.examples, c.valExamples, c.seed);
-  if (train.length === 0) throw new RangeError(`sft: holding out ${c.valExamples} examples leaves none of the ${opts.examples.length} for training`);
+  if (train.length === 0)
+    throw new RangeError(
+      `sft: holding out ${c.valExamples} examples leaves none of the ${opts.examples.length} for training`,
+    );
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
   log(`sft: ${micro.note}, ${c.gradAccum} micro-batch${c.gradAccum === 1 ? '' : 'es'} per optimizer step`);
@@ -101,12 +139,24 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   const tokenizerFrom = opts.model.dir;
 
   const { model, trainer, start } = await startRun<{ seed: number; examples: number; totalSteps: number }>({
-    runDir, resume: !!opts.resume, model: opts.model, log,
+    runDir,
+    resume: !!opts.resume,
+    model: opts.model,
+    log,
     optimizer: trainerOptions(c),
-    differs: (st) => (st.seed !== c.seed || st.examples !== opts.examples.length || st.totalSteps !== totalSteps
-      ? `seed ${st.seed} on ${st.examples} examples (${st.totalSteps} steps)` : null),
+    differs: (st) =>
+      st.seed !== c.seed || st.examples !== opts.examples.length || st.totalSteps !== totalSteps
+        ? `seed ${st.seed} on ${st.examples} examples (${st.totalSteps} steps)`
+        : null,
   });
-  writeFileSync(join(runDir, 'config.json'), JSON.stringify({ stage: 'sft', examples: opts.examples.length, train: train.length, val: val.length, totalSteps, ...c }, null, 2) + '\n');
+  writeFileSync(
+    join(runDir, 'config.json'),
+    JSON.stringify(
+      { stage: 'sft', examples: opts.examples.length, train: train.length, val: val.length, totalSteps, ...c },
+      null,
+      2,
+    ) + '\n',
+  );
 
   const all: MetricsRecord[] = [];
   let valLoss: number | null = null;
@@ -117,8 +167,16 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
     appendMetrics(runDir, r);
     all.push(r);
   };
-  const checkpoint = (step: number) => saveCheckpoint(runDir, step, { seed: c.seed, examples: opts.examples.length, totalSteps },
-    { model: (d) => model.save(d, { dtype: 'f32', tokenizerFrom: tokenizerFrom ?? undefined }), optimizer: (d) => trainer.saveState(d) });
+  const checkpoint = (step: number) =>
+    saveCheckpoint(
+      runDir,
+      step,
+      { seed: c.seed, examples: opts.examples.length, totalSteps },
+      {
+        model: (d) => model.save(d, { dtype: 'f32', tokenizerFrom: tokenizerFrom ?? undefined }),
+        optimizer: (d) => trainer.saveState(d),
+      },
+    );
   if (start === 0) await evaluate(0);
 
   let step = 0;
@@ -126,11 +184,19 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
   let aborted = false;
   outer: for (let epoch = 0; epoch < c.epochs; epoch++) {
     for (const batches of plans[epoch]) {
-      if (step < start) { step++; continue; }
-      if (opts.signal?.aborted) { aborted = true; break outer; }
+      if (step < start) {
+        step++;
+        continue;
+      }
+      if (opts.signal?.aborted) {
+        aborted = true;
+        break outer;
+      }
       const normaliser = batches.reduce((s, b) => s + weightSum(b), 0);
       const t0 = performance.now();
-      let loss = 0, tokens = 0, gradNorm = 0;
+      let loss = 0,
+        tokens = 0,
+        gradNorm = 0;
       const lr = lrAt(step);
       if (normaliser > 0) {
         for (const b of batches) {
@@ -141,7 +207,16 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
       }
       const seconds = (performance.now() - t0) / 1000;
       step++;
-      const record: MetricsRecord = { step, epoch: epoch + 1, loss, grad_norm: gradNorm, lr, tokens, completion_tokens: normaliser, train_tokens_per_s: tokens / Math.max(seconds, 1e-9) };
+      const record: MetricsRecord = {
+        step,
+        epoch: epoch + 1,
+        loss,
+        grad_norm: gradNorm,
+        lr,
+        tokens,
+        completion_tokens: normaliser,
+        train_tokens_per_s: tokens / Math.max(seconds, 1e-9),
+      };
       appendMetrics(runDir, record);
       all.push(record);
       opts.onProgress?.({ step, totalSteps, metrics: record });

@@ -46,7 +46,10 @@ export function codeUserMessage(p: CodeExample): string {
   return `Complete the following Python function. Put the whole function in a \`\`\`python code block inside the <answer> </answer> tags.\n\n\`\`\`python\n${p.prompt}\`\`\``;
 }
 
-const DEFAULT_KK = { train: '../shared/data/knights-and-knaves-logic-rl/3ppl/train.parquet', eval: '../shared/data/knights-and-knaves-logic-rl/3ppl/test.parquet' };
+const DEFAULT_KK = {
+  train: '../shared/data/knights-and-knaves-logic-rl/3ppl/train.parquet',
+  eval: '../shared/data/knights-and-knaves-logic-rl/3ppl/test.parquet',
+};
 
 function limitTo<T>(items: T[], limit?: number): T[] {
   if (limit === undefined) return items;
@@ -58,8 +61,14 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
   const { split, limit, seed } = opts;
   if (name === 'kk') {
     const file = opts.data ?? resolve(DEFAULT_KK[split]);
-    if (!existsSync(file)) throw new Error(`kk: no data file ${file}; pass --data (Parquet or JSONL puzzles, e.g. from \`warmstart kk generate\`)`);
-    return { task: kkTask('paper') as RewardTask<unknown>, examples: limitTo(kkExamples(await loadPuzzles(file)), limit) as PromptedExample<unknown>[] };
+    if (!existsSync(file))
+      throw new Error(
+        `kk: no data file ${file}; pass --data (Parquet or JSONL puzzles, e.g. from \`warmstart kk generate\`)`,
+      );
+    return {
+      task: kkTask('paper') as RewardTask<unknown>,
+      examples: limitTo(kkExamples(await loadPuzzles(file)), limit) as PromptedExample<unknown>[],
+    };
   }
   if (name === 'math' || name === 'math500') {
     const bench = BENCHMARKS.math500;
@@ -67,10 +76,24 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
     let problems: MathExample[];
     if (split === 'eval') problems = opts.data ? ((await bench.load(opts.data)) as MathExample[]) : evaluation;
     else {
-      if (!opts.data) throw new Error('math: RLVR needs a pool of MATH training problems: pass --data FILE.jsonl (problem + answer); 100 are drawn outside MATH-500');
-      problems = mathTrainSplit((await bench.load(opts.data)) as MathExample[], evaluation, Math.min(limit ?? 100, 100), seed);
+      if (!opts.data)
+        throw new Error(
+          'math: RLVR needs a pool of MATH training problems: pass --data FILE.jsonl (problem + answer); 100 are drawn outside MATH-500',
+        );
+      problems = mathTrainSplit(
+        (await bench.load(opts.data)) as MathExample[],
+        evaluation,
+        Math.min(limit ?? 100, 100),
+        seed,
+      );
     }
-    return { task: bench.task({}) as RewardTask<unknown>, examples: limitTo(problems.map((p) => ({ id: p.id, prompt: rawPrompt(mathUserMessage(p.problem)), example: p })), limit) };
+    return {
+      task: bench.task({}) as RewardTask<unknown>,
+      examples: limitTo(
+        problems.map((p) => ({ id: p.id, prompt: rawPrompt(mathUserMessage(p.problem)), example: p })),
+        limit,
+      ),
+    };
   }
   if (name === 'humaneval') {
     const bench = BENCHMARKS.humaneval;
@@ -78,26 +101,56 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
     const { train, heldOut } = humanEvalSplit(all);
     return {
       task: bench.task({}) as RewardTask<unknown>,
-      examples: limitTo((split === 'train' ? train : heldOut).map((p) => ({ id: p.id, prompt: rawPrompt(codeUserMessage(p)), example: p })), limit),
+      examples: limitTo(
+        (split === 'train' ? train : heldOut).map((p) => ({
+          id: p.id,
+          prompt: rawPrompt(codeUserMessage(p)),
+          example: p,
+        })),
+        limit,
+      ),
     };
   }
   if (name === 'mmlu-pro') {
     const bench = BENCHMARKS['mmlu-pro'];
     const all = (await bench.load(benchmarkData(bench, opts.data))) as ChoiceExample[];
     const { train, heldOut } = mmluProSplit(all);
-    return { task: bench.task({}) as RewardTask<unknown>, examples: limitTo((split === 'train' ? train : heldOut).map((q) => ({ id: q.id, prompt: rawPrompt(choiceUserMessage(q)), example: q })), limit) };
+    return {
+      task: bench.task({}) as RewardTask<unknown>,
+      examples: limitTo(
+        (split === 'train' ? train : heldOut).map((q) => ({
+          id: q.id,
+          prompt: rawPrompt(choiceUserMessage(q)),
+          example: q,
+        })),
+        limit,
+      ),
+    };
   }
   if (/[/\\]|\.m?[jt]s$/.test(name)) {
-    const mod = (await import(pathToFileURL(resolve(name)).href)) as { task?: RewardTask<unknown>; load?: (file?: string) => Promise<{ id: string; prompt: string }[]> };
+    const mod = (await import(pathToFileURL(resolve(name)).href)) as {
+      task?: RewardTask<unknown>;
+      load?: (file?: string) => Promise<{ id: string; prompt: string }[]>;
+    };
     if (!mod.task || typeof mod.task.reward !== 'function' || typeof mod.task.correct !== 'function') {
-      throw new Error(`${name}: must export \`task\` with reward(completion, example) and correct(completion, example)`);
+      throw new Error(
+        `${name}: must export \`task\` with reward(completion, example) and correct(completion, example)`,
+      );
     }
-    if (typeof mod.load !== 'function') throw new Error(`${name}: must export \`load(file)\` returning examples with id and prompt`);
+    if (typeof mod.load !== 'function')
+      throw new Error(`${name}: must export \`load(file)\` returning examples with id and prompt`);
     const rows = await mod.load(opts.data);
     rows.forEach((r, i) => {
-      if (typeof r?.id !== 'string' || typeof r?.prompt !== 'string') throw new Error(`${name}: load() example ${i} needs string fields id and prompt`);
+      if (typeof r?.id !== 'string' || typeof r?.prompt !== 'string')
+        throw new Error(`${name}: load() example ${i} needs string fields id and prompt`);
     });
-    return { task: mod.task, examples: limitTo(rows.map((r) => ({ id: r.id, prompt: r.prompt, example: r })), limit) };
+    return {
+      task: mod.task,
+      examples: limitTo(
+        rows.map((r) => ({ id: r.id, prompt: r.prompt, example: r })),
+        limit,
+      ),
+    };
   }
   throw new Error(`unknown task "${name}": use kk, math, humaneval, mmlu-pro or a path to a reward module`);
 }

@@ -25,7 +25,11 @@ std::string str(const Args&... args) {
 
 }  // namespace ws
 
-#define WS_CHECK(cond, ...) \
-  do { if (!(cond)) throw ::ws::Error(::ws::str(__VA_ARGS__)); } while (0)
-#define WS_CHECK_RANGE(cond, ...) \
-  do { if (!(cond)) throw ::ws::RangeError(::ws::str(__VA_ARGS__)); } while (0)
+#define WS_CHECK(cond, ...)                                 \
+  do {                                                      \
+    if (!(cond)) throw ::ws::Error(::ws::str(__VA_ARGS__)); \
+  } while (0)
+#define WS_CHECK_RANGE(cond, ...)                                \
+  do {                                                           \
+    if (!(cond)) throw ::ws::RangeError(::ws::str(__VA_ARGS__)); \
+  } while (0)

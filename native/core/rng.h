@@ -15,7 +15,8 @@ inline uint64_t splitmix64(uint64_t& s) {
 
 struct Rng {
   uint64_t s;
-  explicit Rng(uint64_t seed, uint64_t stream = 0) : s(seed * 0x9E3779B97F4A7C15ull ^ (stream + 1) * 0xD1B54A32D192ED03ull) {}
+  explicit Rng(uint64_t seed, uint64_t stream = 0)
+      : s(seed * 0x9E3779B97F4A7C15ull ^ (stream + 1) * 0xD1B54A32D192ED03ull) {}
   uint64_t next_u64() { return splitmix64(s); }
   // Uniform in [0, 1) with 24 random bits.
   float uniform() { return (next_u64() >> 40) * (1.0f / 16777216.0f); }

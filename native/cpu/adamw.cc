@@ -12,8 +12,8 @@
 
 namespace ws::cpu {
 
-void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
-                float beta2, float eps, float weight_decay, int step, float grad_scale) {
+void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+                float eps, float weight_decay, int step, float grad_scale) {
   WS_CHECK_RANGE(n >= 0, "adamw_step: n must be >= 0, got ", n);
   WS_CHECK_RANGE(step >= 1, "adamw_step: step must be >= 1, got ", step);
   WS_CHECK_RANGE(beta1 >= 0 && beta1 < 1, "adamw_step: beta1 must be in [0, 1), got ", beta1);

@@ -28,8 +28,8 @@ using namespace simd;
 
 namespace {
 
-constexpr int B = 64;        // rows per query tile and per key tile
-constexpr int kMaxD = 256;   // largest head dim
+constexpr int B = 64;       // rows per query tile and per key tile
+constexpr int kMaxD = 256;  // largest head dim
 const float kNegInf = -std::numeric_limits<float>::infinity();
 
 // C[M, N] += A[M, K] · Bm[K, N]; M % 4 == 0, N % 16 == 0 (row strides lda, ldb, ldc).
@@ -49,7 +49,10 @@ void mm_acc(float* C, int ldc, const float* A, int lda, const float* Bm, int ldb
 #pragma GCC unroll 4
         for (int r = 0; r < 4; ++r) {
           float a = A[(i + r) * lda + k];
-          c[r][0] += a * b0; c[r][1] += a * b1; c[r][2] += a * b2; c[r][3] += a * b3;
+          c[r][0] += a * b0;
+          c[r][1] += a * b1;
+          c[r][2] += a * b2;
+          c[r][3] += a * b3;
         }
       }
 #pragma GCC unroll 4
@@ -123,7 +126,8 @@ struct Shape {
 Shape check_shape(const int32_t* cu, int num_seqs, int T, int Hq, int Hkv, int D) {
   WS_CHECK_RANGE(num_seqs >= 1, "attention: num_seqs must be >= 1, got ", num_seqs);
   WS_CHECK_RANGE(T >= 0, "attention: T must be >= 0, got ", T);
-  WS_CHECK_RANGE(Hq > 0 && Hkv > 0 && Hq % Hkv == 0, "attention: Hq (", Hq, ") must be a positive multiple of Hkv (", Hkv, ")");
+  WS_CHECK_RANGE(Hq > 0 && Hkv > 0 && Hq % Hkv == 0, "attention: Hq (", Hq, ") must be a positive multiple of Hkv (",
+                 Hkv, ")");
   WS_CHECK_RANGE(D > 0 && D <= kMaxD, "attention: D must be in [1, ", kMaxD, "], got ", D);
   WS_CHECK_RANGE(cu[0] == 0, "attention: cu_seqlens[0] must be 0, got ", cu[0]);
   for (int s = 0; s < num_seqs; ++s)
@@ -175,7 +179,10 @@ void probs(float* S, const float* lse, int nq, int qb, int kb, int nk) {
 // query tile for every key tile it sees): Qs = q * scale and dOb as zero-padded [B, Dp] tiles,
 // lse and Delta = dout · out per row. Layout [tile][Hq][2 B Dp + 2 B], in the calling thread's
 // buffer (grown once).
-struct QueryTile { const float *Qs, *dOb, *lse, *delta; int nq; };
+struct QueryTile {
+  const float *Qs, *dOb, *lse, *delta;
+  int nq;
+};
 struct QueryTiles {
   std::vector<int64_t> first;  // first query tile of each sequence
   const float* base;
@@ -256,7 +263,10 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
         float* row = S + i * B;
         std::fill(row + visible(i, qb, kb, nk), row + B, kNegInf);
         vf mx = load(row);
-        for (int j = W; j < B; j += W) { vf x = load(row + j); mx = x > mx ? x : mx; }
+        for (int j = W; j < B; j += W) {
+          vf x = load(row + j);
+          mx = x > mx ? x : mx;
+        }
         const float m_new = std::max(m[i], hmax(mx));
         vf sum{};
         for (int j = 0; j < B; j += W) {
@@ -283,8 +293,8 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                        const float* v, const float* out, const float* lse, const int32_t* cu_seqlens,
-                        int num_seqs, int T, int Hq, int Hkv, int D) {
+                        const float* v, const float* out, const float* lse, const int32_t* cu_seqlens, int num_seqs,
+                        int T, int Hq, int Hkv, int D) {
   const Shape sh = check_shape(cu_seqlens, num_seqs, T, Hq, Hkv, D);
   WS_CHECK_RANGE(T == 0 || lse != nullptr, "attention_backward: lse from the forward is required");
   const int Dp = sh.Dp;
@@ -292,9 +302,13 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const size_t tile_floats = (size_t)5 * B * Dp + 3 * B * B;
   auto carve = [&](float*& Kt, float*& Kb, float*& Vt, float*& A1, float*& A2, float*& S, float*& dS, float*& T1) {
     Kt = scratch(tile_floats);
-    Kb = Kt + B * Dp; Vt = Kb + B * Dp;
-    A1 = Vt + B * Dp; A2 = A1 + B * Dp;
-    S = A2 + B * Dp; dS = S + B * B; T1 = dS + B * B;
+    Kb = Kt + B * Dp;
+    Vt = Kb + B * Dp;
+    A1 = Vt + B * Dp;
+    A2 = A1 + B * Dp;
+    S = A2 + B * Dp;
+    dS = S + B * B;
+    T1 = dS + B * B;
   };
 
   // Pass 1: dk, dv of one key tile of one kv head, over every query row of its heads that sees it.
@@ -351,11 +365,12 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   }
 }
 
-void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache,
-                      const int32_t* lens, int Bn, int max_len, int Hq, int Hkv, int D) {
+void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* lens,
+                      int Bn, int max_len, int Hq, int Hkv, int D) {
   WS_CHECK_RANGE(Bn >= 0, "attention_decode: B must be >= 0, got ", Bn);
   WS_CHECK_RANGE(max_len > 0, "attention_decode: max_len must be > 0, got ", max_len);
-  WS_CHECK_RANGE(Hq > 0 && Hkv > 0 && Hq % Hkv == 0, "attention_decode: Hq (", Hq, ") must be a positive multiple of Hkv (", Hkv, ")");
+  WS_CHECK_RANGE(Hq > 0 && Hkv > 0 && Hq % Hkv == 0, "attention_decode: Hq (", Hq,
+                 ") must be a positive multiple of Hkv (", Hkv, ")");
   WS_CHECK_RANGE(D > 0, "attention_decode: D must be > 0, got ", D);
   for (int b = 0; b < Bn; ++b)
     WS_CHECK_RANGE(lens[b] >= 1 && lens[b] <= max_len, "attention_decode: lens[", b, "] = ", lens[b],

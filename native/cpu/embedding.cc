@@ -16,15 +16,14 @@ static void check_embedding(const int32_t* tokens, int T, int C, int V) {
   WS_CHECK_RANGE(C > 0, "embedding: C must be > 0, got ", C);
   WS_CHECK_RANGE(V > 0, "embedding: V must be > 0, got ", V);
   for (int t = 0; t < T; ++t)
-    WS_CHECK_RANGE(tokens[t] >= 0 && tokens[t] < V, "embedding: tokens[", t, "] = ", tokens[t],
-                   " is outside [0, ", V, ")");
+    WS_CHECK_RANGE(tokens[t] >= 0 && tokens[t] < V, "embedding: tokens[", t, "] = ", tokens[t], " is outside [0, ", V,
+                   ")");
 }
 
 void embedding_forward(float* out, const int32_t* tokens, const float* wte, int T, int C, int V) {
   check_embedding(tokens, T, C, V);
   parallel_for(T, 1 + 32768 / C, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      std::memcpy(out + t * C, wte + (int64_t)tokens[t] * C, sizeof(float) * C);
+    for (int64_t t = t0; t < t1; ++t) std::memcpy(out + t * C, wte + (int64_t)tokens[t] * C, sizeof(float) * C);
   });
 }
 

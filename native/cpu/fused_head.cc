@@ -53,13 +53,14 @@ void exp_row(float* z, int V, float* max_out, double* sum_out) {
 
 }  // namespace
 
-HeadResult fused_head(float* logp, float* dh, float* dW, const float* h, const float* W,
-                      const int32_t* targets, int T, int C, int V, const HeadObjective& obj,
-                      int chunk, float* scratch) {
+HeadResult fused_head(float* logp, float* dh, float* dW, const float* h, const float* W, const int32_t* targets, int T,
+                      int C, int V, const HeadObjective& obj, int chunk, float* scratch) {
   WS_CHECK_RANGE(T >= 0 && C > 0 && V > 0, "fused_head: need T >= 0, C > 0, V > 0, got ", T, ", ", C, ", ", V);
   WS_CHECK_RANGE(chunk > 0, "fused_head: chunk must be > 0, got ", chunk);
-  WS_CHECK_RANGE(obj.temperature > 0 && std::isfinite(obj.temperature), "fused_head: temperature must be > 0, got ", obj.temperature);
-  WS_CHECK_RANGE(obj.normaliser > 0 && std::isfinite(obj.normaliser), "fused_head: normaliser must be > 0, got ", obj.normaliser);
+  WS_CHECK_RANGE(obj.temperature > 0 && std::isfinite(obj.temperature), "fused_head: temperature must be > 0, got ",
+                 obj.temperature);
+  WS_CHECK_RANGE(obj.normaliser > 0 && std::isfinite(obj.normaliser), "fused_head: normaliser must be > 0, got ",
+                 obj.normaliser);
   WS_CHECK_RANGE(obj.clip_low >= 0 && obj.clip_high >= 0, "fused_head: clip_low and clip_high must be >= 0");
   WS_CHECK_RANGE(std::isfinite(obj.beta), "fused_head: beta must be finite");
   HeadResult result;

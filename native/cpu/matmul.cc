@@ -21,8 +21,8 @@ void matmul_forward(float* out, const float* x, const float* w, const float* bia
   sgemm(false, true, M, N, K, 1.0f, x, std::max(K, 1), w, std::max(K, 1), bias ? 1.0f : 0.0f, out, N);
 }
 
-void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x,
-                     const float* w, int M, int K, int N) {
+void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x, const float* w, int M,
+                     int K, int N) {
   WS_CHECK_RANGE(M >= 0 && K >= 0 && N >= 0, "matmul_backward: M, K, N must be >= 0, got ", M, ", ", K, ", ", N);
   if (dx && M > 0 && K > 0) sgemm(false, false, M, K, N, 1.0f, dout, std::max(N, 1), w, K, 1.0f, dx, K);
   if (dw && N > 0 && K > 0) sgemm(true, false, N, K, M, 1.0f, dout, std::max(N, 1), x, K, 1.0f, dw, K);

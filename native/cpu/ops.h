@@ -30,8 +30,8 @@ void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, i
 // rstd may be null (inference). out == x allowed.
 void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int T, int C, float eps);
 // dx may be null; dw may be null.
-void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w,
-                      const float* rstd, int T, int C);
+void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, int T,
+                      int C);
 
 // ---- rope.cc -------------------------------------------------------------------------------
 // Hugging Face "rotate half": for head vector x[D], i < D/2, angle = pos * theta^(-2i/D):
@@ -49,14 +49,14 @@ void rope_backward(float* dx, const float* dout, const int32_t* positions, int T
 //   scores, saved for backward; may be null).
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const int32_t* cu_seqlens, int num_seqs, int T, int Hq, int Hkv, int D);
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
-                        const float* k, const float* v, const float* out, const float* lse,
-                        const int32_t* cu_seqlens, int num_seqs, int T, int Hq, int Hkv, int D);
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const float* out, const float* lse, const int32_t* cu_seqlens, int num_seqs,
+                        int T, int Hq, int Hkv, int D);
 // One new query token per sequence against its KV cache (generation).
 //   q[B, Hq, D]; k_cache, v_cache [B, max_len, Hkv, D]; lens[B] = number of valid cache rows
 //   for sequence b (the new token's own k/v already written at row lens[b] - 1) -> out[B, Hq, D].
-void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache,
-                      const int32_t* lens, int B, int max_len, int Hq, int Hkv, int D);
+void attention_decode(float* out, const float* q, const float* k_cache, const float* v_cache, const int32_t* lens,
+                      int B, int max_len, int Hq, int Hkv, int D);
 
 // ---- swiglu.cc -----------------------------------------------------------------------------
 // out[i] = silu(gate[i]) * up[i],  silu(g) = g / (1 + e^-g);  N elements.
@@ -67,8 +67,8 @@ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* g
 // The Linear layer of PyTorch: out[M, N] = x[M, K] · w[N, K]^T + bias[N] (bias may be null).
 void matmul_forward(float* out, const float* x, const float* w, const float* bias, int M, int K, int N);
 // dx[M,K] += dout·w ; dw[N,K] += dout^T·x ; dbias[N] += sum_m dout[m,:]. Any may be null.
-void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x,
-                     const float* w, int M, int K, int N);
+void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x, const float* w, int M,
+                     int K, int N);
 
 // ---- gemv.cc -------------------------------------------------------------------------------
 // matmul_forward for few rows (decode, M <= 16; matmul_forward picks it): the same product,
@@ -78,14 +78,14 @@ void gemv_rows(float* out, const float* x, const float* w, const float* bias, in
 // ---- sgemm.cc ------------------------------------------------------------------------------
 // C[M,N] = alpha * op(A) · op(B) + beta * C, row-major, op(X) = X or X^T, leading dims given.
 // sgemm() uses BLAS when the build found one (have_blas()), else sgemm_ours().
-void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
-           const float* B, int ldb, float beta, float* C, int ldc);
-void sgemm_ours(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
-                const float* B, int ldb, float beta, float* C, int ldc);
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+           int ldb, float beta, float* C, int ldc);
+void sgemm_ours(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                int ldb, float beta, float* C, int ldc);
 bool have_blas();
 // Only when have_blas(); throws otherwise.
-void sgemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
-                const float* B, int ldb, float beta, float* C, int ldc);
+void sgemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                int ldb, float beta, float* C, int ldc);
 // Force one path for tests/benchmarks: 0 = auto, 1 = ours, 2 = BLAS.
 void set_sgemm_backend(int backend);
 
@@ -112,22 +112,21 @@ struct HeadObjective {
   float temperature = 1.0f;
 };
 struct HeadResult {
-  double loss = 0.0;        // sum_t L_t / normaliser
-  int64_t clipped = 0;      // tokens (weight != 0) whose gradient was cut by the clip
+  double loss = 0.0;    // sum_t L_t / normaliser
+  int64_t clipped = 0;  // tokens (weight != 0) whose gradient was cut by the clip
 };
 // h[T, C], W[V, C], targets[T] -> logp[T] (may be null). If dh/dW are non-null, also
 // dh[T, C] += dloss/dh and dW[V, C] += dloss/dW (one pass, no second forward).
 // scratch: chunk * V floats, or null to allocate one chunk internally.
-HeadResult fused_head(float* logp, float* dh, float* dW, const float* h, const float* W,
-                      const int32_t* targets, int T, int C, int V, const HeadObjective& obj,
-                      int chunk, float* scratch);
+HeadResult fused_head(float* logp, float* dh, float* dW, const float* h, const float* W, const int32_t* targets, int T,
+                      int C, int V, const HeadObjective& obj, int chunk, float* scratch);
 
 // ---- adamw.cc ------------------------------------------------------------------------------
 // PyTorch AdamW, step t >= 1, g = grad * grad_scale:
 //   p -= lr·wd·p;  m = b1·m + (1-b1)·g;  v = b2·v + (1-b2)·g²
 //   p -= lr · (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
-void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
-                float beta2, float eps, float weight_decay, int step, float grad_scale);
+void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+                float eps, float weight_decay, int step, float grad_scale);
 
 // ---- grad_norm.cc --------------------------------------------------------------------------
 // Sum of squares of g[n], accumulated in double.
@@ -141,7 +140,7 @@ float clip_scale(double total_norm, float max_norm);
 // and pick with the uniform number u in [0, 1). temperature <= 0 means greedy (argmax).
 // *logprob = log_softmax(z)[token] over the whole vocab (the distribution the trainer
 // recomputes with the same temperature; greedy: temperature 1). scratch: 2*V floats or null.
-int sample_token(const float* logits, int V, float temperature, int top_k, float top_p, float u,
-                 float* logprob, float* scratch);
+int sample_token(const float* logits, int V, float temperature, int top_k, float top_p, float u, float* logprob,
+                 float* scratch);
 
 }  // namespace ws::cpu

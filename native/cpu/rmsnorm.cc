@@ -34,8 +34,8 @@ void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, in
   });
 }
 
-void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w,
-                      const float* rstd, int T, int C) {
+void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd, int T,
+                      int C) {
   check_rmsnorm(T, C);
   if (dx) {
     parallel_for(T, 1 + 8192 / C, [&](int64_t t0, int64_t t1) {

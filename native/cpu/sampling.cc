@@ -87,8 +87,8 @@ int first_cut(const float* prob, int V, int k, double reach) {
 
 }  // namespace
 
-int sample_token(const float* logits, int V, float temperature, int top_k, float top_p, float u,
-                 float* logprob, float* scratch) {
+int sample_token(const float* logits, int V, float temperature, int top_k, float top_p, float u, float* logprob,
+                 float* scratch) {
   WS_CHECK_RANGE(V > 0, "sample_token: V must be > 0, got ", V);
   WS_CHECK_RANGE(logits, "sample_token: logits must not be null");
   WS_CHECK_RANGE(!std::isnan(temperature), "sample_token: temperature is NaN");

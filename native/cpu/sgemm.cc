@@ -51,16 +51,28 @@ inline vec vset1(float x) { return _mm256_set1_ps(x); }
 inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 inline vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
 #else
-struct vec { float x[4]; };
+struct vec {
+  float x[4];
+};
 constexpr int VL = 4, MR = 4;
-inline vec vload(const float* p) { vec v; std::memcpy(v.x, p, sizeof v.x); return v; }
+inline vec vload(const float* p) {
+  vec v;
+  std::memcpy(v.x, p, sizeof v.x);
+  return v;
+}
 inline void vstore(float* p, vec v) { std::memcpy(p, v.x, sizeof v.x); }
 inline vec vset1(float x) { return vec{{x, x, x, x}}; }
-inline vec vfma(vec a, vec b, vec c) { for (int i = 0; i < 4; ++i) c.x[i] += a.x[i] * b.x[i]; return c; }
-inline vec vmul(vec a, vec b) { for (int i = 0; i < 4; ++i) a.x[i] *= b.x[i]; return a; }
+inline vec vfma(vec a, vec b, vec c) {
+  for (int i = 0; i < 4; ++i) c.x[i] += a.x[i] * b.x[i];
+  return c;
+}
+inline vec vmul(vec a, vec b) {
+  for (int i = 0; i < 4; ++i) a.x[i] *= b.x[i];
+  return a;
+}
 #endif
 
-constexpr int NV = 2, NR = NV * VL;       // micro-tile: MR rows x NR columns of C
+constexpr int NV = 2, NR = NV * VL;               // micro-tile: MR rows x NR columns of C
 constexpr int KC = 256, MC = 16 * MR, NC = 4096;  // cache blocks (multiples of MR / NR)
 
 // C[R, NR] = alpha * a[kc, MR]^T-sliver · b[kc, NR]-sliver + beta * C   (beta == 0: C not read)
@@ -153,8 +165,8 @@ void scale_c(float* C, int ldc, int M, int N, float beta) {
   }
 }
 
-void check_args(bool ta, bool tb, int M, int N, int K, const float* A, int lda, const float* B,
-                int ldb, const float* C, int ldc) {
+void check_args(bool ta, bool tb, int M, int N, int K, const float* A, int lda, const float* B, int ldb, const float* C,
+                int ldc) {
   WS_CHECK_RANGE(M >= 0 && N >= 0 && K >= 0, "sgemm: M, N, K must be >= 0, got ", M, ", ", N, ", ", K);
   WS_CHECK_RANGE(lda >= std::max(1, ta ? M : K), "sgemm: lda ", lda, " is less than ", ta ? "M " : "K ", ta ? M : K);
   WS_CHECK_RANGE(ldb >= std::max(1, tb ? K : N), "sgemm: ldb ", ldb, " is less than ", tb ? "K " : "N ", tb ? K : N);
@@ -166,8 +178,8 @@ void check_args(bool ta, bool tb, int M, int N, int K, const float* A, int lda, 
 
 // C[i0:i1, j0:j1] on the calling thread: the GotoBLAS loops with this thread's packing buffers.
 // j0 is a multiple of NR and j1 is one or N, so the only partial column sliver is at N.
-void gemm_part(bool ta, bool tb, int i0, int i1, int j0, int j1, int K, float alpha, const float* A,
-               int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+void gemm_part(bool ta, bool tb, int i0, int i1, int j0, int j1, int K, float alpha, const float* A, int lda,
+               const float* B, int ldb, float beta, float* C, int ldc) {
   static thread_local Buffer a_buf, b_buf;
   alignas(64) float tile[MR * NR];
   for (int jc = j0; jc < j1; jc += NC) {
@@ -210,8 +222,8 @@ std::atomic<int> g_backend{0};
 
 }  // namespace
 
-void sgemm_ours(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
-                const float* B, int ldb, float beta, float* C, int ldc) {
+void sgemm_ours(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                int ldb, float beta, float* C, int ldc) {
   check_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc);
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == 0.0f) {
@@ -243,8 +255,8 @@ bool have_blas() {
 #endif
 }
 
-void sgemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
-                const float* B, int ldb, float beta, float* C, int ldc) {
+void sgemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                int ldb, float beta, float* C, int ldc) {
 #ifdef WS_HAVE_BLAS
   check_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc);
   if (M == 0 || N == 0) return;
@@ -253,8 +265,8 @@ void sgemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
     return;
   }
   if (openblas_get_num_threads() != num_threads()) openblas_set_num_threads(num_threads());
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+              A, lda, B, ldb, beta, C, ldc);
 #else
   (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda;
   (void)B, (void)ldb, (void)beta, (void)C, (void)ldc;
@@ -263,13 +275,14 @@ void sgemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
 }
 
 void set_sgemm_backend(int backend) {
-  WS_CHECK_RANGE(backend >= 0 && backend <= 2, "set_sgemm_backend: backend must be 0 (auto), 1 (ours) or 2 (BLAS), got ", backend);
+  WS_CHECK_RANGE(backend >= 0 && backend <= 2,
+                 "set_sgemm_backend: backend must be 0 (auto), 1 (ours) or 2 (BLAS), got ", backend);
   WS_CHECK_RANGE(backend != 2 || have_blas(), "set_sgemm_backend: BLAS requested but this build has none");
   g_backend = backend;
 }
 
-void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
-           const float* B, int ldb, float beta, float* C, int ldc) {
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+           int ldb, float beta, float* C, int ldc) {
   int backend = g_backend.load(std::memory_order_relaxed);
   if (backend == 2 || (backend == 0 && have_blas()))
     sgemm_blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

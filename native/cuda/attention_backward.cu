@@ -32,16 +32,16 @@ __global__ void attention_delta_kernel(float* delta, const bf16* dout, const bf1
 template <int D>
 struct BwdSmem {
   static constexpr int ldh = D + kPadH, lds = kTile + kPadF, ldp = kTile + kPadH, ldo = D + kPadF;
-  static constexpr size_t a = 0;                                    // K (pass 1) or Q (pass 2)
-  static constexpr size_t b = a + sizeof(bf16) * kTile * ldh;       // V or dO
-  static constexpr size_t c = b + sizeof(bf16) * kTile * ldh;       // Q or K (streamed)
-  static constexpr size_t d = c + sizeof(bf16) * kTile * ldh;       // dO or V (streamed)
-  static constexpr size_t p32 = d + sizeof(bf16) * kTile * ldh;     // P (fp32)
-  static constexpr size_t dp32 = p32 + sizeof(float) * kTile * lds; // dP (fp32)
-  static constexpr size_t p16 = dp32 + sizeof(float) * kTile * lds; // P (bf16)
-  static constexpr size_t ds16 = p16 + sizeof(bf16) * kTile * ldp;  // dS (bf16)
-  static constexpr size_t o32 = ds16 + sizeof(bf16) * kTile * ldp;  // output staging (fp32)
-  static constexpr size_t vec = o32 + sizeof(float) * kTile * ldo;  // lse, delta per row
+  static constexpr size_t a = 0;                                     // K (pass 1) or Q (pass 2)
+  static constexpr size_t b = a + sizeof(bf16) * kTile * ldh;        // V or dO
+  static constexpr size_t c = b + sizeof(bf16) * kTile * ldh;        // Q or K (streamed)
+  static constexpr size_t d = c + sizeof(bf16) * kTile * ldh;        // dO or V (streamed)
+  static constexpr size_t p32 = d + sizeof(bf16) * kTile * ldh;      // P (fp32)
+  static constexpr size_t dp32 = p32 + sizeof(float) * kTile * lds;  // dP (fp32)
+  static constexpr size_t p16 = dp32 + sizeof(float) * kTile * lds;  // P (bf16)
+  static constexpr size_t ds16 = p16 + sizeof(bf16) * kTile * ldp;   // dS (bf16)
+  static constexpr size_t o32 = ds16 + sizeof(bf16) * kTile * ldp;   // output staging (fp32)
+  static constexpr size_t vec = o32 + sizeof(float) * kTile * ldo;   // lse, delta per row
   static constexpr size_t bytes = vec + sizeof(float) * 2 * kTile;
 };
 
@@ -64,11 +64,10 @@ __device__ __forceinline__ void add_rows(bf16* dst, FragC (&acc)[N], float* stag
 }
 
 template <int D>
-__global__ void __launch_bounds__(kThreads) attention_dkdv_kernel(bf16* dk, bf16* dv, const bf16* dout,
-                                                                    const bf16* q, const bf16* k, const bf16* v,
-                                                                    const float* lse, const float* delta,
-                                                                    const int32_t* cu, int num_seqs, int Hq,
-                                                                    int Hkv, float scale, float scale_log2) {
+__global__ void __launch_bounds__(kThreads)
+    attention_dkdv_kernel(bf16* dk, bf16* dv, const bf16* dout, const bf16* q, const bf16* k, const bf16* v,
+                          const float* lse, const float* delta, const int32_t* cu, int num_seqs, int Hq, int Hkv,
+                          float scale, float scale_log2) {
   using L = BwdSmem<D>;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Ks = reinterpret_cast<bf16*>(smem + L::a);
@@ -123,7 +122,7 @@ __global__ void __launch_bounds__(kThreads) attention_dkdv_kernel(bf16* dk, bf16
 #pragma unroll
       for (int j = 0; j < kTile / 16; ++j)
         wmma::store_matrix_sync(PT + r0 * L::lds + j * 16, acc[j], L::lds, wmma::mem_row_major);
-      // dP^T = V dO^T
+        // dP^T = V dO^T
 #pragma unroll
       for (int j = 0; j < kTile / 16; ++j) wmma::fill_fragment(acc[j], 0.0f);
       warp_mma<D, kTile / 16, FragBT>(acc, Vs + r0 * L::ldh, L::ldh, dOs, L::ldh);
@@ -148,11 +147,10 @@ __global__ void __launch_bounds__(kThreads) attention_dkdv_kernel(bf16* dk, bf16
 }
 
 template <int D>
-__global__ void __launch_bounds__(kThreads) attention_dq_kernel(bf16* dq, const bf16* dout, const bf16* q,
-                                                                  const bf16* k, const bf16* v, const float* lse,
-                                                                  const float* delta, const int32_t* cu,
-                                                                  int num_seqs, int Hq, int Hkv, float scale,
-                                                                  float scale_log2) {
+__global__ void __launch_bounds__(kThreads)
+    attention_dq_kernel(bf16* dq, const bf16* dout, const bf16* q, const bf16* k, const bf16* v, const float* lse,
+                        const float* delta, const int32_t* cu, int num_seqs, int Hq, int Hkv, float scale,
+                        float scale_log2) {
   using L = BwdSmem<D>;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem + L::a);
@@ -227,15 +225,15 @@ void launch(bf16* dq, bf16* dk, bf16* dv, const bf16* dout, const bf16* q, const
   if (dk || dv) {
     // dk and dv come from one pass, so they are given together.
     WS_CHECK_RANGE(dk && dv, "attention_backward: dk and dv must both be given or both be null on CUDA");
-    WS_CUDA_CHECK(cudaFuncSetAttribute(attention_dkdv_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       (int)bytes));
+    WS_CUDA_CHECK(
+        cudaFuncSetAttribute(attention_dkdv_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
     attention_dkdv_kernel<D><<<dim3(T / kTile + num_seqs, Hkv), kThreads, bytes, stream>>>(
         dk, dv, dout, q, k, v, lse, delta, cu, num_seqs, Hq, Hkv, scale, scale_log2);
     WS_CUDA_LAUNCH_CHECK();
   }
   if (dq) {
-    WS_CUDA_CHECK(cudaFuncSetAttribute(attention_dq_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       (int)bytes));
+    WS_CUDA_CHECK(
+        cudaFuncSetAttribute(attention_dq_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
     attention_dq_kernel<D><<<dim3(T / kTile + num_seqs, Hq), kThreads, bytes, stream>>>(
         dq, dout, q, k, v, lse, delta, cu, num_seqs, Hq, Hkv, scale, scale_log2);
     WS_CUDA_LAUNCH_CHECK();
@@ -248,8 +246,8 @@ void attention_backward(bf16* dq, bf16* dk, bf16* dv, const bf16* dout, const bf
                         const bf16* out, const float* lse, const int32_t* cu_seqlens, int num_seqs, int T, int Hq,
                         int Hkv, int D, cudaStream_t stream) {
   WS_CHECK_RANGE(T >= 0 && num_seqs >= 0, "attention_backward: need T >= 0 and num_seqs >= 0");
-  WS_CHECK_RANGE(Hq > 0 && Hkv > 0 && Hq % Hkv == 0, "attention_backward: Hq (", Hq,
-                 ") must be a multiple of Hkv (", Hkv, ")");
+  WS_CHECK_RANGE(Hq > 0 && Hkv > 0 && Hq % Hkv == 0, "attention_backward: Hq (", Hq, ") must be a multiple of Hkv (",
+                 Hkv, ")");
   WS_CHECK_RANGE(D == 64 || D == 128, "attention_backward: head dim must be 64 or 128 on CUDA, got ", D);
   WS_CHECK_RANGE(lse, "attention_backward: lse must not be null");
   if (T == 0 || num_seqs == 0 || (!dq && !dk && !dv)) return;
@@ -257,8 +255,10 @@ void attention_backward(bf16* dq, bf16* dk, bf16* dv, const bf16* dout, const bf
   float* delta = static_cast<float*>(workspace(kWsAttention, sizeof(float) * rows));
   attention_delta_kernel<<<ceil_div(rows, 8), 256, 0, stream>>>(delta, dout, out, rows, D);
   WS_CUDA_LAUNCH_CHECK();
-  if (D == 64) launch<64>(dq, dk, dv, dout, q, k, v, lse, delta, cu_seqlens, num_seqs, T, Hq, Hkv, stream);
-  else launch<128>(dq, dk, dv, dout, q, k, v, lse, delta, cu_seqlens, num_seqs, T, Hq, Hkv, stream);
+  if (D == 64)
+    launch<64>(dq, dk, dv, dout, q, k, v, lse, delta, cu_seqlens, num_seqs, T, Hq, Hkv, stream);
+  else
+    launch<128>(dq, dk, dv, dout, q, k, v, lse, delta, cu_seqlens, num_seqs, T, Hq, Hkv, stream);
 }
 
 }  // namespace ws::cuda

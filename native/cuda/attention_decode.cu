@@ -15,10 +15,9 @@ constexpr int kWarps = 4;
 constexpr int kMaxD = 256;
 
 template <int DL>  // DL = D / 32 elements per lane
-__global__ void __launch_bounds__(kWarps * 32) decode_partial_kernel(float* part, const bf16* q, const bf16* kc,
-                                                                     const bf16* vc, const int32_t* lens,
-                                                                     int max_len, int Hq, int Hkv, int slice,
-                                                                     float scale) {
+__global__ void __launch_bounds__(kWarps * 32)
+    decode_partial_kernel(float* part, const bf16* q, const bf16* kc, const bf16* vc, const int32_t* lens, int max_len,
+                          int Hq, int Hkv, int slice, float scale) {
   constexpr int D = DL * 32;
   __shared__ float wm[kWarps], wl[kWarps], wo[kWarps][D];
   const int bh = blockIdx.x, b = bh / Hq, h = bh % Hq, g = h / (Hq / Hkv);
@@ -103,8 +102,8 @@ int sm_count() {
 void attention_decode(bf16* out, const bf16* q, const bf16* k_cache, const bf16* v_cache, const int32_t* lens, int B,
                       int max_len, int Hq, int Hkv, int D, cudaStream_t stream) {
   WS_CHECK_RANGE(B >= 0 && max_len > 0, "attention_decode: need B >= 0 and max_len > 0");
-  WS_CHECK_RANGE(Hq > 0 && Hkv > 0 && Hq % Hkv == 0, "attention_decode: Hq (", Hq, ") must be a multiple of Hkv (",
-                 Hkv, ")");
+  WS_CHECK_RANGE(Hq > 0 && Hkv > 0 && Hq % Hkv == 0, "attention_decode: Hq (", Hq, ") must be a multiple of Hkv (", Hkv,
+                 ")");
   WS_CHECK_RANGE(D > 0 && D % 32 == 0 && D <= kMaxD, "attention_decode: head dim must be a multiple of 32 up to ",
                  kMaxD, " on CUDA, got ", D);
   WS_CHECK_RANGE((int64_t)B * Hq < (1LL << 31), "attention_decode: B·Hq too large");
@@ -118,14 +117,38 @@ void attention_decode(bf16* out, const bf16* q, const bf16* k_cache, const bf16*
   const dim3 grid(rows, splits);
   const float scale = 1.0f / sqrtf((float)D);
   switch (D / 32) {
-    case 1: decode_partial_kernel<1><<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale); break;
-    case 2: decode_partial_kernel<2><<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale); break;
-    case 3: decode_partial_kernel<3><<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale); break;
-    case 4: decode_partial_kernel<4><<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale); break;
-    case 5: decode_partial_kernel<5><<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale); break;
-    case 6: decode_partial_kernel<6><<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale); break;
-    case 7: decode_partial_kernel<7><<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale); break;
-    default: decode_partial_kernel<8><<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale); break;
+    case 1:
+      decode_partial_kernel<1>
+          <<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale);
+      break;
+    case 2:
+      decode_partial_kernel<2>
+          <<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale);
+      break;
+    case 3:
+      decode_partial_kernel<3>
+          <<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale);
+      break;
+    case 4:
+      decode_partial_kernel<4>
+          <<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale);
+      break;
+    case 5:
+      decode_partial_kernel<5>
+          <<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale);
+      break;
+    case 6:
+      decode_partial_kernel<6>
+          <<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale);
+      break;
+    case 7:
+      decode_partial_kernel<7>
+          <<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale);
+      break;
+    default:
+      decode_partial_kernel<8>
+          <<<grid, kWarps * 32, 0, stream>>>(part, q, k_cache, v_cache, lens, max_len, Hq, Hkv, slice, scale);
+      break;
   }
   WS_CUDA_LAUNCH_CHECK();
   decode_combine_kernel<<<rows, 128, 0, stream>>>(out, part, splits, D);

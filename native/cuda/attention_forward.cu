@@ -30,10 +30,9 @@ struct FwdSmem {
 };
 
 template <int D>
-__global__ void __launch_bounds__(kThreads) attention_forward_kernel(bf16* out, float* lse, const bf16* q,
-                                                                       const bf16* k, const bf16* v,
-                                                                       const int32_t* cu, int num_seqs, int Hq,
-                                                                       int Hkv, float scale_log2) {
+__global__ void __launch_bounds__(kThreads)
+    attention_forward_kernel(bf16* out, float* lse, const bf16* q, const bf16* k, const bf16* v, const int32_t* cu,
+                             int num_seqs, int Hq, int Hkv, float scale_log2) {
   using L = FwdSmem<D>;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem + L::q);
@@ -50,10 +49,10 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(bf16* out, 
   if (!find_tile(cu, num_seqs, blockIdx.x, &s, &qt)) return;
   const int h = blockIdx.y, g = h / (Hq / Hkv);
   const int seq0 = cu[s], len = cu[s + 1] - seq0;
-  const int q_first = qt * kTile;                 // position of the tile's first row in the sequence
+  const int q_first = qt * kTile;  // position of the tile's first row in the sequence
   const int nq = min(kTile, len - q_first);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int r0 = warp * 16;                       // this warp's rows
+  const int r0 = warp * 16;  // this warp's rows
 
   load_tile<D>(Qs, L::ldh, q, seq0 + q_first, nq, Hq, h);
   for (int i = lane; i < 16 * L::ldo; i += 32) O[r0 * L::ldo + i] = 0.0f;
@@ -141,14 +140,14 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(bf16* out, 
 }
 
 template <int D>
-void launch(bf16* out, float* lse, const bf16* q, const bf16* k, const bf16* v, const int32_t* cu, int num_seqs,
-            int T, int Hq, int Hkv, cudaStream_t stream) {
+void launch(bf16* out, float* lse, const bf16* q, const bf16* k, const bf16* v, const int32_t* cu, int num_seqs, int T,
+            int Hq, int Hkv, cudaStream_t stream) {
   const size_t bytes = FwdSmem<D>::bytes;
-  WS_CUDA_CHECK(cudaFuncSetAttribute(attention_forward_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     (int)bytes));
+  WS_CUDA_CHECK(
+      cudaFuncSetAttribute(attention_forward_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
   const dim3 grid(T / kTile + num_seqs, Hq);
-  attention_forward_kernel<D><<<grid, kThreads, bytes, stream>>>(out, lse, q, k, v, cu, num_seqs, Hq, Hkv,
-                                                                 kLog2e / sqrtf((float)D));
+  attention_forward_kernel<D>
+      <<<grid, kThreads, bytes, stream>>>(out, lse, q, k, v, cu, num_seqs, Hq, Hkv, kLog2e / sqrtf((float)D));
   WS_CUDA_LAUNCH_CHECK();
 }
 
@@ -162,8 +161,10 @@ void attention_forward(bf16* out, float* lse, const bf16* q, const bf16* k, cons
   WS_CHECK_RANGE(D == 64 || D == 128, "attention_forward: head dim must be 64 or 128 on CUDA, got ", D);
   WS_CHECK_RANGE(Hq <= 65535, "attention_forward: too many heads");
   if (T == 0 || num_seqs == 0) return;
-  if (D == 64) launch<64>(out, lse, q, k, v, cu_seqlens, num_seqs, T, Hq, Hkv, stream);
-  else launch<128>(out, lse, q, k, v, cu_seqlens, num_seqs, T, Hq, Hkv, stream);
+  if (D == 64)
+    launch<64>(out, lse, q, k, v, cu_seqlens, num_seqs, T, Hq, Hkv, stream);
+  else
+    launch<128>(out, lse, q, k, v, cu_seqlens, num_seqs, T, Hq, Hkv, stream);
 }
 
 }  // namespace ws::cuda

@@ -11,11 +11,11 @@ namespace ws::cuda::attn {
 
 namespace wmma = nvcuda::wmma;
 
-constexpr int kTile = 64;               // query rows and key rows per tile
-constexpr int kWarps = 4;               // each warp owns 16 rows of a tile
+constexpr int kTile = 64;  // query rows and key rows per tile
+constexpr int kWarps = 4;  // each warp owns 16 rows of a tile
 constexpr int kThreads = kWarps * 32;
-constexpr int kPadH = 8;                // bf16 row padding (16 bytes): rows stay 32-byte aligned
-constexpr int kPadF = 4;                // fp32 row padding
+constexpr int kPadH = 8;  // bf16 row padding (16 bytes): rows stay 32-byte aligned
+constexpr int kPadF = 4;  // fp32 row padding
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 

@@ -12,12 +12,11 @@ namespace ws::cuda {
 
 using bf16 = __nv_bfloat16;
 
-#define WS_CUDA_CHECK(expr)                                                                      \
-  do {                                                                                           \
-    cudaError_t err_ = (expr);                                                                   \
-    if (err_ != cudaSuccess)                                                                     \
-      throw ::ws::Error(::ws::str(#expr, " failed: ", cudaGetErrorString(err_), " (", __FILE__, \
-                                  ":", __LINE__, ")"));                                          \
+#define WS_CUDA_CHECK(expr)                                                                                           \
+  do {                                                                                                                \
+    cudaError_t err_ = (expr);                                                                                        \
+    if (err_ != cudaSuccess)                                                                                          \
+      throw ::ws::Error(::ws::str(#expr, " failed: ", cudaGetErrorString(err_), " (", __FILE__, ":", __LINE__, ")")); \
   } while (0)
 // After every launch: a bad configuration shows here, not three kernels later.
 #define WS_CUDA_LAUNCH_CHECK() WS_CUDA_CHECK(cudaGetLastError())
@@ -66,6 +65,14 @@ __device__ __forceinline__ float block_max(float x, float* shared) {
 // A device buffer that only grows, one per slot (ops use distinct slots so that two live
 // workspaces never alias). Allocation happens the first time a size is seen, not every step.
 void* workspace(int slot, size_t bytes);
-enum WorkspaceSlot { kWsReduce = 0, kWsAttention = 1, kWsHead = 2, kWsDecode = 3, kWsBlas = 4, kWsHeadVec = 5, kWsSlots = 6 };
+enum WorkspaceSlot {
+  kWsReduce = 0,
+  kWsAttention = 1,
+  kWsHead = 2,
+  kWsDecode = 3,
+  kWsBlas = 4,
+  kWsHeadVec = 5,
+  kWsSlots = 6
+};
 
 }  // namespace ws::cuda

@@ -25,8 +25,7 @@ __global__ void embedding_backward_kernel(float* dwte, const bf16* dout, const i
 
 }  // namespace
 
-void embedding_forward(bf16* out, const int32_t* tokens, const bf16* wte, int T, int C, int V,
-                       cudaStream_t stream) {
+void embedding_forward(bf16* out, const int32_t* tokens, const bf16* wte, int T, int C, int V, cudaStream_t stream) {
   WS_CHECK_RANGE(T >= 0 && C > 0 && V > 0, "embedding_forward: need T >= 0, C > 0, V > 0");
   if (T == 0) return;
   embedding_forward_kernel<<<T, 128, 0, stream>>>(out, tokens, wte, C, V);

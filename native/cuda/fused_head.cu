@@ -28,9 +28,9 @@ struct Obj {
 };
 
 // One block per row i of the chunk (token t = t0 + i).
-__global__ void __launch_bounds__(kThreads) head_row_kernel(float* logp, double* tok_loss, int* tok_clipped,
-                                                             bf16* grad, const float* z, const int32_t* targets,
-                                                             int t0, int V, Obj o, bool backward) {
+__global__ void __launch_bounds__(kThreads)
+    head_row_kernel(float* logp, double* tok_loss, int* tok_clipped, bf16* grad, const float* z, const int32_t* targets,
+                    int t0, int V, Obj o, bool backward) {
   __shared__ float red[32];
   __shared__ float s_coef;
   const int i = blockIdx.x, t = t0 + i;
@@ -120,8 +120,8 @@ HeadResult fused_head(float* logp, bf16* dh, float* dW, const bf16* h, const bf1
   double* sums = tok_loss + T;
   int* tok_clipped = reinterpret_cast<int*>(sums + 2);
   const bool backward = dh || dW;
-  const Obj o{obj.weights, obj.advantages, obj.old_logp, obj.ref_logp, obj.beta, obj.clip_low, obj.clip_high,
-              1.0f / obj.normaliser, 1.0f / obj.temperature};
+  const Obj o{obj.weights,  obj.advantages, obj.old_logp,          obj.ref_logp,          obj.beta,
+              obj.clip_low, obj.clip_high,  1.0f / obj.normaliser, 1.0f / obj.temperature};
   for (int t0 = 0; t0 < T; t0 += chunk) {
     const int n = std::min(chunk, T - t0);
     const bf16* hc = h + (size_t)t0 * C;

@@ -28,8 +28,8 @@ __global__ void grpo_advantages_kernel(float* adv, const float* rewards, int num
 }  // namespace
 
 void grpo_advantages(float* adv, const float* rewards, int num_groups, int G, bool scale_std, cudaStream_t stream) {
-  WS_CHECK_RANGE(num_groups >= 0 && G > 0, "grpo_advantages: need num_groups >= 0 and G > 0, got ", num_groups,
-                 ", ", G);
+  WS_CHECK_RANGE(num_groups >= 0 && G > 0, "grpo_advantages: need num_groups >= 0 and G > 0, got ", num_groups, ", ",
+                 G);
   if (num_groups == 0) return;
   grpo_advantages_kernel<<<ceil_div(num_groups, 4), 128, 0, stream>>>(adv, rewards, num_groups, G, scale_std);
   WS_CUDA_LAUNCH_CHECK();

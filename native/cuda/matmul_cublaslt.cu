@@ -12,12 +12,12 @@
 namespace ws::cuda {
 namespace {
 
-#define WS_CUBLAS_CHECK(expr)                                                                        \
-  do {                                                                                               \
-    cublasStatus_t st_ = (expr);                                                                     \
-    if (st_ != CUBLAS_STATUS_SUCCESS)                                                                \
-      throw ::ws::Error(::ws::str(#expr, " failed with cuBLAS status ", (int)st_, " (", __FILE__, \
-                                  ":", __LINE__, ")"));                                              \
+#define WS_CUBLAS_CHECK(expr)                                                                             \
+  do {                                                                                                    \
+    cublasStatus_t st_ = (expr);                                                                          \
+    if (st_ != CUBLAS_STATUS_SUCCESS)                                                                     \
+      throw ::ws::Error(                                                                                  \
+          ::ws::str(#expr, " failed with cuBLAS status ", (int)st_, " (", __FILE__, ":", __LINE__, ")")); \
   } while (0)
 
 constexpr size_t kWorkspaceBytes = 32u << 20;
@@ -55,7 +55,8 @@ void run(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const bf1
     WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
     WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
     const cudaDataType_t bias_type = CUDA_R_16BF;
-    WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type)));
+    WS_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type)));
   }
   WS_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_16BF, trans_b ? K : N, trans_b ? N : K, ldb));
   WS_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.b, CUDA_R_16BF, trans_a ? M : K, trans_a ? K : M, lda));

@@ -34,8 +34,7 @@ void cast_bf16_to_f32(float* out, const bf16* x, int64_t n, cudaStream_t stream 
 
 // ---- embedding.cu --------------------------------------------------------------------------
 // out[t, :] = wte[tokens[t], :]
-void embedding_forward(bf16* out, const int32_t* tokens, const bf16* wte, int T, int C, int V,
-                       cudaStream_t stream = 0);
+void embedding_forward(bf16* out, const int32_t* tokens, const bf16* wte, int T, int C, int V, cudaStream_t stream = 0);
 // dwte[tokens[t], :] += dout[t, :]   (fp32 weight gradient; atomic where tokens repeat)
 void embedding_backward(float* dwte, const bf16* dout, const int32_t* tokens, int T, int C, int V,
                         cudaStream_t stream = 0);
@@ -45,8 +44,8 @@ void embedding_backward(float* dwte, const bf16* dout, const int32_t* tokens, in
 void rmsnorm_forward(bf16* out, float* rstd, const bf16* x, const bf16* w, int T, int C, float eps,
                      cudaStream_t stream = 0);
 // dx (bf16, may be null) += ...; dw (fp32, may be null) += sum_t dout·x·rstd.
-void rmsnorm_backward(bf16* dx, float* dw, const bf16* dout, const bf16* x, const bf16* w,
-                      const float* rstd, int T, int C, cudaStream_t stream = 0);
+void rmsnorm_backward(bf16* dx, float* dw, const bf16* dout, const bf16* x, const bf16* w, const float* rstd, int T,
+                      int C, cudaStream_t stream = 0);
 
 // ---- rope.cu -------------------------------------------------------------------------------
 // Rotate-half RoPE, angle = pos·theta^(-2i/D). x[T, H, D]. out == x allowed.
@@ -60,22 +59,20 @@ void rope_backward(bf16* dx, const bf16* dout, const int32_t* positions, int T, 
 // FlashAttention-2 style causal GQA attention over packed sequences (ops.h semantics), head dim
 // D in {64, 128}. q[T, Hq, D], k/v[T, Hkv, D] -> out[T, Hq, D] (bf16), lse[T, Hq] (fp32, may be
 // null). cu_seqlens[num_seqs + 1] on the device.
-void attention_forward(bf16* out, float* lse, const bf16* q, const bf16* k, const bf16* v,
-                       const int32_t* cu_seqlens, int num_seqs, int T, int Hq, int Hkv, int D,
-                       cudaStream_t stream = 0);
+void attention_forward(bf16* out, float* lse, const bf16* q, const bf16* k, const bf16* v, const int32_t* cu_seqlens,
+                       int num_seqs, int T, int Hq, int Hkv, int D, cudaStream_t stream = 0);
 // dq, dk, dv (bf16) += the gradients; lse from the forward (not null). Two passes (key tiles
 // produce dk/dv, query tiles produce dq), so nothing is atomic.
-void attention_backward(bf16* dq, bf16* dk, bf16* dv, const bf16* dout, const bf16* q, const bf16* k,
-                        const bf16* v, const bf16* out, const float* lse, const int32_t* cu_seqlens,
-                        int num_seqs, int T, int Hq, int Hkv, int D, cudaStream_t stream = 0);
+void attention_backward(bf16* dq, bf16* dk, bf16* dv, const bf16* dout, const bf16* q, const bf16* k, const bf16* v,
+                        const bf16* out, const float* lse, const int32_t* cu_seqlens, int num_seqs, int T, int Hq,
+                        int Hkv, int D, cudaStream_t stream = 0);
 
 // ---- attention_decode.cu -------------------------------------------------------------------
 // One query token per sequence against its KV cache (ops.h attention_decode). q[B, Hq, D],
 // caches [B, max_len, Hkv, D], lens[B] on the device. Split over the key length when B·Hq is too
 // small to fill the GPU; the splits are combined in a fixed order.
-void attention_decode(bf16* out, const bf16* q, const bf16* k_cache, const bf16* v_cache,
-                      const int32_t* lens, int B, int max_len, int Hq, int Hkv, int D,
-                      cudaStream_t stream = 0);
+void attention_decode(bf16* out, const bf16* q, const bf16* k_cache, const bf16* v_cache, const int32_t* lens, int B,
+                      int max_len, int Hq, int Hkv, int D, cudaStream_t stream = 0);
 
 // ---- swiglu.cu -----------------------------------------------------------------------------
 void swiglu_forward(bf16* out, const bf16* gate, const bf16* up, int64_t N, cudaStream_t stream = 0);
@@ -85,14 +82,14 @@ void swiglu_backward(bf16* dgate, bf16* dup, const bf16* dout, const bf16* gate,
 // ---- matmul_cublaslt.cu (compiled only where cuBLASLt is found) ----------------------------
 // Row-major GEMM on bf16 operands with fp32 accumulation:
 //   C[M, N] = alpha · op(A) · op(B) + beta · C,  C bf16 or fp32 (c_fp32).
-void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const bf16* A, int lda,
-          const bf16* B, int ldb, float beta, void* C, bool c_fp32, int ldc, cudaStream_t stream = 0);
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const bf16* A, int lda, const bf16* B, int ldb,
+          float beta, void* C, bool c_fp32, int ldc, cudaStream_t stream = 0);
 // out[M, N] = x[M, K] · w[N, K]^T + bias[N] (bias may be null).
 void matmul_forward(bf16* out, const bf16* x, const bf16* w, const bf16* bias, int M, int K, int N,
                     cudaStream_t stream = 0);
 // dx[M,K] (bf16) += dout·w; dw[N,K] (fp32) += dout^T·x; dbias[N] (fp32) += sum_m dout. Any may be null.
-void matmul_backward(bf16* dx, float* dw, float* dbias, const bf16* dout, const bf16* x, const bf16* w,
-                     int M, int K, int N, cudaStream_t stream = 0);
+void matmul_backward(bf16* dx, float* dw, float* dbias, const bf16* dout, const bf16* x, const bf16* w, int M, int K,
+                     int N, cudaStream_t stream = 0);
 // dbias[N] += sum_m dout[m, :] (matmul_bias_grad.cu; used by matmul_backward).
 void bias_grad(float* dbias, const bf16* dout, int M, int N, cudaStream_t stream = 0);
 
@@ -104,15 +101,13 @@ void bias_grad(float* dbias, const bf16* dout, int M, int N, cudaStream_t stream
 using HeadObjective = ws::cpu::HeadObjective;
 using HeadResult = ws::cpu::HeadResult;
 size_t fused_head_scratch_bytes(int chunk, int V);
-HeadResult fused_head(float* logp, bf16* dh, float* dW, const bf16* h, const bf16* W, const int32_t* targets,
-                      int T, int C, int V, const HeadObjective& obj, int chunk, void* scratch,
-                      cudaStream_t stream = 0);
+HeadResult fused_head(float* logp, bf16* dh, float* dW, const bf16* h, const bf16* W, const int32_t* targets, int T,
+                      int C, int V, const HeadObjective& obj, int chunk, void* scratch, cudaStream_t stream = 0);
 
 // ---- grpo_advantages.cu --------------------------------------------------------------------
 // rewards[num_groups · G] -> adv[i] = r_i - mean(group)  (Dr. GRPO), or, with scale_std,
 // (r_i - mean) / (std + 1e-4) (population std, plain GRPO). Group sums in fp32, fixed order.
-void grpo_advantages(float* adv, const float* rewards, int num_groups, int G, bool scale_std,
-                     cudaStream_t stream = 0);
+void grpo_advantages(float* adv, const float* rewards, int num_groups, int G, bool scale_std, cudaStream_t stream = 0);
 
 // ---- adamw.cu ------------------------------------------------------------------------------
 // Multi-tensor AdamW (ops.h adamw_step per tensor, each with its own weight decay) in one launch
@@ -127,8 +122,8 @@ struct AdamWTensor {
   int64_t n = 0;
   float weight_decay = 0.0f;
 };
-void adamw_step(const AdamWTensor* tensors, int count, float lr, float beta1, float beta2, float eps,
-                int step, float grad_scale, cudaStream_t stream = 0);
+void adamw_step(const AdamWTensor* tensors, int count, float lr, float beta1, float beta2, float eps, int step,
+                float grad_scale, cudaStream_t stream = 0);
 
 // ---- grad_norm.cu --------------------------------------------------------------------------
 // Sum of squares over several fp32 gradients (host arrays of device pointers and lengths), in
@@ -142,8 +137,8 @@ void scale_inplace(float* x, int64_t n, float scale, cudaStream_t stream = 0);
 // tokens[B], logprobs[B] (may be null). Same rules (temperature, top-k, then top-p over the
 // renormalised top-k, draw by u in descending probability, ties to the lower id), found by
 // bisection over the logits' ordered bit patterns instead of a sort.
-void sample_tokens(int32_t* tokens, float* logprobs, const float* logits, int B, int V, float temperature,
-                   int top_k, float top_p, const float* u, cudaStream_t stream = 0);
+void sample_tokens(int32_t* tokens, float* logprobs, const float* logits, int B, int V, float temperature, int top_k,
+                   float top_p, const float* u, cudaStream_t stream = 0);
 
 // ---- memory.cu -----------------------------------------------------------------------------
 // Device memory for the model graph. device_alloc returns zero-filled memory (null for 0 bytes);

@@ -29,14 +29,12 @@ __global__ void rmsnorm_forward_kernel(bf16* out, float* rstd, const bf16* x, co
   for (int c = threadIdx.x; c < C; c += blockDim.x) out[t * C + c] = to_bf(to_f(xr[c]) * r * to_f(w[c]));
 }
 
-__global__ void rmsnorm_dx_kernel(bf16* dx, const bf16* dout, const bf16* x, const bf16* w, const float* rstd,
-                                  int C) {
+__global__ void rmsnorm_dx_kernel(bf16* dx, const bf16* dout, const bf16* x, const bf16* w, const float* rstd, int C) {
   __shared__ float red[32];
   const int64_t t = blockIdx.x;
   const float r = rstd[t];
   float dot = 0.0f;
-  for (int c = threadIdx.x; c < C; c += blockDim.x)
-    dot += to_f(dout[t * C + c]) * to_f(w[c]) * to_f(x[t * C + c]) * r;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) dot += to_f(dout[t * C + c]) * to_f(w[c]) * to_f(x[t * C + c]) * r;
   dot = block_sum(dot, red) / C;
   for (int c = threadIdx.x; c < C; c += blockDim.x) {
     const float n = to_f(x[t * C + c]) * r;
@@ -74,8 +72,8 @@ void rmsnorm_forward(bf16* out, float* rstd, const bf16* x, const bf16* w, int T
   WS_CUDA_LAUNCH_CHECK();
 }
 
-void rmsnorm_backward(bf16* dx, float* dw, const bf16* dout, const bf16* x, const bf16* w, const float* rstd,
-                      int T, int C, cudaStream_t stream) {
+void rmsnorm_backward(bf16* dx, float* dw, const bf16* dout, const bf16* x, const bf16* w, const float* rstd, int T,
+                      int C, cudaStream_t stream) {
   WS_CHECK_RANGE(T >= 0 && C > 0, "rmsnorm_backward: need T >= 0, C > 0, got ", T, ", ", C);
   WS_CHECK_RANGE(rstd, "rmsnorm_backward: rstd must not be null");
   if (T == 0) return;

@@ -51,9 +51,8 @@ __device__ uint32_t largest_key(const Row& r, uint32_t floor, float target, floa
   return K;
 }
 
-__global__ void __launch_bounds__(kThreads) sample_kernel(int32_t* tokens, float* logprobs, const float* logits,
-                                                           int V, float temperature, int top_k, float top_p,
-                                                           const float* u) {
+__global__ void __launch_bounds__(kThreads) sample_kernel(int32_t* tokens, float* logprobs, const float* logits, int V,
+                                                          float temperature, int top_k, float top_p, const float* u) {
   __shared__ float red[32];
   __shared__ float s_val[32];
   __shared__ int s_idx[32];
@@ -63,18 +62,30 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(int32_t* tokens, float
   float best = -INFINITY;
   int best_i = V;
   for (int v = threadIdx.x; v < V; v += blockDim.x)
-    if (l[v] > best) { best = l[v]; best_i = v; }
+    if (l[v] > best) {
+      best = l[v];
+      best_i = v;
+    }
   for (int o = 16; o > 0; o >>= 1) {
     const float ov = __shfl_xor_sync(0xffffffffu, best, o);
     const int oi = __shfl_xor_sync(0xffffffffu, best_i, o);
-    if (ov > best || (ov == best && oi < best_i)) { best = ov; best_i = oi; }
+    if (ov > best || (ov == best && oi < best_i)) {
+      best = ov;
+      best_i = oi;
+    }
   }
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  if (lane == 0) { s_val[warp] = best; s_idx[warp] = best_i; }
+  if (lane == 0) {
+    s_val[warp] = best;
+    s_idx[warp] = best_i;
+  }
   __syncthreads();
   if (threadIdx.x == 0) {
     for (int w = 1; w < (int)blockDim.x / 32; ++w)
-      if (s_val[w] > s_val[0] || (s_val[w] == s_val[0] && s_idx[w] < s_idx[0])) { s_val[0] = s_val[w]; s_idx[0] = s_idx[w]; }
+      if (s_val[w] > s_val[0] || (s_val[w] == s_val[0] && s_idx[w] < s_idx[0])) {
+        s_val[0] = s_val[w];
+        s_idx[0] = s_idx[w];
+      }
   }
   __syncthreads();
   const float lmax = s_val[0];
@@ -99,7 +110,10 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(int32_t* tokens, float
     // Lowest id with that key.
     int idx = V;
     for (int v = threadIdx.x; v < V; v += blockDim.x)
-      if (order_key(l[v]) == pick) { idx = v; break; }
+      if (order_key(l[v]) == pick) {
+        idx = v;
+        break;
+      }
     for (int o = 16; o > 0; o >>= 1) idx = min(idx, __shfl_xor_sync(0xffffffffu, idx, o));
     __syncthreads();
     if (lane == 0) s_idx[warp] = idx;

@@ -9,8 +9,16 @@
 
 namespace ws::io {
 
-inline uint32_t f32_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
-inline float bits_f32(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+inline uint32_t f32_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bits_f32(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
 
 inline float bf16_to_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
 
@@ -37,9 +45,9 @@ inline uint16_t f32_to_f16(float f) {
   uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
   uint32_t a = u & 0x7fffffffu;
   if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu));  // NaN
-  if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);  // >= 65520 rounds to inf
-  if (a >= 0x38800000u) {  // normal f16 (>= 2^-14)
-    uint32_t r = a - (112u << 23);  // rebias exponent
+  if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);                        // >= 65520 rounds to inf
+  if (a >= 0x38800000u) {                                                         // normal f16 (>= 2^-14)
+    uint32_t r = a - (112u << 23);                                                // rebias exponent
     r += 0xfffu + ((r >> 13) & 1u);
     return (uint16_t)(sign | (r >> 13));
   }

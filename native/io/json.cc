@@ -14,28 +14,63 @@ namespace ws::json {
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::Null: return "null";
-    case Type::Bool: return "a boolean";
-    case Type::Number: return "a number";
-    case Type::String: return "a string";
-    case Type::Array: return "an array";
-    case Type::Object: return "an object";
+    case Type::Null:
+      return "null";
+    case Type::Bool:
+      return "a boolean";
+    case Type::Number:
+      return "a number";
+    case Type::String:
+      return "a string";
+    case Type::Array:
+      return "an array";
+    case Type::Object:
+      return "an object";
   }
   return "?";
 }
 
-Value Value::from_bool(bool b) { Value v; v.type = Type::Bool; v.boolean = b; return v; }
-Value Value::from_int(int64_t i) {
-  Value v; v.type = Type::Number; v.is_integer = true; v.integer = i; v.number = (double)i; return v;
+Value Value::from_bool(bool b) {
+  Value v;
+  v.type = Type::Bool;
+  v.boolean = b;
+  return v;
 }
-Value Value::from_double(double d) { Value v; v.type = Type::Number; v.number = d; return v; }
-Value Value::from_string(std::string s) { Value v; v.type = Type::String; v.string = std::move(s); return v; }
-Value Value::new_array() { Value v; v.type = Type::Array; return v; }
-Value Value::new_object() { Value v; v.type = Type::Object; return v; }
+Value Value::from_int(int64_t i) {
+  Value v;
+  v.type = Type::Number;
+  v.is_integer = true;
+  v.integer = i;
+  v.number = (double)i;
+  return v;
+}
+Value Value::from_double(double d) {
+  Value v;
+  v.type = Type::Number;
+  v.number = d;
+  return v;
+}
+Value Value::from_string(std::string s) {
+  Value v;
+  v.type = Type::String;
+  v.string = std::move(s);
+  return v;
+}
+Value Value::new_array() {
+  Value v;
+  v.type = Type::Array;
+  return v;
+}
+Value Value::new_object() {
+  Value v;
+  v.type = Type::Object;
+  return v;
+}
 
 const Value* Value::get(const std::string& key) const {
   if (type != Type::Object) return nullptr;
-  for (auto& kv : object) if (kv.first == key) return &kv.second;
+  for (auto& kv : object)
+    if (kv.first == key) return &kv.second;
   return nullptr;
 }
 
@@ -71,7 +106,11 @@ const std::string& Value::as_string(const std::string& what) const {
 
 Value& Value::set(const std::string& key, Value v) {
   WS_CHECK(type == Type::Object, "json: set(\"", key, "\") on ", type_name(type));
-  for (auto& kv : object) if (kv.first == key) { kv.second = std::move(v); return kv.second; }
+  for (auto& kv : object)
+    if (kv.first == key) {
+      kv.second = std::move(v);
+      return kv.second;
+    }
   object.emplace_back(key, std::move(v));
   return object.back().second;
 }
@@ -103,7 +142,12 @@ class Parser {
   [[noreturn]] void fail(const std::string& what) const {
     size_t line = 1, col = 1;
     for (size_t k = 0; k < i_ && k < s_.size(); ++k) {
-      if (s_[k] == '\n') { ++line; col = 1; } else { ++col; }
+      if (s_[k] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
     }
     throw ws::Error(ws::str(source_, ": line ", line, ", column ", col, ": ", what));
   }
@@ -122,12 +166,21 @@ class Parser {
     if (i_ >= s_.size()) fail("unexpected end of input");
     char c = s_[i_];
     switch (c) {
-      case '{': return object(depth);
-      case '[': return array(depth);
-      case '"': return Value::from_string(string());
-      case 't': expect_word("true"); return Value::from_bool(true);
-      case 'f': expect_word("false"); return Value::from_bool(false);
-      case 'n': expect_word("null"); return Value();
+      case '{':
+        return object(depth);
+      case '[':
+        return array(depth);
+      case '"':
+        return Value::from_string(string());
+      case 't':
+        expect_word("true");
+        return Value::from_bool(true);
+      case 'f':
+        expect_word("false");
+        return Value::from_bool(false);
+      case 'n':
+        expect_word("null");
+        return Value();
       default:
         if (c == '-' || (c >= '0' && c <= '9')) return number();
         fail(ws::str("unexpected character '", printable(c), "'"));
@@ -147,13 +200,19 @@ class Parser {
     Value v = Value::new_object();
     std::set<std::string> seen;
     skip_ws();
-    if (i_ < s_.size() && s_[i_] == '}') { ++i_; return v; }
+    if (i_ < s_.size() && s_[i_] == '}') {
+      ++i_;
+      return v;
+    }
     for (;;) {
       skip_ws();
       if (i_ >= s_.size() || s_[i_] != '"') fail("expected a string key");
       size_t key_at = i_;
       std::string key = string();
-      if (!seen.insert(key).second) { i_ = key_at; fail(ws::str("duplicate key \"", key, "\"")); }
+      if (!seen.insert(key).second) {
+        i_ = key_at;
+        fail(ws::str("duplicate key \"", key, "\""));
+      }
       skip_ws();
       if (i_ >= s_.size() || s_[i_] != ':') fail("expected ':'");
       ++i_;
@@ -161,8 +220,14 @@ class Parser {
       Value member = value(depth + 1);
       v.object.emplace_back(std::move(key), std::move(member));
       skip_ws();
-      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
-      if (i_ < s_.size() && s_[i_] == '}') { ++i_; return v; }
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
+      if (i_ < s_.size() && s_[i_] == '}') {
+        ++i_;
+        return v;
+      }
       fail("expected ',' or '}'");
     }
   }
@@ -171,13 +236,22 @@ class Parser {
     ++i_;  // [
     Value v = Value::new_array();
     skip_ws();
-    if (i_ < s_.size() && s_[i_] == ']') { ++i_; return v; }
+    if (i_ < s_.size() && s_[i_] == ']') {
+      ++i_;
+      return v;
+    }
     for (;;) {
       skip_ws();
       v.array.push_back(value(depth + 1));
       skip_ws();
-      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
-      if (i_ < s_.size() && s_[i_] == ']') { ++i_; return v; }
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
+      if (i_ < s_.size() && s_[i_] == ']') {
+        ++i_;
+        return v;
+      }
       fail("expected ',' or ']'");
     }
   }
@@ -188,33 +262,52 @@ class Parser {
       if (i_ >= s_.size()) fail("unexpected end of input in \\u escape");
       char c = s_[i_];
       u <<= 4;
-      if (c >= '0' && c <= '9') u |= (unsigned)(c - '0');
-      else if (c >= 'a' && c <= 'f') u |= (unsigned)(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') u |= (unsigned)(c - 'A' + 10);
-      else fail("invalid \\u escape");
+      if (c >= '0' && c <= '9')
+        u |= (unsigned)(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        u |= (unsigned)(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        u |= (unsigned)(c - 'A' + 10);
+      else
+        fail("invalid \\u escape");
     }
     return u;
   }
 
   static void put_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) out += (char)cp;
-    else if (cp < 0x800) { out += (char)(0xc0 | (cp >> 6)); out += (char)(0x80 | (cp & 0x3f)); }
-    else if (cp < 0x10000) {
-      out += (char)(0xe0 | (cp >> 12)); out += (char)(0x80 | ((cp >> 6) & 0x3f)); out += (char)(0x80 | (cp & 0x3f));
+    if (cp < 0x80)
+      out += (char)cp;
+    else if (cp < 0x800) {
+      out += (char)(0xc0 | (cp >> 6));
+      out += (char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      out += (char)(0xe0 | (cp >> 12));
+      out += (char)(0x80 | ((cp >> 6) & 0x3f));
+      out += (char)(0x80 | (cp & 0x3f));
     } else {
-      out += (char)(0xf0 | (cp >> 18)); out += (char)(0x80 | ((cp >> 12) & 0x3f));
-      out += (char)(0x80 | ((cp >> 6) & 0x3f)); out += (char)(0x80 | (cp & 0x3f));
+      out += (char)(0xf0 | (cp >> 18));
+      out += (char)(0x80 | ((cp >> 12) & 0x3f));
+      out += (char)(0x80 | ((cp >> 6) & 0x3f));
+      out += (char)(0x80 | (cp & 0x3f));
     }
   }
 
   // Checks one UTF-8 sequence starting at i_ (a lead byte >= 0x80) and copies it.
   void utf8_char(std::string& out) {
     unsigned char c = (unsigned char)s_[i_];
-    int n; unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
-    else fail("invalid UTF-8 in string");
+    int n;
+    unsigned cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      cp = c & 0x07;
+    } else
+      fail("invalid UTF-8 in string");
     if (i_ + n >= s_.size()) fail("invalid UTF-8 in string");
     for (int k = 1; k <= n; ++k) {
       unsigned char d = (unsigned char)s_[i_ + k];
@@ -233,27 +326,54 @@ class Parser {
     for (;;) {
       if (i_ >= s_.size()) fail("unterminated string");
       char c = s_[i_];
-      if (c == '"') { ++i_; return out; }
+      if (c == '"') {
+        ++i_;
+        return out;
+      }
       if ((unsigned char)c < 0x20) fail("control character in string");
-      if ((unsigned char)c >= 0x80) { utf8_char(out); continue; }
-      if (c != '\\') { out += c; ++i_; continue; }
+      if ((unsigned char)c >= 0x80) {
+        utf8_char(out);
+        continue;
+      }
+      if (c != '\\') {
+        out += c;
+        ++i_;
+        continue;
+      }
       ++i_;
       if (i_ >= s_.size()) fail("unterminated string");
       char e = s_[i_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           unsigned cp = hex4();
           if (cp >= 0xdc00 && cp <= 0xdfff) fail("unpaired low surrogate in \\u escape");
           if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (i_ + 1 >= s_.size() || s_[i_] != '\\' || s_[i_ + 1] != 'u') fail("unpaired high surrogate in \\u escape");
+            if (i_ + 1 >= s_.size() || s_[i_] != '\\' || s_[i_ + 1] != 'u')
+              fail("unpaired high surrogate in \\u escape");
             i_ += 2;
             unsigned lo = hex4();
             if (lo < 0xdc00 || lo > 0xdfff) fail("unpaired high surrogate in \\u escape");
@@ -262,7 +382,9 @@ class Parser {
           put_utf8(out, cp);
           break;
         }
-        default: --i_; fail(ws::str("invalid escape '\\", printable(e), "'"));
+        default:
+          --i_;
+          fail(ws::str("invalid escape '\\", printable(e), "'"));
       }
     }
   }
@@ -272,7 +394,10 @@ class Parser {
   Value number() {
     size_t start = i_;
     bool neg = false, integral = true;
-    if (s_[i_] == '-') { neg = true; ++i_; }
+    if (s_[i_] == '-') {
+      neg = true;
+      ++i_;
+    }
     if (i_ >= s_.size() || !digit(s_[i_])) fail("invalid number");
     if (s_[i_] == '0') {
       ++i_;
@@ -281,12 +406,14 @@ class Parser {
       while (i_ < s_.size() && digit(s_[i_])) ++i_;
     }
     if (i_ < s_.size() && s_[i_] == '.') {
-      integral = false; ++i_;
+      integral = false;
+      ++i_;
       if (i_ >= s_.size() || !digit(s_[i_])) fail("invalid number (digit expected after '.')");
       while (i_ < s_.size() && digit(s_[i_])) ++i_;
     }
     if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
-      integral = false; ++i_;
+      integral = false;
+      ++i_;
       if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
       if (i_ >= s_.size() || !digit(s_[i_])) fail("invalid number (digit expected in exponent)");
       while (i_ < s_.size() && digit(s_[i_])) ++i_;
@@ -295,13 +422,20 @@ class Parser {
     Value v;
     v.type = Type::Number;
     v.number = std::strtod(lit.c_str(), nullptr);
-    if (!std::isfinite(v.number)) { i_ = start; fail("number out of range"); }
+    if (!std::isfinite(v.number)) {
+      i_ = start;
+      fail("number out of range");
+    }
     if (integral) {
       // exact int64 parse; falls back to the double when it does not fit
-      uint64_t mag = 0; bool fits = true;
+      uint64_t mag = 0;
+      bool fits = true;
       for (size_t k = neg ? 1 : 0; k < lit.size(); ++k) {
         unsigned d = (unsigned)(lit[k] - '0');
-        if (mag > (UINT64_MAX - d) / 10) { fits = false; break; }
+        if (mag > (UINT64_MAX - d) / 10) {
+          fits = false;
+          break;
+        }
         mag = mag * 10 + d;
       }
       if (fits && (neg ? mag <= (uint64_t)INT64_MAX + 1 : mag <= (uint64_t)INT64_MAX)) {
@@ -324,10 +458,17 @@ void dump_to(std::string& out, const Value& v, int indent, int level) {
     out.append((size_t)(indent * lvl), ' ');
   };
   switch (v.type) {
-    case Type::Null: out += "null"; break;
-    case Type::Bool: out += v.boolean ? "true" : "false"; break;
+    case Type::Null:
+      out += "null";
+      break;
+    case Type::Bool:
+      out += v.boolean ? "true" : "false";
+      break;
     case Type::Number: {
-      if (v.is_integer) { out += std::to_string(v.integer); break; }
+      if (v.is_integer) {
+        out += std::to_string(v.integer);
+        break;
+      }
       WS_CHECK(std::isfinite(v.number), "json: cannot write a non-finite number");
       // Python's repr: the shortest digits that read back exactly, fixed notation for
       // exponents in [-4, 16), else scientific (1e-06, 1.5e+16).
@@ -344,9 +485,14 @@ void dump_to(std::string& out, const Value& v, int indent, int level) {
       out += s;
       break;
     }
-    case Type::String: out += quote(v.string); break;
+    case Type::String:
+      out += quote(v.string);
+      break;
     case Type::Array:
-      if (v.array.empty()) { out += "[]"; break; }
+      if (v.array.empty()) {
+        out += "[]";
+        break;
+      }
       out += '[';
       for (size_t k = 0; k < v.array.size(); ++k) {
         if (k) out += ',';
@@ -357,7 +503,10 @@ void dump_to(std::string& out, const Value& v, int indent, int level) {
       out += ']';
       break;
     case Type::Object:
-      if (v.object.empty()) { out += "{}"; break; }
+      if (v.object.empty()) {
+        out += "{}";
+        break;
+      }
       out += '{';
       for (size_t k = 0; k < v.object.size(); ++k) {
         if (k) out += ',';
@@ -386,13 +535,27 @@ std::string quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if ((unsigned char)c < 0x20) {
           char buf[8];

@@ -22,12 +22,16 @@ namespace ws::io {
 
 namespace {
 
-struct DTypeRow { DType d; const char* name; size_t size; };
+struct DTypeRow {
+  DType d;
+  const char* name;
+  size_t size;
+};
 constexpr DTypeRow kDTypes[] = {
-    {DType::BOOL, "BOOL", 1}, {DType::U8, "U8", 1},   {DType::I8, "I8", 1},     {DType::F8_E4M3, "F8_E4M3", 1},
+    {DType::BOOL, "BOOL", 1},       {DType::U8, "U8", 1},   {DType::I8, "I8", 1},   {DType::F8_E4M3, "F8_E4M3", 1},
     {DType::F8_E5M2, "F8_E5M2", 1}, {DType::I16, "I16", 2}, {DType::U16, "U16", 2}, {DType::F16, "F16", 2},
-    {DType::BF16, "BF16", 2}, {DType::I32, "I32", 4}, {DType::U32, "U32", 4}, {DType::F32, "F32", 4},
-    {DType::F64, "F64", 8}, {DType::I64, "I64", 8}, {DType::U64, "U64", 8},
+    {DType::BF16, "BF16", 2},       {DType::I32, "I32", 4}, {DType::U32, "U32", 4}, {DType::F32, "F32", 4},
+    {DType::F64, "F64", 8},         {DType::I64, "I64", 8}, {DType::U64, "U64", 8},
 };
 
 std::string errno_text(int e) { return std::strerror(e); }
@@ -50,10 +54,17 @@ std::string read_text_file(const std::string& path) {
   for (;;) {
     ssize_t r = ::read(fd, buf, sizeof buf);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) { int e = errno; ::close(fd); throw ws::Error(ws::str(path, ": read failed: ", errno_text(e))); }
+    if (r < 0) {
+      int e = errno;
+      ::close(fd);
+      throw ws::Error(ws::str(path, ": read failed: ", errno_text(e)));
+    }
     if (r == 0) break;
     out.append(buf, (size_t)r);
-    if (out.size() > kMaxHeaderBytes) { ::close(fd); throw ws::Error(ws::str(path, ": larger than 100 MB, not an index file")); }
+    if (out.size() > kMaxHeaderBytes) {
+      ::close(fd);
+      throw ws::Error(ws::str(path, ": larger than 100 MB, not an index file"));
+    }
   }
   ::close(fd);
   return out;
@@ -141,17 +152,23 @@ TensorInfo parse_tensor_entry(const std::string& name, const json::Value& v, con
 }  // namespace
 
 const char* dtype_name(DType d) {
-  for (auto& r : kDTypes) if (r.d == d) return r.name;
+  for (auto& r : kDTypes)
+    if (r.d == d) return r.name;
   return "?";
 }
 
 size_t dtype_size(DType d) {
-  for (auto& r : kDTypes) if (r.d == d) return r.size;
+  for (auto& r : kDTypes)
+    if (r.d == d) return r.size;
   return 0;
 }
 
 bool dtype_from_name(const std::string& s, DType* out) {
-  for (auto& r : kDTypes) if (s == r.name) { *out = r.d; return true; }
+  for (auto& r : kDTypes)
+    if (s == r.name) {
+      *out = r.d;
+      return true;
+    }
   return false;
 }
 
@@ -169,11 +186,15 @@ SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& o) noexcept {
   if (this != &o) {
     if (map_) ::munmap(map_, map_size_);
     path_ = std::move(o.path_);
-    map_ = o.map_; map_size_ = o.map_size_; data_ = o.data_;
+    map_ = o.map_;
+    map_size_ = o.map_size_;
+    data_ = o.data_;
     tensors_ = std::move(o.tensors_);
     index_ = std::move(o.index_);
     metadata_ = std::move(o.metadata_);
-    o.map_ = nullptr; o.map_size_ = 0; o.data_ = nullptr;
+    o.map_ = nullptr;
+    o.map_size_ = 0;
+    o.data_ = nullptr;
   }
   return *this;
 }
@@ -199,7 +220,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   uint64_t size = (uint64_t)st.st_size;
   if (size < 8) {
     ::close(fd);
-    throw ws::Error(ws::str(path, ": truncated safetensors file (", size, " bytes; the 8-byte header length is missing)"));
+    throw ws::Error(
+        ws::str(path, ": truncated safetensors file (", size, " bytes; the 8-byte header length is missing)"));
   }
   void* m = ::mmap(nullptr, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
   int map_errno = errno;
@@ -211,7 +233,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
 
   uint64_t n;
   std::memcpy(&n, base, 8);
-  WS_CHECK(n <= kMaxHeaderBytes, path, ": header length ", n, " bytes exceeds the 100 MB limit (corrupt or not a safetensors file)");
+  WS_CHECK(n <= kMaxHeaderBytes, path, ": header length ", n,
+           " bytes exceeds the 100 MB limit (corrupt or not a safetensors file)");
   WS_CHECK(n <= size - 8, path, ": header length ", n, " is larger than the file (", size,
            " bytes): truncated or corrupt file");
   WS_CHECK(n >= 2 && base[8] == '{', path, ": corrupt header (it must be a JSON object starting with '{')");
@@ -259,17 +282,25 @@ const TensorInfo* SafetensorsFile::find(const std::string& name) const {
 }
 
 void convert_to_f32(DType dt, const uint8_t* src, int64_t n, float* out, const std::string& what) {
-  WS_CHECK(dt == DType::F32 || dt == DType::BF16 || dt == DType::F16, what, ": unsupported dtype ",
-           dtype_name(dt), " (F32, BF16 and F16 can be loaded)");
+  WS_CHECK(dt == DType::F32 || dt == DType::BF16 || dt == DType::F16, what, ": unsupported dtype ", dtype_name(dt),
+           " (F32, BF16 and F16 can be loaded)");
   size_t es = dtype_size(dt);
   ws::parallel_for(n, int64_t(1) << 16, [&](int64_t b, int64_t e) {
     const uint8_t* s = src + (size_t)b * es;
     if (dt == DType::F32) {
       std::memcpy(out + b, s, (size_t)(e - b) * 4);
     } else if (dt == DType::BF16) {
-      for (int64_t i = b; i < e; ++i, s += 2) { uint16_t h; std::memcpy(&h, s, 2); out[i] = bf16_to_f32(h); }
+      for (int64_t i = b; i < e; ++i, s += 2) {
+        uint16_t h;
+        std::memcpy(&h, s, 2);
+        out[i] = bf16_to_f32(h);
+      }
     } else {
-      for (int64_t i = b; i < e; ++i, s += 2) { uint16_t h; std::memcpy(&h, s, 2); out[i] = f16_to_f32(h); }
+      for (int64_t i = b; i < e; ++i, s += 2) {
+        uint16_t h;
+        std::memcpy(&h, s, 2);
+        out[i] = f16_to_f32(h);
+      }
     }
   });
 }

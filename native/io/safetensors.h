@@ -33,8 +33,8 @@ namespace ws::io {
 // Every dtype of the safetensors format (so any valid file can be listed); read_f32 converts
 // F32, BF16 and F16 and throws for the others.
 enum class DType { BOOL, U8, I8, F8_E4M3, F8_E5M2, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64 };
-const char* dtype_name(DType d);             // "F32", "BF16", ...
-size_t dtype_size(DType d);                  // bytes per element
+const char* dtype_name(DType d);                         // "F32", "BF16", ...
+size_t dtype_size(DType d);                              // bytes per element
 bool dtype_from_name(const std::string& s, DType* out);  // false when unknown
 
 struct TensorInfo {
@@ -59,9 +59,9 @@ class SafetensorsFile {
   ~SafetensorsFile();
 
   const std::string& path() const { return path_; }
-  const std::vector<TensorInfo>& tensors() const { return tensors_; }  // in data-offset order
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }               // in data-offset order
   const std::map<std::string, std::string>& metadata() const { return metadata_; }  // __metadata__
-  const TensorInfo* find(const std::string& name) const;  // nullptr when absent
+  const TensorInfo* find(const std::string& name) const;                            // nullptr when absent
   // Raw bytes of a tensor (little-endian, as stored).
   const uint8_t* data(const TensorInfo& t) const { return data_ + t.begin; }
   // Converts tensor `name` to f32 into out[0, numel). Throws (naming file and tensor) when the
@@ -93,8 +93,8 @@ class Checkpoint {
   const std::string& dir() const { return dir_; }
   bool sharded() const { return sharded_; }
   const std::vector<std::string>& names() const { return names_; }
-  const TensorInfo* find(const std::string& name) const;  // nullptr when absent
-  const TensorInfo& info(const std::string& name) const;  // throws naming the folder and tensor
+  const TensorInfo* find(const std::string& name) const;      // nullptr when absent
+  const TensorInfo& info(const std::string& name) const;      // throws naming the folder and tensor
   const std::string& file_of(const std::string& name) const;  // path of the file holding it
   void read_f32(const std::string& name, float* out, int64_t numel) const;
   size_t num_files() const { return files_.size(); }
@@ -110,7 +110,7 @@ class Checkpoint {
 // ---- writing ----------------------------------------------------------------------------------
 
 struct TensorToWrite {
-  std::string name;             // Hugging Face name, e.g. "model.layers.0.self_attn.q_proj.weight"
+  std::string name;  // Hugging Face name, e.g. "model.layers.0.self_attn.q_proj.weight"
   std::vector<int64_t> shape;
   const float* data = nullptr;  // numel(shape) floats, row-major
 };

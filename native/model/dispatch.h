@@ -37,7 +37,9 @@ inline bool device_available([[maybe_unused]] Device d) {
 // Bytes per activation / compute-weight element: fp32 on the CPU, bf16 on CUDA.
 inline int64_t act_bytes(Device d) { return d == Device::CPU ? 4 : 2; }
 // p + i activation elements.
-inline float* at(Device d, float* p, int64_t i) { return reinterpret_cast<float*>(reinterpret_cast<char*>(p) + i * act_bytes(d)); }
+inline float* at(Device d, float* p, int64_t i) {
+  return reinterpret_cast<float*>(reinterpret_cast<char*>(p) + i * act_bytes(d));
+}
 inline const float* at(Device d, const float* p, int64_t i) {
   return reinterpret_cast<const float*>(reinterpret_cast<const char*>(p) + i * act_bytes(d));
 }
@@ -70,7 +72,8 @@ class Buffer {
   }
   void release() {
 #ifdef WS_CUDA
-    if (d_ == Device::CUDA) ws::cuda::device_free(p_);
+    if (d_ == Device::CUDA)
+      ws::cuda::device_free(p_);
     else
 #endif
       std::free(p_);
@@ -92,7 +95,8 @@ namespace host {
 inline void add(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
-inline void copy_rows(void* dst, int64_t dst_pitch, const void* src, int64_t src_pitch, int64_t row_bytes, int64_t rows) {
+inline void copy_rows(void* dst, int64_t dst_pitch, const void* src, int64_t src_pitch, int64_t row_bytes,
+                      int64_t rows) {
   for (int64_t r = 0; r < rows; ++r)
     std::memcpy(static_cast<char*>(dst) + r * dst_pitch, static_cast<const char*>(src) + r * src_pitch, row_bytes);
 }
@@ -102,18 +106,25 @@ inline void copy_rows(void* dst, int64_t dst_pitch, const void* src, int64_t src
 using ws::cuda::bf16;
 inline bf16* B(float* p) { return reinterpret_cast<bf16*>(p); }
 inline const bf16* B(const float* p) { return reinterpret_cast<const bf16*>(p); }
-#define WS_DISPATCH(dev, cpu_call, cuda_call)                               \
-  do {                                                                      \
-    switch (dev) {                                                          \
-      case Device::CPU: cpu_call; return;                          \
-      case Device::CUDA: cuda_call; return;                       \
-    }                                                                       \
+#define WS_DISPATCH(dev, cpu_call, cuda_call) \
+  do {                                        \
+    switch (dev) {                            \
+      case Device::CPU:                       \
+        cpu_call;                             \
+        return;                               \
+      case Device::CUDA:                      \
+        cuda_call;                            \
+        return;                               \
+    }                                         \
   } while (0)
 #else
-#define WS_DISPATCH(dev, cpu_call, cuda_call)                                          \
-  do {                                                                                 \
-    if (dev == Device::CPU) { cpu_call; return; }                             \
-    throw ws::Error("device 'cuda' needs the CUDA addon (npm run build:cuda)");        \
+#define WS_DISPATCH(dev, cpu_call, cuda_call)                                   \
+  do {                                                                          \
+    if (dev == Device::CPU) {                                                   \
+      cpu_call;                                                                 \
+      return;                                                                   \
+    }                                                                           \
+    throw ws::Error("device 'cuda' needs the CUDA addon (npm run build:cuda)"); \
   } while (0)
 #endif
 
@@ -121,10 +132,13 @@ inline void embedding_forward(Device d, float* out, const int32_t* tok, const fl
   WS_DISPATCH(d, cpu::embedding_forward(out, tok, wte, T, C, V), cuda::embedding_forward(B(out), tok, B(wte), T, C, V));
 }
 inline void embedding_backward(Device d, float* dwte, const float* dout, const int32_t* tok, int T, int C, int V) {
-  WS_DISPATCH(d, cpu::embedding_backward(dwte, dout, tok, T, C, V), cuda::embedding_backward(dwte, B(dout), tok, T, C, V));
+  WS_DISPATCH(d, cpu::embedding_backward(dwte, dout, tok, T, C, V),
+              cuda::embedding_backward(dwte, B(dout), tok, T, C, V));
 }
-inline void rmsnorm_forward(Device d, float* out, float* rstd, const float* x, const float* w, int T, int C, float eps) {
-  WS_DISPATCH(d, cpu::rmsnorm_forward(out, rstd, x, w, T, C, eps), cuda::rmsnorm_forward(B(out), rstd, B(x), B(w), T, C, eps));
+inline void rmsnorm_forward(Device d, float* out, float* rstd, const float* x, const float* w, int T, int C,
+                            float eps) {
+  WS_DISPATCH(d, cpu::rmsnorm_forward(out, rstd, x, w, T, C, eps),
+              cuda::rmsnorm_forward(B(out), rstd, B(x), B(w), T, C, eps));
 }
 inline void rmsnorm_backward(Device d, float* dx, float* dw, const float* dout, const float* x, const float* w,
                              const float* rstd, int T, int C) {
@@ -134,8 +148,10 @@ inline void rmsnorm_backward(Device d, float* dx, float* dw, const float* dout, 
 inline void rope_forward(Device d, float* out, const float* x, const int32_t* pos, int T, int H, int D, float theta) {
   WS_DISPATCH(d, cpu::rope_forward(out, x, pos, T, H, D, theta), cuda::rope_forward(B(out), B(x), pos, T, H, D, theta));
 }
-inline void rope_backward(Device d, float* dx, const float* dout, const int32_t* pos, int T, int H, int D, float theta) {
-  WS_DISPATCH(d, cpu::rope_backward(dx, dout, pos, T, H, D, theta), cuda::rope_backward(B(dx), B(dout), pos, T, H, D, theta));
+inline void rope_backward(Device d, float* dx, const float* dout, const int32_t* pos, int T, int H, int D,
+                          float theta) {
+  WS_DISPATCH(d, cpu::rope_backward(dx, dout, pos, T, H, D, theta),
+              cuda::rope_backward(B(dx), B(dout), pos, T, H, D, theta));
 }
 inline void attention_forward(Device d, float* out, float* lse, const float* q, const float* k, const float* v,
                               const int32_t* cu, int S, int T, int Hq, int Hkv, int D) {
@@ -143,10 +159,11 @@ inline void attention_forward(Device d, float* out, float* lse, const float* q, 
               cuda::attention_forward(B(out), lse, B(q), B(k), B(v), cu, S, T, Hq, Hkv, D));
 }
 inline void attention_backward(Device d, float* dq, float* dk, float* dv, const float* dout, const float* q,
-                               const float* k, const float* v, const float* out, const float* lse,
-                               const int32_t* cu, int S, int T, int Hq, int Hkv, int D) {
-  WS_DISPATCH(d, cpu::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, cu, S, T, Hq, Hkv, D),
-              cuda::attention_backward(B(dq), B(dk), B(dv), B(dout), B(q), B(k), B(v), B(out), lse, cu, S, T, Hq, Hkv, D));
+                               const float* k, const float* v, const float* out, const float* lse, const int32_t* cu,
+                               int S, int T, int Hq, int Hkv, int D) {
+  WS_DISPATCH(
+      d, cpu::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, cu, S, T, Hq, Hkv, D),
+      cuda::attention_backward(B(dq), B(dk), B(dv), B(dout), B(q), B(k), B(v), B(out), lse, cu, S, T, Hq, Hkv, D));
 }
 inline void attention_decode(Device d, float* out, const float* q, const float* kc, const float* vc,
                              const int32_t* lens, int B_, int max_len, int Hq, int Hkv, int D) {
@@ -156,8 +173,8 @@ inline void attention_decode(Device d, float* out, const float* q, const float* 
 inline void swiglu_forward(Device d, float* out, const float* gate, const float* up, int64_t N) {
   WS_DISPATCH(d, cpu::swiglu_forward(out, gate, up, N), cuda::swiglu_forward(B(out), B(gate), B(up), N));
 }
-inline void swiglu_backward(Device d, float* dgate, float* dup, const float* dout, const float* gate,
-                            const float* up, int64_t N) {
+inline void swiglu_backward(Device d, float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                            int64_t N) {
   WS_DISPATCH(d, cpu::swiglu_backward(dgate, dup, dout, gate, up, N),
               cuda::swiglu_backward(B(dgate), B(dup), B(dout), B(gate), B(up), N));
 }
@@ -177,10 +194,11 @@ inline void logits_forward(Device d, float* logits, const float* x, const float*
 // On CUDA: h, dh, W activations; logp, dW, targets and obj's vectors on the device; scratch
 // unused (the kernel's own workspace).
 inline ws::cpu::HeadResult fused_head(Device d, float* logp, float* dh, float* dW, const float* h, const float* W,
-                                      const int32_t* targets, int T, int C, int V,
-                                      const ws::cpu::HeadObjective& obj, int chunk, float* scratch) {
+                                      const int32_t* targets, int T, int C, int V, const ws::cpu::HeadObjective& obj,
+                                      int chunk, float* scratch) {
 #ifdef WS_CUDA
-  if (d == Device::CUDA) return ws::cuda::fused_head(logp, B(dh), dW, B(h), B(W), targets, T, C, V, obj, chunk, nullptr);
+  if (d == Device::CUDA)
+    return ws::cuda::fused_head(logp, B(dh), dW, B(h), B(W), targets, T, C, V, obj, chunk, nullptr);
 #endif
   WS_CHECK(d == Device::CPU, "no ", device_name(d), " support in this build");
   return ws::cpu::fused_head(logp, dh, dW, h, W, targets, T, C, V, obj, chunk, scratch);
@@ -214,7 +232,8 @@ inline void sample_tokens(Device d, int32_t* tokens, float* logprobs, const floa
 #endif
   WS_CHECK(d == Device::CPU, "no ", device_name(d), " support in this build");
   for (int i = 0; i < n; ++i)
-    tokens[i] = ws::cpu::sample_token(logits + (size_t)i * V, V, temperature, top_k, top_p, u[i], logprobs + i, scratch);
+    tokens[i] =
+        ws::cpu::sample_token(logits + (size_t)i * V, V, temperature, top_k, top_p, u[i], logprobs + i, scratch);
 }
 
 // y[i] += x[i] (activations)
@@ -232,9 +251,10 @@ inline void copy_rows(Device d, float* dst, int64_t dst_stride, const float* src
 // elements; a null index array means row i; index arrays on the device).
 inline void copy_rows_indexed(Device d, float* dst, int64_t dst_stride, const int32_t* dst_rows, const float* src,
                               int64_t src_stride, const int32_t* src_rows, int n, int64_t cols) {
-  WS_DISPATCH(d, for (int i = 0; i < n; ++i) std::memcpy(at(d, dst, (dst_rows ? dst_rows[i] : i) * dst_stride),
-                                                         at(d, src, (src_rows ? src_rows[i] : i) * src_stride),
-                                                         cols * sizeof(float)),
+  WS_DISPATCH(d,
+              for (int i = 0; i < n; ++i)
+                  std::memcpy(at(d, dst, (dst_rows ? dst_rows[i] : i) * dst_stride),
+                              at(d, src, (src_rows ? src_rows[i] : i) * src_stride), cols * sizeof(float)),
               cuda::copy_rows_indexed(B(dst), dst_stride, dst_rows, B(src), src_stride, src_rows, n, cols));
 }
 // dst[0:n] = src[0:n] (activations)

@@ -167,27 +167,48 @@ struct Carver {
 void Qwen2::carve_arena(Carver& c, int T, bool train) {
   const int64_t C = cfg_.hidden_size, F = cfg_.intermediate_size, Tn = T, Hq = cfg_.num_heads;
   const int64_t A = act_bytes(device_);
-  auto act = [&](int64_t n) { return c.take(n, A); };             // activations (bf16 on CUDA)
+  auto act = [&](int64_t n) { return c.take(n, A); };              // activations (bf16 on CUDA)
   auto f32 = [&](int64_t n) { return c.take(n, sizeof(float)); };  // per-token statistics
   // Saved per layer for backward; silu(gate)*up is recomputed there, not kept.
   acts_.assign(train ? cfg_.num_layers : 1, LayerActs{});
   for (auto& a : acts_) {
-    a.x_in = act(Tn * C); a.rstd1 = f32(Tn); a.xn1 = act(Tn * C);
-    a.q = act(Tn * q_dim_); a.k = act(Tn * kv_dim_); a.v = act(Tn * kv_dim_);
-    a.att = act(Tn * q_dim_); a.lse = f32(Tn * Hq); a.x_mid = act(Tn * C);
-    a.rstd2 = f32(Tn); a.xn2 = act(Tn * C);
-    a.gate = act(Tn * F); a.up = act(Tn * F);
+    a.x_in = act(Tn * C);
+    a.rstd1 = f32(Tn);
+    a.xn1 = act(Tn * C);
+    a.q = act(Tn * q_dim_);
+    a.k = act(Tn * kv_dim_);
+    a.v = act(Tn * kv_dim_);
+    a.att = act(Tn * q_dim_);
+    a.lse = f32(Tn * Hq);
+    a.x_mid = act(Tn * C);
+    a.rstd2 = f32(Tn);
+    a.xn2 = act(Tn * C);
+    a.gate = act(Tn * F);
+    a.up = act(Tn * F);
   }
-  res_last_ = act(Tn * C); rstdf_ = f32(Tn); xnf_ = act(Tn * C); tmp_ = act(Tn * C); h_ = act(Tn * F);
-  qkv_ = act(Tn * qkv_dim_); gu_ = act(Tn * 2 * F);
+  res_last_ = act(Tn * C);
+  rstdf_ = f32(Tn);
+  xnf_ = act(Tn * C);
+  tmp_ = act(Tn * C);
+  h_ = act(Tn * F);
+  qkv_ = act(Tn * qkv_dim_);
+  gu_ = act(Tn * 2 * F);
   // The CUDA head keeps its chunk of logits in its own workspace.
   head_scratch_ = device_ == Device::CPU ? f32((int64_t)head_chunk(T) * cfg_.vocab_size) : nullptr;
   if (train) {
-    dres_ = act(Tn * C); dxn_ = act(Tn * C);
-    datt_ = act(Tn * q_dim_); dq_ = act(Tn * q_dim_); dqr_ = act(Tn * q_dim_);
-    dk_ = act(Tn * kv_dim_); dv_ = act(Tn * kv_dim_); dkr_ = act(Tn * kv_dim_);
+    dres_ = act(Tn * C);
+    dxn_ = act(Tn * C);
+    datt_ = act(Tn * q_dim_);
+    dq_ = act(Tn * q_dim_);
+    dqr_ = act(Tn * q_dim_);
+    dk_ = act(Tn * kv_dim_);
+    dv_ = act(Tn * kv_dim_);
+    dkr_ = act(Tn * kv_dim_);
     dqkv_ = act(Tn * qkv_dim_);
-    dh_ = act(Tn * F); dgate_ = act(Tn * F); dup_ = act(Tn * F); dgu_ = act(Tn * 2 * F);
+    dh_ = act(Tn * F);
+    dgate_ = act(Tn * F);
+    dup_ = act(Tn * F);
+    dgu_ = act(Tn * 2 * F);
   }
 }
 
@@ -256,7 +277,8 @@ void Qwen2::check_batch(const PackedBatch& b) const {
   WS_CHECK_RANGE(b.cu_seqlens[0] == 0 && b.cu_seqlens[b.num_seqs] == b.T,
                  "batch: cu_seqlens must start at 0 and end at ", b.T);
   for (int s = 0; s < b.num_seqs; ++s)
-    WS_CHECK_RANGE(b.cu_seqlens[s + 1] >= b.cu_seqlens[s], "batch: cu_seqlens must be non-decreasing (index ", s + 1, ")");
+    WS_CHECK_RANGE(b.cu_seqlens[s + 1] >= b.cu_seqlens[s], "batch: cu_seqlens must be non-decreasing (index ", s + 1,
+                   ")");
   for (int t = 0; t < b.T; ++t) {
     WS_CHECK_RANGE(b.tokens[t] >= 0 && b.tokens[t] < cfg_.vocab_size, "batch: tokens[", t, "] = ", b.tokens[t],
                    " is outside [0, ", cfg_.vocab_size, ")");
@@ -327,15 +349,16 @@ void Qwen2::logprobs(const PackedBatch& b, float temperature, float* logp) {
   forward(b, db, false, nullptr);
   ws::cpu::HeadObjective obj;
   obj.temperature = temperature;
-  op::fused_head(device_, dlogp, nullptr, nullptr, xnf_, head(W_), targets, b.T, cfg_.hidden_size, cfg_.vocab_size,
-                 obj, head_chunk(b.T), head_scratch_);
+  op::fused_head(device_, dlogp, nullptr, nullptr, xnf_, head(W_), targets, b.T, cfg_.hidden_size, cfg_.vocab_size, obj,
+                 head_chunk(b.T), head_scratch_);
   unstage(logp, dlogp, b.T);
 }
 
 StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective& obj, float* logp) {
   check_batch(b);
   WS_CHECK_RANGE(obj.normaliser > 0 && std::isfinite(obj.normaliser), "normaliser must be > 0, got ", obj.normaliser);
-  WS_CHECK_RANGE(obj.temperature > 0 && std::isfinite(obj.temperature), "temperature must be > 0, got ", obj.temperature);
+  WS_CHECK_RANGE(obj.temperature > 0 && std::isfinite(obj.temperature), "temperature must be > 0, got ",
+                 obj.temperature);
   ensure_train_state();
   ensure_arena(b.T, true);
   make_targets(b);
@@ -354,8 +377,8 @@ StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective&
   const int64_t TC = (int64_t)T * C;
 
   op::zero(d, dxn_, TC);
-  ws::cpu::HeadResult hr = op::fused_head(d, dlogp, dxn_, head(G), xnf_, head(P), targets, T, C, cfg_.vocab_size,
-                                          dobj, head_chunk(T), head_scratch_);
+  ws::cpu::HeadResult hr = op::fused_head(d, dlogp, dxn_, head(G), xnf_, head(P), targets, T, C, cfg_.vocab_size, dobj,
+                                          head_chunk(T), head_scratch_);
   unstage(logp, dlogp, T);
   op::zero(d, dres_, TC);
   op::rmsnorm_backward(d, dres_, final_norm(G), dxn_, res_last_, final_norm(P), rstdf_, T, C);
@@ -380,8 +403,8 @@ StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective&
     op::zero(d, dq_, (int64_t)T * q_dim_);
     op::zero(d, dk_, (int64_t)T * kv_dim_);
     op::zero(d, dv_, (int64_t)T * kv_dim_);
-    op::attention_backward(d, dq_, dk_, dv_, datt_, a.q, a.k, a.v, a.att, a.lse, db.cu_seqlens, b.num_seqs, T, Hq,
-                           Hkv, D);
+    op::attention_backward(d, dq_, dk_, dv_, datt_, a.q, a.k, a.v, a.att, a.lse, db.cu_seqlens, b.num_seqs, T, Hq, Hkv,
+                           D);
     op::zero(d, dqr_, (int64_t)T * q_dim_);
     op::zero(d, dkr_, (int64_t)T * kv_dim_);
     op::rope_backward(d, dqr_, dq_, db.positions, T, Hq, D, cfg_.rope_theta);
@@ -415,9 +438,8 @@ double Qwen2::optimizer_step(const AdamWConfig& o) {
   float scale = o.max_grad_norm > 0 ? ws::cpu::clip_scale(norm, o.max_grad_norm) : 1.0f;
   ++step_;
   for (auto& p : params_)
-    op::adamw_step(device_, master_ + p.offset, at(device_, W_, p.offset), G_ + p.offset, M_ + p.offset,
-                   V_ + p.offset, p.numel, o.lr, o.beta1, o.beta2, o.eps, p.decay ? o.weight_decay : 0.0f,
-                   (int)step_, scale);
+    op::adamw_step(device_, master_ + p.offset, at(device_, W_, p.offset), G_ + p.offset, M_ + p.offset, V_ + p.offset,
+                   p.numel, o.lr, o.beta1, o.beta2, o.eps, p.decay ? o.weight_decay : 0.0f, (int)step_, scale);
   zero_grad();
   return norm;
 }
@@ -427,8 +449,8 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   const int B = (int)prompts.size();
   WS_CHECK_RANGE(B > 0, "prompts must not be empty");
   WS_CHECK_RANGE(o.max_new_tokens >= 1, "maxNewTokens must be >= 1, got ", o.max_new_tokens);
-  WS_CHECK_RANGE(o.max_new_per_seq.empty() || (int)o.max_new_per_seq.size() == B, "maxNewTokens: ",
-                 o.max_new_per_seq.size(), " limits for ", B, " prompts");
+  WS_CHECK_RANGE(o.max_new_per_seq.empty() || (int)o.max_new_per_seq.size() == B,
+                 "maxNewTokens: ", o.max_new_per_seq.size(), " limits for ", B, " prompts");
   std::vector<int32_t> limit(B, o.max_new_tokens);
   for (int s = 0; s < (int)o.max_new_per_seq.size(); ++s) {
     WS_CHECK_RANGE(o.max_new_per_seq[s] >= 1 && o.max_new_per_seq[s] <= o.max_new_tokens, "maxNewTokens[", s,
@@ -458,12 +480,21 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   float *kcache, *vcache, *x, *xn, *tmp, *qkv, *q, *att, *gu, *gate, *up, *h, *logits, *kr, *q_all, *att_all;
   auto carve = [&](Carver& c) {
     const int64_t A = act_bytes(d);
-    kcache = c.take(cache_n, A); vcache = c.take(cache_n, A);
-    x = c.take((int64_t)B * C, A); xn = c.take((int64_t)B * C, A); tmp = c.take((int64_t)B * C, A);
-    qkv = c.take((int64_t)B * qkv_dim_, A); q = c.take((int64_t)B * q_dim_, A); att = c.take((int64_t)B * q_dim_, A);
-    gu = c.take((int64_t)B * 2 * F, A); gate = c.take((int64_t)B * F, A); up = c.take((int64_t)B * F, A);
-    h = c.take((int64_t)B * F, A); kr = c.take((int64_t)B * kv_dim_, A);
-    q_all = c.take((int64_t)B * q_dim_, A); att_all = c.take((int64_t)B * q_dim_, A);
+    kcache = c.take(cache_n, A);
+    vcache = c.take(cache_n, A);
+    x = c.take((int64_t)B * C, A);
+    xn = c.take((int64_t)B * C, A);
+    tmp = c.take((int64_t)B * C, A);
+    qkv = c.take((int64_t)B * qkv_dim_, A);
+    q = c.take((int64_t)B * q_dim_, A);
+    att = c.take((int64_t)B * q_dim_, A);
+    gu = c.take((int64_t)B * 2 * F, A);
+    gate = c.take((int64_t)B * F, A);
+    up = c.take((int64_t)B * F, A);
+    h = c.take((int64_t)B * F, A);
+    kr = c.take((int64_t)B * kv_dim_, A);
+    q_all = c.take((int64_t)B * q_dim_, A);
+    att_all = c.take((int64_t)B * q_dim_, A);
     logits = c.take((int64_t)B * V, sizeof(float));
   };
   Carver measure;
@@ -514,10 +545,13 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
   std::vector<Rng> rngs;
   for (int s = 0; s < B; ++s) rngs.emplace_back(o.seed, o.first_stream + (uint64_t)s);
   std::vector<int32_t> active(B);  // sequence of each logits row / decode row
-  std::vector<int32_t> lens(B);  // valid cache rows per sequence
+  std::vector<int32_t> lens(B);    // valid cache rows per sequence
   std::vector<int32_t> cur(B), pos(B), sampled(B), kv_row(B);
   std::vector<float> u(B), lps(B);
-  for (int s = 0; s < B; ++s) { active[s] = s; lens[s] = (int)prompts[s].size(); }
+  for (int s = 0; s < B; ++s) {
+    active[s] = s;
+    lens[s] = (int)prompts[s].size();
+  }
   int nact = B;
   for (int step = 0;; ++step) {
     // Sample one token for each active sequence (logits row i belongs to active[i]) on the
@@ -531,7 +565,9 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
     unstage(sampled.data(), dtok, nact);
     unstage(lps.data(), dlp, nact);
     int next = 0;
-    st.seq.clear(); st.token.clear(); st.logprob.clear();
+    st.seq.clear();
+    st.token.clear();
+    st.logprob.clear();
     for (int i = 0; i < nact; ++i) {
       int s = active[i], tok = sampled[i];
       if (o.cancel && o.cancel[s].load(std::memory_order_relaxed)) {
@@ -540,7 +576,9 @@ Generation Qwen2::generate(const std::vector<std::vector<int32_t>>& prompts, con
       }
       g.tokens[s].push_back(tok);
       g.logprobs[s].push_back(lps[i]);
-      st.seq.push_back(s); st.token.push_back(tok); st.logprob.push_back(lps[i]);
+      st.seq.push_back(s);
+      st.token.push_back(tok);
+      st.logprob.push_back(lps[i]);
       bool stop = std::find(o.stop_tokens.begin(), o.stop_tokens.end(), tok) != o.stop_tokens.end();
       if (stop) g.finish[s] = Finish::Stop;
       if (stop || (int)g.tokens[s].size() >= limit[s]) continue;

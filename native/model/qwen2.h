@@ -33,10 +33,10 @@ struct Qwen2Config {
 };
 
 struct ParamInfo {
-  std::string name;            // Hugging Face tensor name
+  std::string name;  // Hugging Face tensor name
   std::vector<int64_t> shape;
   int64_t offset = 0, numel = 0;  // in floats, into the flat buffers
-  bool decay = false;          // AdamW weight decay applies (matrices; not biases or norm weights)
+  bool decay = false;             // AdamW weight decay applies (matrices; not biases or norm weights)
 };
 
 // A packed batch (DESIGN.md): sequence s owns tokens [cu_seqlens[s], cu_seqlens[s+1]).
@@ -66,7 +66,7 @@ struct StepTokens {
 struct GenerateOptions {
   int max_new_tokens = 16;               // limit of every sequence
   std::vector<int32_t> max_new_per_seq;  // empty, or one limit per prompt (each <= max_new_tokens)
-  float temperature = 1.0f;  // <= 0: greedy
+  float temperature = 1.0f;              // <= 0: greedy
   int top_k = 0;
   float top_p = 1.0f;
   uint64_t seed = 0;
@@ -84,9 +84,9 @@ struct GenerateOptions {
 enum class Finish : uint8_t { Length = 0, Stop = 1, Cancelled = 2 };
 
 struct Generation {
-  std::vector<std::vector<int32_t>> tokens;   // new tokens per prompt (a stop token included)
-  std::vector<std::vector<float>> logprobs;   // log p of each new token under the sampling policy
-  std::vector<Finish> finish;                 // a stop token, the length limit, or cancelled
+  std::vector<std::vector<int32_t>> tokens;  // new tokens per prompt (a stop token included)
+  std::vector<std::vector<float>> logprobs;  // log p of each new token under the sampling policy
+  std::vector<Finish> finish;                // a stop token, the length limit, or cancelled
 };
 
 struct Carver;  // qwen2.cc: slices one allocation into the arena's tensors
@@ -132,8 +132,14 @@ class Qwen2 {
   // host mirrors like param_data(), and grads() is refused (the gradients stay on the GPU).
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t s) { step_ = s; }
-  float* adam_m() { ensure_train_state(); return m_.data(); }
-  float* adam_v() { ensure_train_state(); return v_.data(); }
+  float* adam_m() {
+    ensure_train_state();
+    return m_.data();
+  }
+  float* adam_v() {
+    ensure_train_state();
+    return v_.data();
+  }
   float* grads();
 
   Generation generate(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& opt);
@@ -145,7 +151,13 @@ class Qwen2 {
   struct LayerActs {
     float *x_in, *rstd1, *xn1, *q, *k, *v, *att, *lse, *x_mid, *rstd2, *xn2, *gate, *up;
   };
-  struct KvCache { float* k; float* v; int B; int max_len; int first_seq; };  // batch seq s -> cache seq first_seq + s
+  struct KvCache {
+    float* k;
+    float* v;
+    int B;
+    int max_len;
+    int first_seq;
+  };  // batch seq s -> cache seq first_seq + s
 
   // Tensors of a flat buffer: W_ (compute weights, the device's activation type) or an fp32 one.
   float* tensor(float* base, int64_t offset) const { return base == W_ ? at(device_, base, offset) : base + offset; }
@@ -170,8 +182,10 @@ class Qwen2 {
   // host pointer itself, no copy), unstage copies a staged output back. Staged pointers stay valid
   // until the next stage_begin.
   void stage_begin(size_t bytes);
-  template <class T> T* stage(const T* host, int64_t n);
-  template <class T> void unstage(T* host, const T* staged, int64_t n);
+  template <class T>
+  T* stage(const T* host, int64_t n);
+  template <class T>
+  void unstage(T* host, const T* staged, int64_t n);
   PackedBatch stage_batch(const PackedBatch& b);
   ws::cpu::HeadObjective stage_objective(const ws::cpu::HeadObjective& o, int T);
 
@@ -181,7 +195,7 @@ class Qwen2 {
   std::vector<ParamInfo> params_;
   int64_t flat_size_ = 0, embed_off_ = 0, norm_off_ = 0, head_off_ = 0;
   std::vector<int64_t> layer_off_;
-  std::vector<float> params_buf_, grads_, m_, v_;  // on CUDA: host mirrors (params, m, v)
+  std::vector<float> params_buf_, grads_, m_, v_;                // on CUDA: host mirrors (params, m, v)
   Buffer dev_params_, dev_weights_, dev_grads_, dev_m_, dev_v_;  // CUDA: fp32, bf16, fp32 x3
   // What the graph reads and writes, on the model's device: compute weights (bf16 on CUDA),
   // fp32 master weights, gradients and Adam moments. On the CPU W_ == master_.

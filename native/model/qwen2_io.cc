@@ -27,7 +27,8 @@ void load_weights(Qwen2& m, const std::string& dir) {
     bool ignorable = (name == "lm_head.weight" && m.config().tied)  // a tied head saved anyway
                      || name.find("rotary_emb.inv_freq") != std::string::npos;
     if (!expected.count(name) && !ignorable)
-      throw ws::Error(ws::str(where, ": unexpected tensor \"", name, "\" (not part of the model config.json describes)"));
+      throw ws::Error(
+          ws::str(where, ": unexpected tensor \"", name, "\" (not part of the model config.json describes)"));
   }
   std::vector<float> staged(m.flat_size(), 0.0f);
   for (auto& p : m.params()) {

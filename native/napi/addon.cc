@@ -11,14 +11,14 @@ namespace ws::napi {
 void init_info(Napi::Env env, Napi::Object exports) {
   exports.Set("device", Napi::String::New(env, "cpu"));
   exports.Set("numThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    return Napi::Number::New(info.Env(), ws::num_threads());
-  }));
+                return Napi::Number::New(info.Env(), ws::num_threads());
+              }));
   exports.Set("setNumThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    auto env = info.Env();
-    int n = (int)integer(env, arg(info, 0), "threads", 1, 1024);
-    ws::set_num_threads(n);
-    return env.Undefined();
-  }));
+                auto env = info.Env();
+                int n = (int)integer(env, arg(info, 0), "threads", 1, 1024);
+                ws::set_num_threads(n);
+                return env.Undefined();
+              }));
 }
 
 }  // namespace ws::napi

@@ -15,12 +15,8 @@
 
 namespace ws::napi {
 
-[[noreturn]] inline void type_error(Napi::Env env, const std::string& msg) {
-  throw Napi::TypeError::New(env, msg);
-}
-[[noreturn]] inline void range_error(Napi::Env env, const std::string& msg) {
-  throw Napi::RangeError::New(env, msg);
-}
+[[noreturn]] inline void type_error(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+[[noreturn]] inline void range_error(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
 
 inline Napi::Value arg(const Napi::CallbackInfo& info, size_t i) {
   return i < info.Length() ? info[i] : info.Env().Undefined();
@@ -58,12 +54,18 @@ inline std::string string(Napi::Env env, Napi::Value v, const char* name) {
 
 inline const char* typed_array_kind(napi_typedarray_type t) {
   switch (t) {
-    case napi_float32_array: return "Float32Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_float64_array: return "Float64Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint16_array: return "Uint16Array";
-    default: return "another TypedArray";
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_int32_array:
+      return "Int32Array";
+    case napi_float64_array:
+      return "Float64Array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    case napi_uint16_array:
+      return "Uint16Array";
+    default:
+      return "another TypedArray";
   }
 }
 
@@ -134,7 +136,9 @@ class Task : public Napi::AsyncWorker {
   using Work = std::function<void()>;
   using Done = std::function<Napi::Value(Napi::Env)>;
   Task(Napi::Env env, Work work, Done done)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
         done_(std::move(done)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
   void keep(Napi::Value v) { refs_.push_back(Napi::Persistent(v)); }
@@ -159,8 +163,10 @@ class Task : public Napi::AsyncWorker {
     }
   }
   void OnError(const Napi::Error& e) override {
-    if (range_) deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value());
-    else deferred_.Reject(e.Value());
+    if (range_)
+      deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value());
+    else
+      deferred_.Reject(e.Value());
   }
 
  private:

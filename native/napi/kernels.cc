@@ -34,7 +34,9 @@ class Args {
 
   int dim(size_t i, const char* name, int64_t lo = 0) { return (int)integer(env, arg(info_, i), name, lo, kMaxDim); }
   float num(size_t i, const char* name) { return (float)number(env, arg(info_, i), name); }
-  float num_in(size_t i, const char* name, double lo, double hi) { return (float)number_in(env, arg(info_, i), name, lo, hi); }
+  float num_in(size_t i, const char* name, double lo, double hi) {
+    return (float)number_in(env, arg(info_, i), name, lo, hi);
+  }
   bool flag(size_t i, const char* name) { return boolean(env, arg(info_, i), name); }
   bool present(size_t i) { return !absent(arg(info_, i)); }
   Napi::Value value(size_t i) { return arg(info_, i); }
@@ -54,7 +56,8 @@ class Args {
   int32_t* ids(size_t i, const char* name, double n, int64_t lo, int64_t hi) {
     int32_t* p = i32(i, name, n);
     for (int64_t j = 0; j < (int64_t)n; ++j)
-      if (p[j] < lo || p[j] >= hi) range_error(env, str(name, "[", j, "] = ", p[j], " is outside [", lo, ", ", hi, ")"));
+      if (p[j] < lo || p[j] >= hi)
+        range_error(env, str(name, "[", j, "] = ", p[j], " is outside [", lo, ", ", hi, ")"));
     return p;
   }
   // cu_seqlens[num_seqs + 1]: 0, non-decreasing, ends at T.
@@ -155,8 +158,10 @@ void rope(Args& a) {
   float* out = a.f32(0, Backward ? "dx" : "out", n);
   float* x = a.f32(1, Backward ? "dout" : "x", n);
   int32_t* pos = a.ids(2, "positions", T, 0, kMaxDim);
-  if (Backward) a.call.work = [=] { cpu::rope_backward(out, x, pos, T, H, D, theta); };
-  else a.call.work = [=] { cpu::rope_forward(out, x, pos, T, H, D, theta); };
+  if (Backward)
+    a.call.work = [=] { cpu::rope_backward(out, x, pos, T, H, D, theta); };
+  else
+    a.call.work = [=] { cpu::rope_forward(out, x, pos, T, H, D, theta); };
 }
 
 // ---- attention ------------------------------------------------------------------------------
@@ -375,9 +380,14 @@ void sample(Args& a) {
   const float uf = std::min((float)u, 0.99999994f);  // rounding to float must not reach 1
   float* logits = a.f32(0, "logits", V);
   float* scratch = a.f32_opt(6, "scratch", 2.0 * V);
-  struct Out { int token = 0; float logprob = 0; };
+  struct Out {
+    int token = 0;
+    float logprob = 0;
+  };
   auto result = std::make_shared<Out>();
-  a.call.work = [=] { result->token = cpu::sample_token(logits, V, temp, top_k, top_p, uf, &result->logprob, scratch); };
+  a.call.work = [=] {
+    result->token = cpu::sample_token(logits, V, temp, top_k, top_p, uf, &result->logprob, scratch);
+  };
   a.call.done = [result](Napi::Env env) -> Napi::Value {
     Napi::Object r = Napi::Object::New(env);
     r.Set("token", Napi::Number::New(env, result->token));

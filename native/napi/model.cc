@@ -191,20 +191,17 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "Model",
-                       {InstanceMethod("load", &ModelWrap::load), InstanceMethod("initRandom", &ModelWrap::init_random),
-                        InstanceMethod("logprobs", &ModelWrap::logprobs),
-                        InstanceMethod("accumulate", &ModelWrap::accumulate),
-                        InstanceMethod("optimizerStep", &ModelWrap::optimizer_step),
-                        InstanceMethod("zeroGrad", &ModelWrap::zero_grad),
-                        InstanceMethod("pendingMicroBatches", &ModelWrap::pending),
-                        InstanceMethod("stepCount", &ModelWrap::step_count),
-                        InstanceMethod("numParams", &ModelWrap::num_params),
-                        InstanceMethod("generate", &ModelWrap::generate),
-                        InstanceMethod("saveTensors", &ModelWrap::save_tensors),
-                        InstanceMethod("saveOptimizer", &ModelWrap::save_optimizer),
-                        InstanceMethod("loadOptimizer", &ModelWrap::load_optimizer),
-                        InstanceMethod("tensorNames", &ModelWrap::tensor_names)});
+    return DefineClass(
+        env, "Model",
+        {InstanceMethod("load", &ModelWrap::load), InstanceMethod("initRandom", &ModelWrap::init_random),
+         InstanceMethod("logprobs", &ModelWrap::logprobs), InstanceMethod("accumulate", &ModelWrap::accumulate),
+         InstanceMethod("optimizerStep", &ModelWrap::optimizer_step), InstanceMethod("zeroGrad", &ModelWrap::zero_grad),
+         InstanceMethod("pendingMicroBatches", &ModelWrap::pending),
+         InstanceMethod("stepCount", &ModelWrap::step_count), InstanceMethod("numParams", &ModelWrap::num_params),
+         InstanceMethod("generate", &ModelWrap::generate), InstanceMethod("saveTensors", &ModelWrap::save_tensors),
+         InstanceMethod("saveOptimizer", &ModelWrap::save_optimizer),
+         InstanceMethod("loadOptimizer", &ModelWrap::load_optimizer),
+         InstanceMethod("tensorNames", &ModelWrap::tensor_names)});
   }
 
   // new Model({vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
@@ -225,13 +222,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       c.rope_theta = (float)number_in(env, o.Get("ropeTheta"), "config.ropeTheta", 1.0, 1e12);
       c.tied = boolean(env, o.Get("tied"), "config.tied");
       if (c.num_heads % c.num_kv_heads != 0)
-        range_error(env, str("config.numKvHeads (", c.num_kv_heads, ") must divide config.numHeads (", c.num_heads, ")"));
+        range_error(env,
+                    str("config.numKvHeads (", c.num_kv_heads, ") must divide config.numHeads (", c.num_heads, ")"));
       if (c.head_dim % 2 != 0) range_error(env, str("config.headDim must be even, got ", c.head_dim));
       // Refuse a model whose parameters alone exceed the machine's memory (rather than be killed).
       double C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
       double qd = (double)c.num_heads * c.head_dim, kvd = (double)c.num_kv_heads * c.head_dim;
-      double n = V * C * (c.tied ? 1 : 2) + C +
-                 c.num_layers * (2 * C + (qd + 2 * kvd) * (C + 1) + C * qd + 3 * C * F);
+      double n = V * C * (c.tied ? 1 : 2) + C + c.num_layers * (2 * C + (qd + 2 * kvd) * (C + 1) + C * qd + 3 * C * F);
       double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
       if (n * 4 > mem)
         range_error(env, str("config: the model's ", n, " parameters need ", n * 4 / (1 << 30),
@@ -239,8 +236,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       ws::model::Device device = ws::model::Device::CPU;
       if (!absent(arg(info, 1))) {
         std::string name = string(env, arg(info, 1), "device");
-        if (name == "cuda") device = ws::model::Device::CUDA;
-        else if (name != "cpu") range_error(env, str("device must be 'cpu' or 'cuda', got '", name, "'"));
+        if (name == "cuda")
+          device = ws::model::Device::CUDA;
+        else if (name != "cpu")
+          range_error(env, str("device must be 'cpu' or 'cuda', got '", name, "'"));
         if (!ws::model::device_available(device))
           range_error(env, "device 'cuda' needs the CUDA addon (npm run build:cuda); this is the CPU build");
       }
@@ -266,7 +265,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Env env = info.Env();
     std::string dir = path_arg(env, arg(info, 0), "dir");
     auto m = model_;
-    return run(env, [m, dir] { naming("dir", [&] { ws::model::load_weights(*m, dir); }); }, nullptr);
+    return run(
+        env, [m, dir] { naming("dir", [&] { ws::model::load_weights(*m, dir); }); }, nullptr);
   }
 
   // initRandom(seed, std)
@@ -275,10 +275,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     uint64_t seed = (uint64_t)integer(env, arg(info, 0), "seed", 0, (int64_t(1) << 53));
     float sd = (float)number_in(env, arg(info, 1), "std", 0.0, 10.0);
     auto m = model_;
-    return run(env, [m, seed, sd] {
-      std::lock_guard<std::mutex> lock(m->mutex());
-      m->init_random(seed, sd);
-    }, nullptr);
+    return run(
+        env,
+        [m, seed, sd] {
+          std::lock_guard<std::mutex> lock(m->mutex());
+          m->init_random(seed, sd);
+        },
+        nullptr);
   }
 
   // logprobs(tokens, positions, cuSeqlens, temperature) -> Promise<Float32Array[T]> aligned to targets
@@ -288,10 +291,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     float temp = (float)number_in(env, arg(info, 3), "temperature", 1e-6, 1e6);
     auto out = std::make_shared<std::vector<float>>(b->tokens.size());
     auto m = model_;
-    return run(env, [m, b, temp, out] {
-      std::lock_guard<std::mutex> lock(m->mutex());
-      m->logprobs(b->view(), temp, out->data());
-    }, [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
+    return run(
+        env,
+        [m, b, temp, out] {
+          std::lock_guard<std::mutex> lock(m->mutex());
+          m->logprobs(b->view(), temp, out->data());
+        },
+        [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
   }
 
   // accumulate(tokens, positions, cuSeqlens, objective) -> Promise<{loss, clipped, logprobs}>
@@ -302,7 +308,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab()));
     int64_t T = (int64_t)b->tokens.size();
     auto o = object(env, arg(info, 3), "objective");
-    struct Obj { std::vector<float> w, adv, old, ref; ws::cpu::HeadObjective h; };
+    struct Obj {
+      std::vector<float> w, adv, old, ref;
+      ws::cpu::HeadObjective h;
+    };
     auto ob = std::make_shared<Obj>();
     auto opt_arr = [&](const char* key, const char* name, std::vector<float>& dst) {
       Napi::Value v = o.Get(key);
@@ -323,7 +332,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     ob->h.clip_high = (float)opt_number(env, o, "clipHigh", "objective.clipHigh", 0.0, 1e6, 0.2);
     ob->h.normaliser = (float)opt_number(env, o, "normaliser", "objective.normaliser", 1e-30, 1e30, 1.0);
     ob->h.temperature = (float)opt_number(env, o, "temperature", "objective.temperature", 1e-6, 1e6, 1.0);
-    if (ob->h.beta > 0 && ob->ref.empty()) range_error(env, "objective.refLogprobs is required when objective.beta > 0");
+    if (ob->h.beta > 0 && ob->ref.empty())
+      range_error(env, "objective.refLogprobs is required when objective.beta > 0");
     ob->h.weights = ob->w.empty() ? nullptr : ob->w.data();
     ob->h.advantages = ob->adv.empty() ? nullptr : ob->adv.data();
     ob->h.old_logp = ob->old.empty() ? nullptr : ob->old.data();
@@ -331,16 +341,19 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto out = std::make_shared<std::vector<float>>(T);
     auto res = std::make_shared<ws::model::StepResult>();
     auto m = model_;
-    return run(env, [m, b, ob, out, res] {
-      std::lock_guard<std::mutex> lock(m->mutex());
-      *res = m->accumulate(b->view(), ob->h, out->data());
-    }, [out, res](Napi::Env e) -> Napi::Value {
-      auto r = Napi::Object::New(e);
-      r.Set("loss", res->loss);
-      r.Set("clipped", (double)res->clipped);
-      r.Set("logprobs", to_js(e, *out));
-      return r;
-    });
+    return run(
+        env,
+        [m, b, ob, out, res] {
+          std::lock_guard<std::mutex> lock(m->mutex());
+          *res = m->accumulate(b->view(), ob->h, out->data());
+        },
+        [out, res](Napi::Env e) -> Napi::Value {
+          auto r = Napi::Object::New(e);
+          r.Set("loss", res->loss);
+          r.Set("clipped", (double)res->clipped);
+          r.Set("logprobs", to_js(e, *out));
+          return r;
+        });
   }
 
   // optimizerStep({lr, beta1, beta2, eps, weightDecay, maxGradNorm}) -> Promise<gradNorm>
@@ -356,15 +369,19 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     c.max_grad_norm = (float)number_in(env, o.Get("maxGradNorm"), "options.maxGradNorm", 0.0, 1e30);
     auto m = model_;
     auto norm = std::make_shared<double>(0.0);
-    return run(env, [m, c, norm] {
-      std::lock_guard<std::mutex> lock(m->mutex());
-      *norm = m->optimizer_step(c);
-    }, [norm](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, *norm); });
+    return run(
+        env,
+        [m, c, norm] {
+          std::lock_guard<std::mutex> lock(m->mutex());
+          *norm = m->optimizer_step(c);
+        },
+        [norm](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, *norm); });
   }
 
   Napi::Value zero_grad(const Napi::CallbackInfo& info) {
     std::unique_lock<std::mutex> lock(model_->mutex(), std::try_to_lock);
-    if (!lock.owns_lock()) throw Napi::Error::New(info.Env(), "zeroGrad: the model is busy (await the running call first)");
+    if (!lock.owns_lock())
+      throw Napi::Error::New(info.Env(), "zeroGrad: the model is busy (await the running call first)");
     model_->zero_grad();
     return info.Env().Undefined();
   }
@@ -429,7 +446,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     }
     int64_t longest = 0;
     for (auto& p : *prompts) longest = std::max<int64_t>(longest, (int64_t)p.size());
-    if (longest + opt->max_new_tokens > (1 << 24)) range_error(env, "options.maxNewTokens: prompt + new tokens exceed 16777216");
+    if (longest + opt->max_new_tokens > (1 << 24))
+      range_error(env, "options.maxNewTokens: prompt + new tokens exceed 16777216");
     auto stream = absent(on_step) ? nullptr : StepStream::make(env, on_step.As<Napi::Function>(), B);
     if (stream) {
       opt->cancel = stream->cancel.data();
@@ -437,31 +455,39 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     }
     auto g = std::make_shared<ws::model::Generation>();
     auto m = model_;
-    return run(env, [m, prompts, opt, g, stream] {
-      struct Release {  // the callback's last use, whatever happens
-        StepStream* s;
-        ~Release() { if (s) s->tsfn.Release(); }
-      } release{stream.get()};
-      std::lock_guard<std::mutex> lock(m->mutex());
-      *g = m->generate(*prompts, *opt);
-    }, [g, stream](Napi::Env e) -> Napi::Value {
-      if (stream && !stream->error.empty()) throw Napi::Error::New(e, stream->error);
-      auto r = Napi::Object::New(e);
-      auto ts = Napi::Array::New(e, g->tokens.size()), ls = Napi::Array::New(e, g->tokens.size()),
-           fs = Napi::Array::New(e, g->tokens.size());
-      for (size_t s = 0; s < g->tokens.size(); ++s) {
-        auto t = Napi::Int32Array::New(e, g->tokens[s].size());
-        if (!g->tokens[s].empty()) std::memcpy(t.Data(), g->tokens[s].data(), g->tokens[s].size() * sizeof(int32_t));
-        ts.Set((uint32_t)s, t);
-        ls.Set((uint32_t)s, to_js(e, g->logprobs[s]));
-        const ws::model::Finish f = g->finish[s];
-        fs.Set((uint32_t)s, f == ws::model::Finish::Stop ? "stop" : f == ws::model::Finish::Cancelled ? "abort" : "length");
-      }
-      r.Set("tokens", ts);
-      r.Set("logprobs", ls);
-      r.Set("finish", fs);
-      return r;
-    });
+    return run(
+        env,
+        [m, prompts, opt, g, stream] {
+          struct Release {  // the callback's last use, whatever happens
+            StepStream* s;
+            ~Release() {
+              if (s) s->tsfn.Release();
+            }
+          } release{stream.get()};
+          std::lock_guard<std::mutex> lock(m->mutex());
+          *g = m->generate(*prompts, *opt);
+        },
+        [g, stream](Napi::Env e) -> Napi::Value {
+          if (stream && !stream->error.empty()) throw Napi::Error::New(e, stream->error);
+          auto r = Napi::Object::New(e);
+          auto ts = Napi::Array::New(e, g->tokens.size()), ls = Napi::Array::New(e, g->tokens.size()),
+               fs = Napi::Array::New(e, g->tokens.size());
+          for (size_t s = 0; s < g->tokens.size(); ++s) {
+            auto t = Napi::Int32Array::New(e, g->tokens[s].size());
+            if (!g->tokens[s].empty())
+              std::memcpy(t.Data(), g->tokens[s].data(), g->tokens[s].size() * sizeof(int32_t));
+            ts.Set((uint32_t)s, t);
+            ls.Set((uint32_t)s, to_js(e, g->logprobs[s]));
+            const ws::model::Finish f = g->finish[s];
+            fs.Set((uint32_t)s, f == ws::model::Finish::Stop        ? "stop"
+                                : f == ws::model::Finish::Cancelled ? "abort"
+                                                                    : "length");
+          }
+          r.Set("tokens", ts);
+          r.Set("logprobs", ls);
+          r.Set("finish", fs);
+          return r;
+        });
   }
 
   static ws::io::DType dtype_arg(Napi::Env env, Napi::Value v, const char* name) {
@@ -481,13 +507,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     so.max_shard_bytes = (uint64_t)integer(env, arg(info, 2), "maxShardBytes", 1, int64_t(1) << 53);
     auto files = std::make_shared<std::vector<std::string>>();
     auto m = model_;
-    return run(env, [m, dir, so, files] {
-      naming("dir", [&] { *files = ws::model::save_weights(*m, dir, so); });
-    }, [files](Napi::Env e) -> Napi::Value {
-      auto a = Napi::Array::New(e, files->size());
-      for (size_t i = 0; i < files->size(); ++i) a.Set((uint32_t)i, (*files)[i]);
-      return a;
-    });
+    return run(
+        env, [m, dir, so, files] { naming("dir", [&] { *files = ws::model::save_weights(*m, dir, so); }); },
+        [files](Napi::Env e) -> Napi::Value {
+          auto a = Napi::Array::New(e, files->size());
+          for (size_t i = 0; i < files->size(); ++i) a.Set((uint32_t)i, (*files)[i]);
+          return a;
+        });
   }
 
   // saveOptimizer(path): one f32 safetensors file with NAME.exp_avg / NAME.exp_avg_sq for every
@@ -496,7 +522,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Env env = info.Env();
     std::string path = path_arg(env, arg(info, 0), "path");
     auto m = model_;
-    return run(env, [m, path] { naming("path", [&] { ws::model::save_optimizer(*m, path); }); }, nullptr);
+    return run(
+        env, [m, path] { naming("path", [&] { ws::model::save_optimizer(*m, path); }); }, nullptr);
   }
 
   // loadOptimizer(path): the reverse; nothing changes unless every tensor is present and fits.
@@ -504,7 +531,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Env env = info.Env();
     std::string path = path_arg(env, arg(info, 0), "path");
     auto m = model_;
-    return run(env, [m, path] { naming("path", [&] { ws::model::load_optimizer(*m, path); }); }, nullptr);
+    return run(
+        env, [m, path] { naming("path", [&] { ws::model::load_optimizer(*m, path); }); }, nullptr);
   }
 };
 

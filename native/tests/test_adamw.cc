@@ -17,15 +17,23 @@ const float grads[3][6] = {{0.1f, -0.2f, 0.3f, 0.05f, -1.5f, 0.0f},
                            {-0.4f, 0.25f, 0.3f, -0.05f, 2.0f, 1e-3f},
                            {0.2f, 0.2f, -0.6f, 0.5f, -0.25f, -2.0f}};
 
-struct Expected { float lr, wd, scale; float p[3][6]; float m[6], v[6]; };
+struct Expected {
+  float lr, wd, scale;
+  float p[3][6];
+  float m[6], v[6];
+};
 const Expected cases[] = {
-    {1e-2f, 0.1f, 1.0f,
+    {1e-2f,
+     0.1f,
+     1.0f,
      {{4.895000160e-01f, -1.238749981e+00f, 1.988000035e+00f, -9.999996983e-03f, -2.121875063e-02f, 2.996999979e+00f},
       {4.946055412e-01f, -1.239138603e+00f, 1.976012111e+00f, -9.463681839e-03f, -2.313263528e-02f, 2.986561775e+00f},
       {4.952126741e-01f, -1.242352247e+00f, 1.974792600e+00f, -1.572258025e-02f, -2.396183833e-02f, 2.989960670e+00f}},
      {-0.0078999996f, 0.026300006f, -0.0087000048f, 0.049550012f, 0.033500005f, -0.19991004f},
      {2.0981733e-4f, 1.4235571e-4f, 5.3972320e-4f, 2.5498922e-4f, 6.3039209e-3f, 3.9999494e-3f}},
-    {3e-3f, 0.0f, 0.5f,
+    {3e-3f,
+     0.0f,
+     0.5f,
      {{4.970000088e-01f, -1.246999979e+00f, 1.996999979e+00f, -2.999999095e-03f, -2.824999951e-02f, 3.000000000e+00f},
       {4.986785054e-01f, -1.247488141e+00f, 1.993999958e+00f, -2.842104528e-03f, -2.883053012e-02f, 2.997767687e+00f},
       {4.990090132e-01f, -1.248824000e+00f, 1.994226933e+00f, -4.722612910e-03f, -2.908623032e-02f, 2.999683380e+00f}},
@@ -65,9 +73,12 @@ TEST(large_tensor_is_elementwise_and_thread_independent) {
   for (int threads : {1, 2, 3}) {
     ws::set_num_threads(threads);
     std::vector<float> p = p_init, m(n, 0.0f), v(n, 0.0f);
-    for (int step = 1; step <= 2; ++step) adamw_step(p.data(), g.data(), m.data(), v.data(), n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, step, 1.0f);
-    if (ref.empty()) ref = p;
-    else CHECK(p == ref);
+    for (int step = 1; step <= 2; ++step)
+      adamw_step(p.data(), g.data(), m.data(), v.data(), n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, step, 1.0f);
+    if (ref.empty())
+      ref = p;
+    else
+      CHECK(p == ref);
   }
 }
 

@@ -23,7 +23,10 @@ Batch make_batch(const std::vector<int>& lens, int Hq, int Hkv, int D, uint64_t 
   Batch b;
   b.cu = {0};
   for (int l : lens) b.cu.push_back(b.cu.back() + l);
-  b.T = b.cu.back(); b.Hq = Hq; b.Hkv = Hkv; b.D = D;
+  b.T = b.cu.back();
+  b.Hq = Hq;
+  b.Hkv = Hkv;
+  b.D = D;
   b.q = wstest::randn((size_t)b.T * Hq * D, seed);
   b.k = wstest::randn((size_t)b.T * Hkv * D, seed + 1);
   b.v = wstest::randn((size_t)b.T * Hkv * D, seed + 2);
@@ -33,7 +36,8 @@ Batch make_batch(const std::vector<int>& lens, int Hq, int Hkv, int D, uint64_t 
 void forward(const Batch& b, std::vector<float>& out, std::vector<float>& lse) {
   out.assign((size_t)b.T * b.Hq * b.D, NAN);
   lse.assign((size_t)b.T * b.Hq, NAN);
-  attention_forward(out.data(), lse.data(), b.q.data(), b.k.data(), b.v.data(), b.cu.data(), b.ns(), b.T, b.Hq, b.Hkv, b.D);
+  attention_forward(out.data(), lse.data(), b.q.data(), b.k.data(), b.v.data(), b.cu.data(), b.ns(), b.T, b.Hq, b.Hkv,
+                    b.D);
 }
 
 // Naive causal attention in double, straight from the definition.
@@ -49,7 +53,8 @@ void naive(const Batch& b, std::vector<float>& out, std::vector<float>& lse) {
         std::vector<double> sc;
         for (int j = b.cu[s]; j <= i; ++j) {
           double d = 0;
-          for (int c = 0; c < D; ++c) d += (double)b.q[((size_t)i * Hq + h) * D + c] * b.k[((size_t)j * Hkv + g) * D + c];
+          for (int c = 0; c < D; ++c)
+            d += (double)b.q[((size_t)i * Hq + h) * D + c] * b.k[((size_t)j * Hkv + g) * D + c];
           sc.push_back(d * scale);
         }
         double mx = *std::max_element(sc.begin(), sc.end()), sum = 0;
@@ -63,15 +68,18 @@ void naive(const Batch& b, std::vector<float>& out, std::vector<float>& lse) {
       }
 }
 
-struct Grads { std::vector<float> dq, dk, dv; };
+struct Grads {
+  std::vector<float> dq, dk, dv;
+};
 
 Grads backward(const Batch& b, const std::vector<float>& dout, const Grads* init = nullptr) {
   std::vector<float> out, lse;
   forward(b, out, lse);
-  Grads g = init ? *init : Grads{std::vector<float>(b.q.size(), 0.0f), std::vector<float>(b.k.size(), 0.0f),
-                                 std::vector<float>(b.v.size(), 0.0f)};
-  attention_backward(g.dq.data(), g.dk.data(), g.dv.data(), dout.data(), b.q.data(), b.k.data(), b.v.data(),
-                     out.data(), lse.data(), b.cu.data(), b.ns(), b.T, b.Hq, b.Hkv, b.D);
+  Grads g = init ? *init
+                 : Grads{std::vector<float>(b.q.size(), 0.0f), std::vector<float>(b.k.size(), 0.0f),
+                         std::vector<float>(b.v.size(), 0.0f)};
+  attention_backward(g.dq.data(), g.dk.data(), g.dv.data(), dout.data(), b.q.data(), b.k.data(), b.v.data(), out.data(),
+                     lse.data(), b.cu.data(), b.ns(), b.T, b.Hq, b.Hkv, b.D);
   return g;
 }
 
@@ -120,8 +128,8 @@ TEST(backward_accumulates_and_skips_null) {
   // only dk requested: dq, dv untouched, dk the same as with all three
   std::vector<float> out, lse, dk(b.k.size(), 0.0f);
   forward(b, out, lse);
-  attention_backward(nullptr, dk.data(), nullptr, r.data(), b.q.data(), b.k.data(), b.v.data(), out.data(),
-                     lse.data(), b.cu.data(), b.ns(), b.T, b.Hq, b.Hkv, b.D);
+  attention_backward(nullptr, dk.data(), nullptr, r.data(), b.q.data(), b.k.data(), b.v.data(), out.data(), lse.data(),
+                     b.cu.data(), b.ns(), b.T, b.Hq, b.Hkv, b.D);
   CHECK(dk == zero.dk);
 }
 
@@ -135,7 +143,8 @@ TEST(packed_equals_one_by_one) {
   const int wq = b.Hq * b.D, wk = b.Hkv * b.D;
   for (int s = 0; s < b.ns(); ++s) {
     int t0 = b.cu[s], t1 = b.cu[s + 1];
-    Batch one{{0, t1 - t0}, t1 - t0, b.Hq, b.Hkv, b.D, rows(b.q, t0, t1, wq), rows(b.k, t0, t1, wk), rows(b.v, t0, t1, wk)};
+    Batch one{{0, t1 - t0},         t1 - t0, b.Hq, b.Hkv, b.D, rows(b.q, t0, t1, wq), rows(b.k, t0, t1, wk),
+              rows(b.v, t0, t1, wk)};
     std::vector<float> o1, l1;
     forward(one, o1, l1);
     CHECK(o1 == rows(out, t0, t1, wq));
@@ -148,7 +157,10 @@ TEST(packed_equals_one_by_one) {
   // and a token never sees the previous sequence: changing sequence 3 leaves sequence 4 alone
   Batch b2 = b;
   for (int t = b.cu[3]; t < b.cu[4]; ++t)
-    for (int c = 0; c < wk; ++c) { b2.k[(size_t)t * wk + c] += 1.0f; b2.v[(size_t)t * wk + c] -= 2.0f; }
+    for (int c = 0; c < wk; ++c) {
+      b2.k[(size_t)t * wk + c] += 1.0f;
+      b2.v[(size_t)t * wk + c] -= 2.0f;
+    }
   std::vector<float> out2, lse2;
   forward(b2, out2, lse2);
   CHECK(rows(out2, b.cu[4], b.cu[5], wq) == rows(out, b.cu[4], b.cu[5], wq));
@@ -235,12 +247,12 @@ TEST(bad_shapes_throw) {
   auto fwd = [&](std::vector<int32_t> cu, int ns, int T, int Hq, int Hkv, int D) {
     attention_forward(out.data(), lse.data(), b.q.data(), b.k.data(), b.v.data(), cu.data(), ns, T, Hq, Hkv, D);
   };
-  CHECK_THROWS(fwd({0, 4, 9}, 2, 8, 4, 2, 8));   // does not end at T
-  CHECK_THROWS(fwd({1, 4, 8}, 2, 8, 4, 2, 8));   // does not start at 0
+  CHECK_THROWS(fwd({0, 4, 9}, 2, 8, 4, 2, 8));     // does not end at T
+  CHECK_THROWS(fwd({1, 4, 8}, 2, 8, 4, 2, 8));     // does not start at 0
   CHECK_THROWS(fwd({0, 5, 4, 8}, 3, 8, 4, 2, 8));  // decreasing
-  CHECK_THROWS(fwd({0, 8}, 1, 8, 4, 3, 8));      // Hq % Hkv
-  CHECK_THROWS(fwd({0, 8}, 1, 8, 4, 2, 0));      // D
-  CHECK_THROWS(fwd({0, 8}, 0, 8, 4, 2, 8));      // num_seqs
+  CHECK_THROWS(fwd({0, 8}, 1, 8, 4, 3, 8));        // Hq % Hkv
+  CHECK_THROWS(fwd({0, 8}, 1, 8, 4, 2, 0));        // D
+  CHECK_THROWS(fwd({0, 8}, 0, 8, 4, 2, 8));        // num_seqs
   CHECK_THROWS(attention_backward(out.data(), out.data(), out.data(), out.data(), b.q.data(), b.k.data(), b.v.data(),
                                   out.data(), nullptr, b.cu.data(), 2, 8, 4, 2, 8));  // no lse
   std::vector<int32_t> lens = {3, 0};

@@ -25,7 +25,8 @@ void* counted_alloc(size_t n, size_t align) {
   reinterpret_cast<size_t*>(base + align)[-1] = n;
   reinterpret_cast<size_t*>(base + align)[-2] = align;
   int64_t live = g_live += (int64_t)n, peak = g_peak.load();
-  while (live > peak && !g_peak.compare_exchange_weak(peak, live)) {}
+  while (live > peak && !g_peak.compare_exchange_weak(peak, live)) {
+  }
   return base + align;
 }
 void counted_free(void* p) {
@@ -59,8 +60,8 @@ struct Problem {
 
 // Unfused reference in double: logits [T, V], log_softmax, gather, the objective; optionally the
 // gradients dh, dW through the full softmax. Returns the loss; fills logp and the clip count.
-double reference(const Problem& p, std::vector<double>* logp, int64_t* clipped,
-                 std::vector<double>* dh = nullptr, std::vector<double>* dW = nullptr) {
+double reference(const Problem& p, std::vector<double>* logp, int64_t* clipped, std::vector<double>* dh = nullptr,
+                 std::vector<double>* dW = nullptr) {
   const HeadObjective& o = p.obj;
   std::vector<double> z(p.V);
   double loss = 0;
@@ -88,7 +89,7 @@ double reference(const Problem& p, std::vector<double>* logp, int64_t* clipped,
     const double rho = o.old_logp ? std::exp(lp - o.old_logp[t]) : 1.0;
     const double rc = std::min(std::max(rho, 1.0 - o.clip_low), 1.0 + o.clip_high);
     double L = o.old_logp ? -std::min(rho * A, rc * A) : -A * lp;  // on-policy: -A·logp (ops.h)
-    bool clip = rc * A < rho * A;  // the clipped term is the min and it is constant
+    bool clip = rc * A < rho * A;                                  // the clipped term is the min and it is constant
     double dL = clip ? 0.0 : -A * rho;
     if (clipped) *clipped += clip;
     if (o.ref_logp) {
@@ -158,8 +159,8 @@ Out run(const Problem& p, int chunk, bool grads = true, float* scratch = nullptr
   o.logp.assign(p.T, 7.0f);
   o.dh.assign((size_t)p.T * p.C, 0.0f);
   o.dW.assign((size_t)p.V * p.C, 0.0f);
-  o.res = fused_head(o.logp.data(), grads ? o.dh.data() : nullptr, grads ? o.dW.data() : nullptr,
-                     p.h.data(), p.W.data(), p.targets.data(), p.T, p.C, p.V, p.obj, chunk, scratch);
+  o.res = fused_head(o.logp.data(), grads ? o.dh.data() : nullptr, grads ? o.dW.data() : nullptr, p.h.data(),
+                     p.W.data(), p.targets.data(), p.T, p.C, p.V, p.obj, chunk, scratch);
   return o;
 }
 
@@ -247,8 +248,8 @@ TEST(peak_heap_is_one_chunk) {
   for (bool own : {true, false}) {
     int64_t before = g_live.load();
     g_peak = before;
-    HeadResult r = fused_head(o.logp.data(), o.dh.data(), o.dW.data(), p.h.data(), p.W.data(), p.targets.data(),
-                              T, C, V, p.obj, chunk, own ? nullptr : scratch.data());
+    HeadResult r = fused_head(o.logp.data(), o.dh.data(), o.dW.data(), p.h.data(), p.W.data(), p.targets.data(), T, C,
+                              V, p.obj, chunk, own ? nullptr : scratch.data());
     int64_t extra = g_peak.load() - before;
     std::printf("  scratch %s: peak extra heap %lld bytes (one chunk = %lld, full logits = %lld)\n",
                 own ? "internal" : "given", (long long)extra, (long long)chunk_bytes, (long long)T * V * 4);
@@ -276,7 +277,8 @@ TEST(bad_arguments_throw) {
   CHECK_THROWS(call(2, o, p.V));
   p.targets[2] = 10;  // == V
   std::vector<float> logp(p.T, 5.0f);
-  CHECK_THROWS(fused_head(logp.data(), nullptr, nullptr, p.h.data(), p.W.data(), p.targets.data(), p.T, p.C, p.V, p.obj, 2, nullptr));
+  CHECK_THROWS(fused_head(logp.data(), nullptr, nullptr, p.h.data(), p.W.data(), p.targets.data(), p.T, p.C, p.V, p.obj,
+                          2, nullptr));
   CHECK(logp == std::vector<float>(p.T, 5.0f));  // checked before anything is written
 }
 

@@ -41,10 +41,10 @@ TEST(double_keeps_tiny_and_huge_squares) {
 }
 
 TEST(clip_scale_follows_torch) {
-  CHECK(clip_scale(0.5, 1.0f) == 1.0f);             // under the limit: untouched
+  CHECK(clip_scale(0.5, 1.0f) == 1.0f);  // under the limit: untouched
   CHECK_NEAR(clip_scale(4.0, 1.0f), 1.0 / (4.0 + 1e-6), 1e-7);
   CHECK_NEAR(clip_scale(10.0, 2.5f), 0.25, 1e-7);
-  CHECK(clip_scale(1.0, 1.0f) < 1.0f);              // + 1e-6 as torch does
+  CHECK(clip_scale(1.0, 1.0f) < 1.0f);  // + 1e-6 as torch does
   CHECK(clip_scale(0.0, 1.0f) == 1.0f);
   CHECK_THROWS(clip_scale(1.0, 0.0f));
   CHECK_THROWS(grad_norm_sq(nullptr, -1));

@@ -10,8 +10,8 @@ using namespace ws::cpu;
 
 namespace {
 
-std::vector<double> linear_ref(const std::vector<float>& x, const std::vector<float>& w,
-                               const float* bias, int M, int K, int N) {
+std::vector<double> linear_ref(const std::vector<float>& x, const std::vector<float>& w, const float* bias, int M,
+                               int K, int N) {
   std::vector<double> out((size_t)M * N);
   for (int m = 0; m < M; ++m)
     for (int n = 0; n < N; ++n) {

@@ -17,8 +17,16 @@ using ws::model::Qwen2Config;
 
 static Qwen2Config tiny_config(bool tied) {
   Qwen2Config c;
-  c.vocab_size = 37; c.hidden_size = 16; c.intermediate_size = 24; c.num_layers = 2;
-  c.num_heads = 4; c.num_kv_heads = 2; c.head_dim = 4; c.rms_eps = 1e-6f; c.rope_theta = 10000.f; c.tied = tied;
+  c.vocab_size = 37;
+  c.hidden_size = 16;
+  c.intermediate_size = 24;
+  c.num_layers = 2;
+  c.num_heads = 4;
+  c.num_kv_heads = 2;
+  c.head_dim = 4;
+  c.rms_eps = 1e-6f;
+  c.rope_theta = 10000.f;
+  c.tied = tied;
   return c;
 }
 
@@ -35,7 +43,10 @@ struct Packed {
   std::vector<int32_t> tokens, positions, cu{0};
   PackedBatch batch() { return {tokens.data(), positions.data(), cu.data(), (int)tokens.size(), (int)cu.size() - 1}; }
   void add(const std::vector<int32_t>& seq) {
-    for (size_t i = 0; i < seq.size(); ++i) { tokens.push_back(seq[i]); positions.push_back((int32_t)i); }
+    for (size_t i = 0; i < seq.size(); ++i) {
+      tokens.push_back(seq[i]);
+      positions.push_back((int32_t)i);
+    }
     cu.push_back((int32_t)tokens.size());
   }
 };
@@ -60,7 +71,9 @@ static void gradient_check(bool tied) {
   std::vector<float> w = wstest::uniform(b.T, 11, 0.2f, 1.0f), adv = wstest::randn(b.T, 12, 1.0f);
   std::vector<float> old = wstest::uniform(b.T, 13, -4.0f, -3.0f);
   ws::cpu::HeadObjective obj;
-  obj.weights = w.data(); obj.advantages = adv.data(); obj.old_logp = old.data();
+  obj.weights = w.data();
+  obj.advantages = adv.data();
+  obj.old_logp = old.data();
   obj.clip_low = obj.clip_high = 10.0f;  // no clipping: the objective is smooth for finite differences
   obj.normaliser = 3.0f;
   m.accumulate(b, obj, nullptr);
@@ -82,8 +95,10 @@ static void gradient_check(bool tied) {
       float* x = m.param_data() + prm.offset + i;
       float orig = *x;
       const double h = 1e-2;
-      *x = orig + (float)h; double lp = loss();
-      *x = orig - (float)h; double lm = loss();
+      *x = orig + (float)h;
+      double lp = loss();
+      *x = orig - (float)h;
+      double lm = loss();
       *x = orig;
       double num = (lp - lm) / (2 * h), ana = g[prm.offset + i];
       if (std::fabs(num - ana) > 2e-3 + 3e-2 * std::fabs(num)) {
@@ -124,7 +139,10 @@ TEST(accumulation_equals_one_batch) {
   randomise(b, 21);
   auto seqs = some_seqs(a.config().vocab_size, 4);
   Packed all, p1, p2;
-  for (size_t i = 0; i < seqs.size(); ++i) { all.add(seqs[i]); (i < 2 ? p1 : p2).add(seqs[i]); }
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    all.add(seqs[i]);
+    (i < 2 ? p1 : p2).add(seqs[i]);
+  }
   ws::cpu::HeadObjective obj;
   obj.normaliser = 10.0f;
   a.accumulate(all.batch(), obj, nullptr);
@@ -132,7 +150,9 @@ TEST(accumulation_equals_one_batch) {
   b.accumulate(p2.batch(), obj, nullptr);
   CHECK(wstest::allclose(b.grads(), a.grads(), a.flat_size(), 1e-6f, 1e-4f, "accumulated grads"));
   ws::model::AdamWConfig opt;
-  opt.lr = 1e-2f; opt.weight_decay = 0.1f; opt.max_grad_norm = 0.5f;
+  opt.lr = 1e-2f;
+  opt.weight_decay = 0.1f;
+  opt.max_grad_norm = 0.5f;
   double na = a.optimizer_step(opt), nb = b.optimizer_step(opt);
   CHECK_NEAR(na, nb, 1e-4 * na);
   CHECK(a.step_count() == 1);
@@ -147,7 +167,9 @@ TEST(greedy_generation_is_teacher_forced_argmax) {
   const int V = m.config().vocab_size;
   std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {4}, {5, 6, 7, 8, 9}};
   ws::model::GenerateOptions o;
-  o.max_new_tokens = 6; o.temperature = 0.0f; o.stop_tokens = {};
+  o.max_new_tokens = 6;
+  o.temperature = 0.0f;
+  o.stop_tokens = {};
   auto g = m.generate(prompts, o);
   for (size_t s = 0; s < prompts.size(); ++s) {
     CHECK(g.tokens[s].size() == 6);
@@ -155,12 +177,17 @@ TEST(greedy_generation_is_teacher_forced_argmax) {
     for (size_t i = 0; i < g.tokens[s].size(); ++i) {
       // logits of every candidate next token at this position
       Packed p;
-      for (int v = 0; v < V; ++v) { auto c = seq; c.push_back(v); p.add(c); }
+      for (int v = 0; v < V; ++v) {
+        auto c = seq;
+        c.push_back(v);
+        p.add(c);
+      }
       std::vector<float> lp(p.tokens.size());
       m.logprobs(p.batch(), 1.0f, lp.data());
       int n = (int)seq.size();
       int best = 0;
-      for (int v = 0; v < V; ++v) if (lp[v * (n + 1) + n - 1] > lp[best * (n + 1) + n - 1]) best = v;
+      for (int v = 0; v < V; ++v)
+        if (lp[v * (n + 1) + n - 1] > lp[best * (n + 1) + n - 1]) best = v;
       CHECK(g.tokens[s][i] == best);
       CHECK_NEAR(g.logprobs[s][i], lp[best * (n + 1) + n - 1], 1e-4);
       seq.push_back(g.tokens[s][i]);
@@ -173,7 +200,11 @@ TEST(seeded_sampling_is_reproducible_and_stops) {
   randomise(m, 44);
   std::vector<std::vector<int32_t>> prompts = {{1, 2}, {3}};
   ws::model::GenerateOptions o;
-  o.max_new_tokens = 20; o.temperature = 1.3f; o.top_k = 10; o.top_p = 0.9f; o.seed = 123;
+  o.max_new_tokens = 20;
+  o.temperature = 1.3f;
+  o.top_k = 10;
+  o.top_p = 0.9f;
+  o.seed = 123;
   auto a = m.generate(prompts, o), b = m.generate(prompts, o);
   CHECK(a.tokens == b.tokens);
   CHECK(a.logprobs == b.logprobs);
@@ -199,7 +230,9 @@ TEST(step_callback_per_sequence_limits_and_cancel) {
   randomise(m, 45);
   std::vector<std::vector<int32_t>> prompts = {{1, 2}, {3}, {4, 5, 6}};
   ws::model::GenerateOptions o;
-  o.max_new_tokens = 12; o.temperature = 1.0f; o.seed = 7;
+  o.max_new_tokens = 12;
+  o.temperature = 1.0f;
+  o.seed = 7;
   auto all = m.generate(prompts, o);
 
   // Every token reaches on_step once, in order, with its logprob.
@@ -235,7 +268,8 @@ TEST(step_callback_per_sequence_limits_and_cancel) {
   o.cancel = cancel.data();
   int got1 = 0;
   o.on_step = [&](const ws::model::StepTokens& st) {
-    for (int s : st.seq) if (s == 1 && ++got1 == 4) cancel[1] = 1;
+    for (int s : st.seq)
+      if (s == 1 && ++got1 == 4) cancel[1] = 1;
   };
   auto c = m.generate(prompts, o);
   CHECK(c.tokens[1].size() == 4);
@@ -257,7 +291,8 @@ TEST(prefill_in_groups_equals_one_pass_and_the_arena_stays_small) {
     prompts.push_back(p);
   }
   ws::model::GenerateOptions o;
-  o.max_new_tokens = 5; o.temperature = 0.0f;
+  o.max_new_tokens = 5;
+  o.temperature = 0.0f;
   auto g = m.generate(prompts, o);
   for (int s = 0; s < 9; ++s) {
     Qwen2 one(tiny_config(true));

@@ -85,19 +85,27 @@ void check_fixture(const std::string& name) {
   store.reserve(want.size());
   for (auto& kv : want) {
     const TensorInfo* t = ck.find(kv.first);
-    if (!t) { std::printf("  %s: missing %s\n", name.c_str(), kv.first.c_str()); CHECK(t); continue; }
+    if (!t) {
+      std::printf("  %s: missing %s\n", name.c_str(), kv.first.c_str());
+      CHECK(t);
+      continue;
+    }
     CHECK(t->dtype == DType::F32);
     CHECK(t->shape == kv.second);
     store.emplace_back((size_t)t->numel());
     std::vector<float>& v = store.back();
     ck.read_f32(kv.first, v.data(), t->numel());
     double sum = 0, sq = 0;
-    for (float x : v) { CHECK(std::isfinite(x)); sum += x; sq += (double)x * x; }
+    for (float x : v) {
+      CHECK(std::isfinite(x));
+      sum += x;
+      sq += (double)x * x;
+    }
     double mean = sum / v.size(), rms = std::sqrt(sq / v.size());
     if (kv.first.find("norm") != std::string::npos) {
       CHECK(std::fabs(mean - 1.0) < 0.1);  // made as 1 + 0.1 N(0, 1)
     } else {
-      CHECK(rms > 0.02 && rms < 1.0);       // made as 0.1 .. 0.3 N(0, 1)
+      CHECK(rms > 0.02 && rms < 1.0);  // made as 0.1 .. 0.3 N(0, 1)
     }
     again.push_back({kv.first, kv.second, v.data()});
   }

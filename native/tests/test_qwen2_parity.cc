@@ -25,8 +25,8 @@ namespace {
 
 std::string fixture_dir(const std::string& name) {
   fs::path here(__FILE__);
-  for (fs::path c : {here.parent_path().parent_path().parent_path() / "test/fixtures/qwen2", fs::path("test/fixtures/qwen2"),
-                     fs::path("../test/fixtures/qwen2")})
+  for (fs::path c : {here.parent_path().parent_path().parent_path() / "test/fixtures/qwen2",
+                     fs::path("test/fixtures/qwen2"), fs::path("../test/fixtures/qwen2")})
     if (fs::exists(c / name / "config.json")) return (c / name).string();
   throw ws::Error("test/fixtures/qwen2 not found (run from the repository root)");
 }
@@ -86,7 +86,9 @@ struct Fixture {
       cu.push_back((int32_t)tokens.size());
     }
   }
-  ws::model::PackedBatch batch() { return {tokens.data(), positions.data(), cu.data(), (int)tokens.size(), (int)cu.size() - 1}; }
+  ws::model::PackedBatch batch() {
+    return {tokens.data(), positions.data(), cu.data(), (int)tokens.size(), (int)cu.size() - 1};
+  }
   // Expected per-sequence logprob lists, laid out per target (0 at each sequence's end).
   std::vector<float> per_target(const json::Value& lists) {
     std::vector<float> out;

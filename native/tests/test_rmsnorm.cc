@@ -6,7 +6,8 @@
 
 using namespace ws::cpu;
 
-static std::vector<float> reference(const std::vector<float>& x, const std::vector<float>& w, int T, int C, double eps) {
+static std::vector<float> reference(const std::vector<float>& x, const std::vector<float>& w, int T, int C,
+                                    double eps) {
   std::vector<float> out(T * C);
   for (int t = 0; t < T; ++t) {
     double ss = 0;

@@ -5,7 +5,8 @@
 
 using namespace ws::cpu;
 
-static std::vector<float> reference(const std::vector<float>& x, const std::vector<int32_t>& pos, int T, int H, int D, double theta) {
+static std::vector<float> reference(const std::vector<float>& x, const std::vector<int32_t>& pos, int T, int H, int D,
+                                    double theta) {
   std::vector<float> out(x.size());
   int half = D / 2;
   for (int t = 0; t < T; ++t)

@@ -28,7 +28,9 @@ namespace {
 // Temporary folders, removed when the test program exits.
 struct TmpDirs {
   std::vector<std::string> dirs;
-  ~TmpDirs() { for (auto& d : dirs) std::filesystem::remove_all(d); }
+  ~TmpDirs() {
+    for (auto& d : dirs) std::filesystem::remove_all(d);
+  }
 };
 TmpDirs g_tmp;
 
@@ -65,19 +67,19 @@ std::string error_of(F&& f) {
   return "";
 }
 
-#define CHECK_ERROR(expr, ...)                                                                   \
-  do {                                                                                           \
-    std::string _m = error_of([&] { expr; });                                                    \
-    if (_m.empty()) {                                                                            \
-      std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #expr);                    \
-      ++wstest::failures();                                                                      \
-    } else {                                                                                     \
-      for (const std::string& _want : std::vector<std::string>{__VA_ARGS__})                     \
-        if (!contains(_m, _want)) {                                                              \
+#define CHECK_ERROR(expr, ...)                                                                                \
+  do {                                                                                                        \
+    std::string _m = error_of([&] { expr; });                                                                 \
+    if (_m.empty()) {                                                                                         \
+      std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #expr);                                  \
+      ++wstest::failures();                                                                                   \
+    } else {                                                                                                  \
+      for (const std::string& _want : std::vector<std::string>{__VA_ARGS__})                                  \
+        if (!contains(_m, _want)) {                                                                           \
           std::printf("  %s:%d: error \"%s\" lacks \"%s\"\n", __FILE__, __LINE__, _m.c_str(), _want.c_str()); \
-          ++wstest::failures();                                                                  \
-        }                                                                                        \
-    }                                                                                            \
+          ++wstest::failures();                                                                               \
+        }                                                                                                     \
+    }                                                                                                         \
   } while (0)
 
 bool bits_equal(const std::vector<float>& a, const std::vector<float>& b) {
@@ -109,8 +111,12 @@ std::vector<std::pair<double, uint16_t>> positive_table(float (*to_f32)(uint16_t
 
 std::vector<TensorToWrite> sample_tensors(std::vector<std::vector<float>>& store) {
   std::vector<std::vector<int64_t>> shapes = {{5, 7}, {3}, {}, {0, 4}, {2, 3, 4}, {70000}};
-  std::vector<std::string> names = {"model.layers.0.self_attn.q_proj.weight", "model.norm.weight", "scalar",
-                                    "empty", "lm_head.weight", "model.embed_tokens.weight"};
+  std::vector<std::string> names = {"model.layers.0.self_attn.q_proj.weight",
+                                    "model.norm.weight",
+                                    "scalar",
+                                    "empty",
+                                    "lm_head.weight",
+                                    "model.embed_tokens.weight"};
   store.clear();
   std::vector<TensorToWrite> ts;
   for (size_t i = 0; i < shapes.size(); ++i) {
@@ -149,10 +155,32 @@ TEST(json_parses_documents) {
 }
 
 TEST(json_rejects_invalid_documents_with_position) {
-  const char* bad[] = {"", "{", "{\"a\":1,}", "[1,]", "{\"a\" 1}", "{'a':1}", "{\"a\":01}", "{\"a\":1.}",
-                       "{\"a\":-}", "{\"a\":1e}", "NaN", "[Infinity]", "{\"a\":tru}", "\"abc", "\"a\x01\"",
-                       "\"\\x\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\xff\"", "\"\xc0\xaf\"",
-                       "\"\xed\xa0\x80\"", "{\"a\":1} x", "{\"a\":1,\"a\":2}", "// c\n{}", "[1e999]"};
+  const char* bad[] = {"",
+                       "{",
+                       "{\"a\":1,}",
+                       "[1,]",
+                       "{\"a\" 1}",
+                       "{'a':1}",
+                       "{\"a\":01}",
+                       "{\"a\":1.}",
+                       "{\"a\":-}",
+                       "{\"a\":1e}",
+                       "NaN",
+                       "[Infinity]",
+                       "{\"a\":tru}",
+                       "\"abc",
+                       "\"a\x01\"",
+                       "\"\\x\"",
+                       "\"\\ud800\"",
+                       "\"\\udc00\"",
+                       "\"\\ud800\\u0041\"",
+                       "\"\xff\"",
+                       "\"\xc0\xaf\"",
+                       "\"\xed\xa0\x80\"",
+                       "{\"a\":1} x",
+                       "{\"a\":1,\"a\":2}",
+                       "// c\n{}",
+                       "[1e999]"};
   for (const char* b : bad) {
     std::string m = error_of([&] { json::parse(b, "bad.json"); });
     if (m.empty() || !contains(m, "bad.json: line ")) {
@@ -179,8 +207,9 @@ TEST(json_dump_round_trips) {
   v.set("none", json::Value());
   v.set("n", json::Value::from_int(7));  // replaces
   std::string compact = json::dump(v);
-  CHECK(compact == "{\"architectures\":[\"Qwen2ForCausalLM\"],\"eps\":1e-06,\"theta\":1000000.0,\"lr\":0.1,"
-                   "\"n\":7,\"tied\":true,\"q\":\"a\\\"b\\\\c\\n\\u0001\",\"none\":null}");
+  CHECK(compact ==
+        "{\"architectures\":[\"Qwen2ForCausalLM\"],\"eps\":1e-06,\"theta\":1000000.0,\"lr\":0.1,"
+        "\"n\":7,\"tied\":true,\"q\":\"a\\\"b\\\\c\\n\\u0001\",\"none\":null}");
   for (int indent : {-1, 2}) {
     json::Value back = json::parse(json::dump(v, indent), "rt");
     CHECK(json::dump(back) == compact);
@@ -205,9 +234,14 @@ TEST(json_mutations_parse_or_throw) {
       size_t at = rng.next_u64() % m.size();
       char c = alphabet[rng.next_u64() % (sizeof alphabet - 1)];
       switch (rng.next_u64() % 3) {
-        case 0: m[at] = c; break;
-        case 1: m.insert(m.begin() + (long)at, c); break;
-        default: m.erase(at, 1);
+        case 0:
+          m[at] = c;
+          break;
+        case 1:
+          m.insert(m.begin() + (long)at, c);
+          break;
+        default:
+          m.erase(at, 1);
       }
     }
     try {
@@ -215,7 +249,10 @@ TEST(json_mutations_parse_or_throw) {
       ++ok;
     } catch (const ws::Error& e) {
       ++thrown;
-      if (!contains(e.what(), "mutant.json: line ")) { CHECK(contains(e.what(), "mutant.json: line ")); break; }
+      if (!contains(e.what(), "mutant.json: line ")) {
+        CHECK(contains(e.what(), "mutant.json: line "));
+        break;
+      }
     }
   }
   CHECK(ok > 0 && thrown > 0);
@@ -227,7 +264,10 @@ TEST(bf16_exact_on_representable_values) {
   for (uint32_t h = 0; h < 65536; ++h) {
     float f = bf16_to_f32((uint16_t)h);
     CHECK(f32_bits(f) == h << 16);
-    if (!std::isnan(f) && f32_to_bf16(f) != h) { CHECK(f32_to_bf16(f) == h); break; }
+    if (!std::isnan(f) && f32_to_bf16(f) != h) {
+      CHECK(f32_to_bf16(f) == h);
+      break;
+    }
     if (std::isnan(f)) CHECK(std::isnan(bf16_to_f32(f32_to_bf16(f))));
   }
 }
@@ -275,9 +315,9 @@ TEST(f16_exact_and_rounds_to_nearest_even) {
     }
   }
   CHECK(f32_to_f16(65519.0f) == 0x7bff && f32_to_f16(65520.0f) == 0x7c00);
-  CHECK(f32_to_f16(std::ldexp(1.0f, -25)) == 0x0000);                       // tie with 0 -> 0
-  CHECK(f32_to_f16(std::ldexp(1.0f, -25) * 1.0001f) == 0x0001);            // above half -> min subnormal
-  CHECK(f32_to_f16(std::ldexp(3.0f, -25)) == 0x0002);                       // tie 1 (odd) / 2 (even) -> 2
+  CHECK(f32_to_f16(std::ldexp(1.0f, -25)) == 0x0000);            // tie with 0 -> 0
+  CHECK(f32_to_f16(std::ldexp(1.0f, -25) * 1.0001f) == 0x0001);  // above half -> min subnormal
+  CHECK(f32_to_f16(std::ldexp(3.0f, -25)) == 0x0002);            // tie 1 (odd) / 2 (even) -> 2
   auto table = positive_table(f16_to_f32, 0x7c00, 65536.0);
   ws::Rng rng(11);
   for (int i = 0; i < 200000; ++i) {
@@ -307,7 +347,10 @@ TEST(round_trip_f32_bit_exact_with_reference_layout) {
   std::memcpy(&n, bytes.data(), 8);
   CHECK(n % 8 == 0);
   std::string header = bytes.substr(8, n);
-  CHECK(header.rfind("{\"__metadata__\":{\"format\":\"pt\"},\"empty\":{\"dtype\":\"F32\",\"shape\":[0,4],\"data_offsets\":[0,0]},", 0) == 0);
+  CHECK(
+      header.rfind(
+          "{\"__metadata__\":{\"format\":\"pt\"},\"empty\":{\"dtype\":\"F32\",\"shape\":[0,4],\"data_offsets\":[0,0]},",
+          0) == 0);
 
   SafetensorsFile f = SafetensorsFile::open(path);
   CHECK(f.metadata().at("format") == "pt");
@@ -395,7 +438,8 @@ TEST(sharded_round_trip_with_index) {
   std::string bad = index;
   bad.replace(bad.find("\"lm_head.weight\": \"model-00002"), 30, "\"lm_head.weight\": \"model-00001");
   write_bytes(dir + "/model.safetensors.index.json", bad);
-  CHECK_ERROR(Checkpoint::open(dir), "model.safetensors.index.json", "lm_head.weight", "model-00001-of-00003.safetensors");
+  CHECK_ERROR(Checkpoint::open(dir), "model.safetensors.index.json", "lm_head.weight",
+              "model-00001-of-00003.safetensors");
   bad = index;
   bad.replace(bad.find("model-00003-of-00003"), 20, "model-00009-of-00003");
   write_bytes(dir + "/model.safetensors.index.json", bad);
@@ -424,7 +468,8 @@ TEST(writer_rejects_bad_input_and_leaves_no_file) {
   std::map<std::string, std::string> none;
   CHECK_ERROR(write_safetensors(dir + "/a.safetensors", {{"w", {2, 2}, x}, {"w", {4}, x}}, DType::F32, none),
               "a.safetensors", "\"w\" given twice");
-  CHECK_ERROR(write_safetensors(dir + "/a.safetensors", {{"w", {2, -2}, x}}, DType::F32, none), "\"w\"", "invalid shape");
+  CHECK_ERROR(write_safetensors(dir + "/a.safetensors", {{"w", {2, -2}, x}}, DType::F32, none), "\"w\"",
+              "invalid shape");
   CHECK_ERROR(write_safetensors(dir + "/a.safetensors", {{"w", {2}, nullptr}}, DType::F32, none), "\"w\"", "null data");
   CHECK_ERROR(write_safetensors(dir + "/a.safetensors", {{"w", {2}, x}}, DType::I64, none), "I64");
   CHECK_ERROR(write_safetensors(dir + "/no/such/dir/a.safetensors", {{"w", {2}, x}}, DType::F32, none),
@@ -470,26 +515,33 @@ TEST(errors_for_missing_and_hand_made_corrupt_files) {
     }
   };
   // valid baseline
-  std::string good = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[8,14]}}";
+  std::string good =
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_"
+      "offsets\":[8,14]}}";
   write_bytes(p, make_file(good, 14));
   CHECK(SafetensorsFile::open(p).tensors().size() == 2);
   expect(good, 13, {"\"b\"", "truncated"});
   expect(good, 15, {"1 bytes after the last tensor"});
   expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, {"\"a\"", "needs 12"});
   expect("{\"a\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, {"\"a\"", "unsupported dtype \"Q4\""});
-  expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
-         12, {"\"b\"", "overlap tensor \"a\""});
+  expect(
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_"
+      "offsets\":[4,12]}}",
+      12, {"\"b\"", "overlap tensor \"a\""});
   expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, {"\"a\"", "gap of 4 bytes"});
   expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8, {"\"a\"", "end before begin"});
   expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, {"\"a\"", "non-negative"});
   expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8, {"\"a\"", "non-negative integers"});
-  expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,8]}}", 8, {"\"a\"", "too large"});
+  expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,8]}}", 8,
+         {"\"a\"", "too large"});
   expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, {"\"a\"", "missing field \"data_offsets\""});
   expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", 8, {"\"a\"", "[begin, end]"});
   expect("{\"a\":[1]}", 0, {"\"a\"", "expected an object"});
   expect("{\"__metadata__\":{\"format\":1}}", 0, {"__metadata__"});
-  expect("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
-         16, {"duplicate key \"a\""});
+  expect(
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_"
+      "offsets\":[8,16]}}",
+      16, {"duplicate key \"a\""});
   expect("[1, 2]  ", 0, {"corrupt header"});
   expect("{\"a\":{\"dtype\":\"F32\",", 0, {"header: line 1"});
   // an unsupported dtype for reading (valid file) names the tensor
@@ -504,7 +556,8 @@ TEST(huge_or_absurd_header_length) {
   std::string p = dir + "/h.safetensors";
   std::string good = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
   std::string bytes = make_file(good, 8);
-  for (uint64_t n : std::vector<uint64_t>{~0ull, 1ull << 63, kMaxHeaderBytes + 1, (uint64_t)bytes.size() - 7, (uint64_t)bytes.size()}) {
+  for (uint64_t n : std::vector<uint64_t>{~0ull, 1ull << 63, kMaxHeaderBytes + 1, (uint64_t)bytes.size() - 7,
+                                          (uint64_t)bytes.size()}) {
     std::string b = bytes;
     std::memcpy(&b[0], &n, 8);
     write_bytes(p, b);
@@ -535,8 +588,10 @@ TEST(truncation_at_every_offset_is_an_error_naming_the_file) {
     uint64_t n;
     std::memcpy(&n, bytes.data(), 8);
     bool ok = contains(m, p);
-    if (cut >= 8 + n) ok = ok && contains(m, "truncated") && (contains(m, "\"w\"") || contains(m, "\"b\""));
-    else if (cut >= 8) ok = ok && contains(m, "header length");
+    if (cut >= 8 + n)
+      ok = ok && contains(m, "truncated") && (contains(m, "\"w\"") || contains(m, "\"b\""));
+    else if (cut >= 8)
+      ok = ok && contains(m, "header length");
     if (!ok) {
       std::printf("  cut at %zu: \"%s\"\n", cut, m.c_str());
       ++wstest::failures();

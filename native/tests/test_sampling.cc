@@ -81,7 +81,7 @@ TEST(greedy_and_top1_are_argmax) {
       CHECK(sample_token(logits.data(), 1000, 0.7f, 1, 1.0f, u, nullptr, nullptr) == want);
   }
   std::vector<float> ties = {1.0f, 5.0f, 2.0f, 5.0f};
-  CHECK(sample_token(ties.data(), 4, 0.0f, 0, 1.0f, 0.3f, nullptr, nullptr) == 1);   // first maximum
+  CHECK(sample_token(ties.data(), 4, 0.0f, 0, 1.0f, 0.3f, nullptr, nullptr) == 1);  // first maximum
   CHECK(sample_token(ties.data(), 4, 1.0f, 1, 1.0f, 0.9f, nullptr, nullptr) == 1);
 }
 
@@ -91,11 +91,15 @@ TEST(top_p_keeps_the_smallest_nucleus) {
   const double p[] = {0.5, 0.3, 0.1, 0.06, 0.04};
   std::vector<float> logits(5);
   for (int i = 0; i < 5; ++i) logits[ids[i]] = (float)std::log(p[i]);
-  struct { float top_p; int size; } cases[] = {{0.3f, 1}, {0.5f, 1}, {0.75f, 2}, {0.85f, 3}, {0.95f, 4}, {1.0f, 5}};
+  struct {
+    float top_p;
+    int size;
+  } cases[] = {{0.3f, 1}, {0.5f, 1}, {0.75f, 2}, {0.85f, 3}, {0.95f, 4}, {1.0f, 5}};
   for (auto c : cases) {
     std::vector<int> hits(5, 0);
     const int draws = 10000;
-    for (int d = 0; d < draws; ++d) hits[sample_token(logits.data(), 5, 1.0f, 0, c.top_p, (d + 0.5f) / draws, nullptr, nullptr)]++;
+    for (int d = 0; d < draws; ++d)
+      hits[sample_token(logits.data(), 5, 1.0f, 0, c.top_p, (d + 0.5f) / draws, nullptr, nullptr)]++;
     double kept = 0;
     for (int i = 0; i < c.size; ++i) kept += p[i];
     for (int i = 0; i < 5; ++i) {
@@ -107,8 +111,11 @@ TEST(top_p_keeps_the_smallest_nucleus) {
 }
 
 TEST(draws_follow_the_truncated_distribution) {
-  struct { float temperature; int top_k; float top_p; } settings[] = {
-      {1.0f, 0, 1.0f}, {0.8f, 20, 1.0f}, {1.3f, 0, 0.9f}, {0.8f, 20, 0.9f}, {1.0f, 200, 0.6f}};
+  struct {
+    float temperature;
+    int top_k;
+    float top_p;
+  } settings[] = {{1.0f, 0, 1.0f}, {0.8f, 20, 1.0f}, {1.3f, 0, 0.9f}, {0.8f, 20, 0.9f}, {1.0f, 200, 0.6f}};
   const int V = 300, draws = 40000;
   auto logits = wstest::randn(V, 42, 1.5f);
   std::vector<float> scratch(2 * V);
@@ -121,7 +128,10 @@ TEST(draws_follow_the_truncated_distribution) {
     double chi2 = 0;
     int df = -1, outside = 0;
     for (int v = 0; v < V; ++v) {
-      if (want[v] == 0) { outside += hits[v]; continue; }
+      if (want[v] == 0) {
+        outside += hits[v];
+        continue;
+      }
       double e = want[v] * draws;
       chi2 += (hits[v] - e) * (hits[v] - e) / e;
       ++df;
@@ -153,9 +163,12 @@ TEST(large_vocab_draws_equal_the_full_sort_reference) {
   // 151936 tokens, peaked and flat logits: the histogram-picked candidates must give the draws
   // of a full sort, for top-k alone, top-p alone, both, and neither.
   const int V = 151936;
-  struct { float scale, temperature; int top_k; float top_p; } settings[] = {
-      {3.0f, 1.0f, 0, 0.9f}, {3.0f, 0.6f, 40, 0.95f}, {3.0f, 1.0f, 0, 1.0f}, {1.0f, 0.7f, 1000, 1.0f},
-      {0.3f, 1.0f, 0, 0.5f}, {0.3f, 1.0f, 5000, 0.9f}, {8.0f, 0.6f, 0, 0.95f}};
+  struct {
+    float scale, temperature;
+    int top_k;
+    float top_p;
+  } settings[] = {{3.0f, 1.0f, 0, 0.9f}, {3.0f, 0.6f, 40, 0.95f},  {3.0f, 1.0f, 0, 1.0f}, {1.0f, 0.7f, 1000, 1.0f},
+                  {0.3f, 1.0f, 0, 0.5f}, {0.3f, 1.0f, 5000, 0.9f}, {8.0f, 0.6f, 0, 0.95f}};
   std::vector<float> scratch(2 * (size_t)V);
   int checked = 0;
   for (auto st : settings) {
@@ -182,17 +195,20 @@ TEST(equal_logits_keep_the_lowest_ids) {
   const int V = 1000;
   std::vector<float> logits(V, 0.25f);
   std::vector<int> hits(V, 0);
-  for (int d = 0; d < 1000; ++d) hits[sample_token(logits.data(), V, 1.0f, 10, 1.0f, (d + 0.5f) / 1000, nullptr, nullptr)]++;
+  for (int d = 0; d < 1000; ++d)
+    hits[sample_token(logits.data(), V, 1.0f, 10, 1.0f, (d + 0.5f) / 1000, nullptr, nullptr)]++;
   for (int v = 0; v < V; ++v) CHECK(hits[v] == (v < 10 ? 100 : 0));
   std::fill(hits.begin(), hits.end(), 0);
-  for (int d = 0; d < 1000; ++d) hits[sample_token(logits.data(), V, 1.0f, 0, 0.5f, (d + 0.5f) / 1000, nullptr, nullptr)]++;
+  for (int d = 0; d < 1000; ++d)
+    hits[sample_token(logits.data(), V, 1.0f, 0, 0.5f, (d + 0.5f) / 1000, nullptr, nullptr)]++;
   for (int v = 0; v < V; ++v) CHECK(hits[v] == (v < 500 ? 2 : 0));
 }
 
 TEST(masked_logits_are_never_drawn) {
   std::vector<float> logits = {-INFINITY, 0.5f, -INFINITY, 0.2f};
   std::set<int> seen;
-  for (int d = 0; d < 100; ++d) seen.insert(sample_token(logits.data(), 4, 1.0f, 0, 1.0f, d / 100.0f, nullptr, nullptr));
+  for (int d = 0; d < 100; ++d)
+    seen.insert(sample_token(logits.data(), 4, 1.0f, 0, 1.0f, d / 100.0f, nullptr, nullptr));
   CHECK(seen == (std::set<int>{1, 3}));
 }
 

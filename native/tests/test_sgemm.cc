@@ -18,8 +18,8 @@ namespace {
 using Gemm = void (*)(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 
 // C = alpha op(A) op(B) + beta C in double (beta == 0: C ignored).
-void naive(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-           int ldb, float beta, float* C, int ldc) {
+void naive(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+           float beta, float* C, int ldc) {
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < N; ++j) {
       double s = 0;
@@ -31,13 +31,15 @@ void naive(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
     }
 }
 
-struct Case { int M, N, K; };
+struct Case {
+  int M, N, K;
+};
 
 // Runs every transpose case, with padded leading dims, for several alpha/beta; returns false on
 // the first mismatch.
 bool check_gemm(Gemm gemm, const char* name) {
-  const Case cases[] = {{1, 1, 1}, {7, 13, 5}, {13, 37, 300}, {50, 33, 17}, {200, 70, 260},
-                        {25, 4200, 3}, {1, 200, 64}, {97, 1, 33}, {12, 32, 256}};
+  const Case cases[] = {{1, 1, 1},     {7, 13, 5},   {13, 37, 300}, {50, 33, 17}, {200, 70, 260},
+                        {25, 4200, 3}, {1, 200, 64}, {97, 1, 33},   {12, 32, 256}};
   const float ab[][2] = {{1.0f, 0.0f}, {1.5f, 1.0f}, {-0.7f, 0.3f}};
   const float nan = std::numeric_limits<float>::quiet_NaN();
   uint64_t seed = 1;
@@ -56,8 +58,8 @@ bool check_gemm(Gemm gemm, const char* name) {
           naive(ta, tb, c.M, c.N, c.K, alpha, A.data(), lda, B.data(), ldb, beta, want.data(), ldc);
           gemm(ta, tb, c.M, c.N, c.K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
           char what[160];
-          std::snprintf(what, sizeof what, "%s ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g", name, ta, tb,
-                        c.M, c.N, c.K, alpha, beta);
+          std::snprintf(what, sizeof what, "%s ta=%d tb=%d M=%d N=%d K=%d alpha=%g beta=%g", name, ta, tb, c.M, c.N,
+                        c.K, alpha, beta);
           // C includes the ldc padding: the padding must come back untouched (want == C there).
           if (!wstest::allclose(C.data(), want.data(), C.size(), 1e-6f * c.K + 1e-6f, 1e-5f, what)) return false;
         }
@@ -95,8 +97,10 @@ TEST(ours_is_bitwise_identical_for_any_thread_count) {
       ws::set_num_threads(threads);
       std::vector<float> C((size_t)c.M * c.N, 0.5f);
       sgemm_ours(true, true, c.M, c.N, c.K, 0.9f, A.data(), c.M, B.data(), c.K, 0.25f, C.data(), c.N);
-      if (ref.empty()) ref = C;
-      else CHECK(C == ref);
+      if (ref.empty())
+        ref = C;
+      else
+        CHECK(C == ref);
     }
   }
   ws::set_num_threads(2);

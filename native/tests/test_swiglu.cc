@@ -9,7 +9,10 @@ using namespace ws::cpu;
 TEST(forward_matches_double_reference) {
   const int64_t N = 1000;  // not a multiple of 16: the scalar tail runs too
   auto g = wstest::uniform(N, 1, -30.0f, 30.0f), u = wstest::randn(N, 2);
-  g[0] = -200.0f; g[1] = 200.0f; g[2] = -88.0f; g[3] = 0.0f;
+  g[0] = -200.0f;
+  g[1] = 200.0f;
+  g[2] = -88.0f;
+  g[3] = 0.0f;
   std::vector<float> out(N), ref(N);
   swiglu_forward(out.data(), g.data(), u.data(), N);
   for (int64_t i = 0; i < N; ++i) ref[i] = (float)(g[i] / (1.0 + std::exp(-(double)g[i])) * u[i]);
@@ -45,7 +48,10 @@ TEST(backward_gradcheck_accumulates) {
   auto dg0 = wstest::randn(N, 7), du0 = wstest::randn(N, 8), dg = dg0, du = du0;
   swiglu_backward(dg.data(), du.data(), r.data(), g.data(), u.data(), N);
   std::vector<float> gg(N), gu(N);
-  for (int64_t i = 0; i < N; ++i) { gg[i] = dg[i] - dg0[i]; gu[i] = du[i] - du0[i]; }
+  for (int64_t i = 0; i < N; ++i) {
+    gg[i] = dg[i] - dg0[i];
+    gu[i] = du[i] - du0[i];
+  }
   CHECK(wstest::gradcheck(g, gg, loss, "dgate", 1e-2, 3e-4, 3e-3, 1 << 20));
   CHECK(wstest::gradcheck(u, gu, loss, "dup", 1e-2, 3e-4, 3e-3, 1 << 20));
   auto dg2 = dg0;

@@ -46,8 +46,7 @@ TEST(nested_runs_inline) {
   ws::set_num_threads(2);
   std::atomic<int64_t> sum{0};
   ws::parallel_for(10, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      ws::parallel_for(10, 1, [&](int64_t b2, int64_t e2) { sum += (e2 - b2); });
+    for (int64_t i = b; i < e; ++i) ws::parallel_for(10, 1, [&](int64_t b2, int64_t e2) { sum += (e2 - b2); });
   });
   CHECK(sum.load() == 100);
 }

@@ -17,10 +17,21 @@
 
 namespace wstest {
 
-struct Case { const char* name; void (*fn)(); };
-inline std::vector<Case>& registry() { static std::vector<Case> r; return r; }
-inline int& failures() { static int f = 0; return f; }
-struct Reg { Reg(const char* n, void (*f)()) { registry().push_back({n, f}); } };
+struct Case {
+  const char* name;
+  void (*fn)();
+};
+inline std::vector<Case>& registry() {
+  static std::vector<Case> r;
+  return r;
+}
+inline int& failures() {
+  static int f = 0;
+  return f;
+}
+struct Reg {
+  Reg(const char* n, void (*f)()) { registry().push_back({n, f}); }
+};
 
 inline int run_tests() {
   int failed_cases = 0;
@@ -68,11 +79,15 @@ inline std::vector<float> uniform(size_t n, uint64_t seed, float lo, float hi) {
 
 // max over i of |a - ref| - (tol + |ref| * eps); <= 0 means all close. Prints the worst index.
 inline bool allclose(const float* a, const float* ref, size_t n, float tol, float eps, const char* what) {
-  double worst = -1e30; size_t wi = 0;
+  double worst = -1e30;
+  size_t wi = 0;
   for (size_t i = 0; i < n; ++i) {
     double excess = std::fabs((double)a[i] - ref[i]) - (tol + std::fabs((double)ref[i]) * eps);
     if (std::isnan(a[i]) != std::isnan(ref[i])) excess = 1e30;
-    if (excess > worst) { worst = excess; wi = i; }
+    if (excess > worst) {
+      worst = excess;
+      wi = i;
+    }
   }
   if (worst > 0) {
     std::printf("  %s: mismatch at %zu: got %.8g want %.8g (tol %g + |ref|*%g)\n", what, wi, a[wi], ref[wi], tol, eps);
@@ -85,16 +100,17 @@ inline bool allclose(const float* a, const float* ref, size_t n, float tol, floa
 // float, but the caller accumulates in double). `analytic` is the gradient the backward produced.
 // Central differences with step h; checks |num - ana| <= tol + eps * |num| on every element
 // (or on `max_checks` elements spread over x, to keep big tensors fast).
-inline bool gradcheck(std::vector<float>& x, const std::vector<float>& analytic,
-                      const std::function<double()>& loss, const char* what, double h = 1e-2,
-                      double tol = 2e-3, double eps = 2e-2, size_t max_checks = 64) {
+inline bool gradcheck(std::vector<float>& x, const std::vector<float>& analytic, const std::function<double()>& loss,
+                      const char* what, double h = 1e-2, double tol = 2e-3, double eps = 2e-2, size_t max_checks = 64) {
   size_t n = x.size();
   size_t stride = n > max_checks ? n / max_checks : 1;
   bool ok = true;
   for (size_t i = 0; i < n; i += stride) {
     float orig = x[i];
-    x[i] = orig + (float)h; double lp = loss();
-    x[i] = orig - (float)h; double lm = loss();
+    x[i] = orig + (float)h;
+    double lp = loss();
+    x[i] = orig - (float)h;
+    double lm = loss();
     x[i] = orig;
     double num = (lp - lm) / (2 * h);
     double err = std::fabs(num - analytic[i]);
@@ -116,13 +132,35 @@ inline double dot(const float* x, const float* r, size_t n) {
 
 }  // namespace wstest
 
-#define TEST(name) \
-  static void name(); \
+#define TEST(name)                            \
+  static void name();                         \
   static wstest::Reg name##_reg(#name, name); \
   static void name()
-#define CHECK(cond) \
-  do { if (!(cond)) { std::printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); ++wstest::failures(); } } while (0)
-#define CHECK_NEAR(a, b, tol) \
-  do { double _a = (a), _b = (b); if (!(std::fabs(_a - _b) <= (tol))) { std::printf("  %s:%d: %s = %.9g, %s = %.9g, |diff| > %g\n", __FILE__, __LINE__, #a, _a, #b, _b, (double)(tol)); ++wstest::failures(); } } while (0)
-#define CHECK_THROWS(expr) \
-  do { bool _t = false; try { expr; } catch (const std::exception&) { _t = true; } if (!_t) { std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #expr); ++wstest::failures(); } } while (0)
+#define CHECK(cond)                                                          \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      std::printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+      ++wstest::failures();                                                  \
+    }                                                                        \
+  } while (0)
+#define CHECK_NEAR(a, b, tol)                                                                                         \
+  do {                                                                                                                \
+    double _a = (a), _b = (b);                                                                                        \
+    if (!(std::fabs(_a - _b) <= (tol))) {                                                                             \
+      std::printf("  %s:%d: %s = %.9g, %s = %.9g, |diff| > %g\n", __FILE__, __LINE__, #a, _a, #b, _b, (double)(tol)); \
+      ++wstest::failures();                                                                                           \
+    }                                                                                                                 \
+  } while (0)
+#define CHECK_THROWS(expr)                                                   \
+  do {                                                                       \
+    bool _t = false;                                                         \
+    try {                                                                    \
+      expr;                                                                  \
+    } catch (const std::exception&) {                                        \
+      _t = true;                                                             \
+    }                                                                        \
+    if (!_t) {                                                               \
+      std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #expr); \
+      ++wstest::failures();                                                  \
+    }                                                                        \
+  } while (0)

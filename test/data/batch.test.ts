@@ -28,7 +28,10 @@ test('checkBatch names the field at fault', (t) => {
   t.throws(() => checkBatch(b), { message: /cuSeqlens\[1\]/ });
   b = good();
   t.throws(() => checkBatch(b, 3), { message: /tokens\[2\] is 3/ });
-  t.throws(() => checkBatch({ ...good(), tokens: [1, 2, 3] as unknown as Int32Array }), { instanceOf: TypeError, message: /tokens/ });
+  t.throws(() => checkBatch({ ...good(), tokens: [1, 2, 3] as unknown as Int32Array }), {
+    instanceOf: TypeError,
+    message: /tokens/,
+  });
   t.throws(() => packSequences([seq([], [])]), { message: /sequence 0 is empty/ });
   t.throws(() => packSequences([seq([1, 2], [0])]), { message: /sequence 0 has 2 ids but 1/ });
 });

@@ -37,16 +37,29 @@ test('the loader reproduces the trainer’s own segmentation of the training tex
 });
 
 test('any text round-trips, unseen scripts fall back to bytes, tags are single tokens', (t) => {
-  for (const s of ['Zoey is a knight.', '你好 😀 Ærø\n\tcode()', '<think>\nLet us see.\n</think>\n<answer> (1) A is a knave </answer><|endoftext|>']) {
+  for (const s of [
+    'Zoey is a knight.',
+    '你好 😀 Ærø\n\tcode()',
+    '<think>\nLet us see.\n</think>\n<answer> (1) A is a knave </answer><|endoftext|>',
+  ]) {
     t.is(tok.decode(tok.encode(s)), s);
   }
-  t.deepEqual([...tok.encode('<|im_start|></think>')], [tok.specialTokens.get('<|im_start|>'), tok.addedTokens.get('</think>')]);
+  t.deepEqual(
+    [...tok.encode('<|im_start|></think>')],
+    [tok.specialTokens.get('<|im_start|>'), tok.addedTokens.get('</think>')],
+  );
   t.is(tok.encode('😀').length, 4); // four UTF-8 bytes, never seen in training
-  t.is(renderChat(tok, [{ role: 'user', content: 'hi' }], { addGenerationPrompt: true }), '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n');
+  t.is(
+    renderChat(tok, [{ role: 'user', content: 'hi' }], { addGenerationPrompt: true }),
+    '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+  );
 });
 
 test('bad options are named', (t) => {
-  t.throws(() => trainBpe(['abc'], { vocabSize: 100 }), { instanceOf: RangeError, message: /vocabSize must be an integer in \[263/ });
+  t.throws(() => trainBpe(['abc'], { vocabSize: 100 }), {
+    instanceOf: RangeError,
+    message: /vocabSize must be an integer in \[263/,
+  });
   t.throws(() => trainBpe(['abc'], { vocabSize: 300, eosToken: '<eos>' }), { message: /eosToken <eos>/ });
   // Tiny text: pairs run out before the vocabulary fills, and what was learned is still consistent.
   const small = trainBpe(['aaab aaab'], { vocabSize: 1000, minFrequency: 1 });

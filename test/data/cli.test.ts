@@ -28,12 +28,19 @@ async function data(...args: string[]): Promise<string> {
 
 test.serial('inspect shows counts, skipped records and the loss mask', async (t) => {
   const f = join(dir, 'sft.jsonl');
-  writeFileSync(f, [JSON.stringify({ q: 'Who lies?', a: ' Zoey.' }), 'oops', JSON.stringify({ q: 'And now?', a: ' Nobody.' })].join('\n'));
+  writeFileSync(
+    f,
+    [JSON.stringify({ q: 'Who lies?', a: ' Zoey.' }), 'oops', JSON.stringify({ q: 'And now?', a: ' Nobody.' })].join(
+      '\n',
+    ),
+  );
   const out = await data('inspect', f, '--prompt-field', 'q', '--completion-field', 'a', '--skip-bad');
   t.regex(out, /records {5}2 read, 1 skipped \(first: .*sft\.jsonl:line 2: invalid JSON/);
   t.regex(out, /examples {4}2 whole, 0 truncated, 0 dropped/);
   t.true(out.includes('Who lies?⟦ Zoey.<|im_end|>⟧'));
-  await t.throwsAsync(data('inspect', f, '--prompt-field', 'q', '--completion-field', 'a'), { message: /sft\.jsonl:line 2: invalid JSON/ });
+  await t.throwsAsync(data('inspect', f, '--prompt-field', 'q', '--completion-field', 'a'), {
+    message: /sft\.jsonl:line 2: invalid JSON/,
+  });
 });
 
 test.serial('inspect --kk renders the paper prompt unweighted and the trace weighted', async (t) => {
@@ -55,7 +62,9 @@ test.serial('pack reports the split, the batches and their fill rate', async (t)
   t.is(fill, Number(((100 * tokens) / (batches * 4096)).toFixed(2)));
   t.true(fill > 90, `fill ${fill}`); // 90 examples only: the last batch is part-full
   await t.throwsAsync(data('pack', KK3, '--kk', '--budget', '300'), { message: /longer than the budget 300/ });
-  await t.throwsAsync(data('pack', KK3, '--kk', '--overflow', 'cut'), { message: /--overflow must be truncate or drop, got cut/ });
+  await t.throwsAsync(data('pack', KK3, '--kk', '--overflow', 'cut'), {
+    message: /--overflow must be truncate or drop, got cut/,
+  });
 });
 
 test.serial('train-tokenizer writes a tokenizer the loader reads', async (t) => {

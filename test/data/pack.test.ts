@@ -3,7 +3,10 @@ import test from 'ava';
 import { firstFitDecreasing, packBatches, packStats } from '../../lib/data/pack.js';
 import { permutation, splitValidation } from '../../lib/data/shuffle.js';
 
-const seq = (n: number, first: number) => ({ ids: Int32Array.from({ length: n }, (_, i) => first + i), tokenWeights: new Float32Array(n).fill(1) });
+const seq = (n: number, first: number) => ({
+  ids: Int32Array.from({ length: n }, (_, i) => first + i),
+  tokenWeights: new Float32Array(n).fill(1),
+});
 
 // Plain O(n·bins) first-fit decreasing, written from the definition, to check the tree version.
 function naiveFfd(lengths: number[], budget: number): number[][] {
@@ -20,7 +23,11 @@ function naiveFfd(lengths: number[], budget: number): number[][] {
 }
 
 test('firstFitDecreasing matches the textbook algorithm', (t) => {
-  t.deepEqual(firstFitDecreasing([5, 3, 7, 2, 4, 6], 10), [[2, 1], [5, 4], [0, 3]]);
+  t.deepEqual(firstFitDecreasing([5, 3, 7, 2, 4, 6], 10), [
+    [2, 1],
+    [5, 4],
+    [0, 3],
+  ]);
   const next = (() => {
     let s = 7;
     return () => (s = (s * 48271) % 2147483647);
@@ -29,7 +36,10 @@ test('firstFitDecreasing matches the textbook algorithm', (t) => {
     const lengths = Array.from({ length: 500 }, () => 1 + (next() % budget));
     t.deepEqual(firstFitDecreasing(lengths, budget), naiveFfd(lengths, budget), `budget ${budget}`);
   }
-  t.throws(() => firstFitDecreasing([3, 11], 10), { instanceOf: RangeError, message: /sequence 1 has 11 tokens, more than the token budget 10/ });
+  t.throws(() => firstFitDecreasing([3, 11], 10), {
+    instanceOf: RangeError,
+    message: /sequence 1 has 11 tokens, more than the token budget 10/,
+  });
   t.throws(() => firstFitDecreasing([3], 0), { message: /tokenBudget/ });
 });
 
@@ -44,14 +54,20 @@ test('packBatches: reproducible per (seed, epoch), different across epochs, budg
   for (const x of a) t.true(x.tokens.length <= 256);
   const st = packStats(a, 256);
   t.is(st.sequences, 200);
-  t.is(st.tokens, seqs.reduce((s, q) => s + q.ids.length, 0));
+  t.is(
+    st.tokens,
+    seqs.reduce((s, q) => s + q.ids.length, 0),
+  );
   t.is(st.weightedTokens, st.tokens - 200); // the last token of each sequence predicts nothing
   t.is(st.fillRate, st.tokens / (a.length * 256));
 });
 
 test('permutations and the validation split are seeded and complete', (t) => {
   const p = permutation(1000, 42);
-  t.deepEqual([...p].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+  t.deepEqual(
+    [...p].sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
   t.deepEqual(p, permutation(1000, 42));
   t.notDeepEqual(p, permutation(1000, 43));
   t.notDeepEqual(p, permutation(1000, 42, 1));
@@ -59,7 +75,10 @@ test('permutations and the validation split are seeded and complete', (t) => {
   const { train, validation } = splitValidation(items, 100, 42);
   t.is(validation.length, 100);
   t.is(train.length, 900);
-  t.deepEqual([...train, ...validation].sort((x, y) => x - y), items);
+  t.deepEqual(
+    [...train, ...validation].sort((x, y) => x - y),
+    items,
+  );
   t.deepEqual(splitValidation(items, 100, 42).validation, validation);
   t.notDeepEqual(splitValidation(items, 100, 7).validation, validation);
   t.throws(() => splitValidation(items, 1001, 1), { instanceOf: RangeError, message: /validation size/ });

@@ -46,7 +46,10 @@ test('K&K examples: prompt tokens weigh 0, completion tokens and the end token 1
 });
 
 test('max length: truncate keeps the head without an end token, drop discards; both are counted', (t) => {
-  const pair = { prompt: 'Question: who is a knight?', completion: ' Zoey is a knight because she never lies, and Oliver is a knave.' };
+  const pair = {
+    prompt: 'Question: who is a knight?',
+    completion: ' Zoey is a knight because she never lies, and Oliver is a knave.',
+  };
   const full = sftExample(tok, pair, { maxLength: 1000 })!;
   const L = full.ids.length;
   const cut = sftExample(tok, pair, { maxLength: L - 3 })!;
@@ -61,7 +64,9 @@ test('max length: truncate keeps the head without an end token, drop discards; b
   const none = sftExample(tok, pair, { maxLength: 1000, endTokenId: null })!;
   t.is(none.ids.length, L - 1);
   t.throws(() => sftExample(tok, pair, { maxLength: 1 }), { instanceOf: RangeError, message: /maxLength/ });
-  t.throws(() => sftExample(tok, { prompt: 'x', completion: 3 as unknown as string }, { maxLength: 10 }, 7), { message: /example 7: completion/ });
+  t.throws(() => sftExample(tok, { prompt: 'x', completion: 3 as unknown as string }, { maxLength: 10 }, 7), {
+    message: /example 7: completion/,
+  });
 });
 
 test('packing uses at least 95% of the token budget on the K&K traces and never splits a sequence', async (t) => {
@@ -86,6 +91,9 @@ test('packing uses at least 95% of the token budget on the K&K traces and never 
       });
     }
     t.is(whole, examples.length);
-    t.true(seen.every((c) => c === 1), 'every example packed exactly once');
+    t.true(
+      seen.every((c) => c === 1),
+      'every example packed exactly once',
+    );
   }
 });

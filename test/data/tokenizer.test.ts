@@ -25,7 +25,8 @@ function byteLevel(s: string): string {
   for (let b = 0; b < 256; b++) map.set(b, String.fromCodePoint(keep(b) ? b : 256 + extra++));
   return [...Buffer.from(s, 'utf8')].map((b) => map.get(b)).join('');
 }
-const vocabId = (piece: string) => rawJson.added_tokens.find((t) => t.content === piece)?.id ?? rawJson.model.vocab[byteLevel(piece)];
+const vocabId = (piece: string) =>
+  rawJson.added_tokens.find((t) => t.content === piece)?.id ?? rawJson.model.vocab[byteLevel(piece)];
 
 test('token ids match the reference ids for ASCII, Unicode, emoji, CJK, code and ChatML', (t) => {
   t.true(fixture.cases.length >= 15);
@@ -36,13 +37,19 @@ test('reference ids agree with tokenizer.json looked up by hand', (t) => {
   // Pieces as the Qwen pre-tokenizer splits them (a leading space belongs to the next word).
   const hand: [string, string[]][] = [
     ['Hello, world!', ['Hello', ',', ' world', '!']],
-    ['<|im_start|>user\nWho is a knight?<|im_end|>', ['<|im_start|>', 'user', '\n', 'Who', ' is', ' a', ' knight', '?', '<|im_end|>']],
+    [
+      '<|im_start|>user\nWho is a knight?<|im_end|>',
+      ['<|im_start|>', 'user', '\n', 'Who', ' is', ' a', ' knight', '?', '<|im_end|>'],
+    ],
     ['你好，世界！', ['你好', '，', '世界', '！']],
     ['<think>\n', ['<think>', '\n']],
   ];
   for (const [text, pieces] of hand) {
     const ids = pieces.map(vocabId);
-    t.true(ids.every((id) => Number.isInteger(id)), text);
+    t.true(
+      ids.every((id) => Number.isInteger(id)),
+      text,
+    );
     t.deepEqual([...tok.encode(text)], ids, text);
   }
   t.deepEqual(fixture.cases.find((c) => c.name === 'ascii')!.ids, [9707, 11, 1879, 0]);
@@ -72,7 +79,10 @@ test('generation_config.json eos_token_id adds stop tokens; bad files are named'
   const dir = mkdtempSync(join(tmpdir(), 'ws-tok-'));
   writeFileSync(join(dir, 'tokenizer.json'), readFileSync(join(QWEN, 'tokenizer.json')));
   const cfg = JSON.parse(readFileSync(join(QWEN, 'tokenizer_config.json'), 'utf8'));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...cfg, eos_token: { content: '<|endoftext|>' } }));
+  writeFileSync(
+    join(dir, 'tokenizer_config.json'),
+    JSON.stringify({ ...cfg, eos_token: { content: '<|endoftext|>' } }),
+  );
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [151645, 151643] }));
   const t2 = Tokenizer.load(join(dir, 'tokenizer.json'));
   t.is(t2.eosTokenId, 151643);
@@ -88,5 +98,8 @@ test('generation_config.json eos_token_id adds stop tokens; bad files are named'
 
 test('encodeBatch equals encode one by one', (t) => {
   const texts = fixture.cases.map((c) => c.text);
-  t.deepEqual(tok.encodeBatch(texts).map((a) => [...a]), texts.map((s) => [...tok.encode(s)]));
+  t.deepEqual(
+    tok.encodeBatch(texts).map((a) => [...a]),
+    texts.map((s) => [...tok.encode(s)]),
+  );
 });

@@ -7,11 +7,29 @@ import { presetConfig, PRESETS } from '../../lib/engine/init.js';
 
 // Qwen/Qwen2.5-0.5B-Instruct's config.json as published.
 const QWEN25_05B = {
-  architectures: ['Qwen2ForCausalLM'], attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645,
-  hidden_act: 'silu', hidden_size: 896, initializer_range: 0.02, intermediate_size: 4864, max_position_embeddings: 32768,
-  max_window_layers: 21, model_type: 'qwen2', num_attention_heads: 14, num_hidden_layers: 24, num_key_value_heads: 2,
-  rms_norm_eps: 1e-06, rope_theta: 1000000.0, sliding_window: 32768, tie_word_embeddings: true, torch_dtype: 'bfloat16',
-  transformers_version: '4.43.1', use_cache: true, use_sliding_window: false, vocab_size: 151936,
+  architectures: ['Qwen2ForCausalLM'],
+  attention_dropout: 0.0,
+  bos_token_id: 151643,
+  eos_token_id: 151645,
+  hidden_act: 'silu',
+  hidden_size: 896,
+  initializer_range: 0.02,
+  intermediate_size: 4864,
+  max_position_embeddings: 32768,
+  max_window_layers: 21,
+  model_type: 'qwen2',
+  num_attention_heads: 14,
+  num_hidden_layers: 24,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  sliding_window: 32768,
+  tie_word_embeddings: true,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.43.1',
+  use_cache: true,
+  use_sliding_window: false,
+  vocab_size: 151936,
 };
 
 test('the published Qwen2.5-0.5B config parses, and the preset has its shapes', (t) => {
@@ -21,7 +39,18 @@ test('the published Qwen2.5-0.5B config parses, and the preset has its shapes', 
   t.true(c.tieWordEmbeddings);
   t.is(c.eosTokenId, 151645);
   const p = presetConfig('qwen2.5-0.5b');
-  for (const k of ['vocabSize', 'hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'headDim', 'ropeTheta', 'rmsNormEps', 'tieWordEmbeddings'] as const) {
+  for (const k of [
+    'vocabSize',
+    'hiddenSize',
+    'intermediateSize',
+    'numHiddenLayers',
+    'numAttentionHeads',
+    'numKeyValueHeads',
+    'headDim',
+    'ropeTheta',
+    'rmsNormEps',
+    'tieWordEmbeddings',
+  ] as const) {
     t.is(p[k], c[k], k);
   }
   // saved back with the fields warmstart does not use untouched

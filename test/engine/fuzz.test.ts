@@ -42,7 +42,13 @@ const cu = (name: string, values: number[]): Arg => ({ kind: 'cu', name, values 
 const dim = (name: string, value: number, lo = 1, hi = I32_MAX): Arg => ({ kind: 'dim', name, value, lo, hi });
 const count = (name: string, value: number): Arg => dim(name, value, 0, 2 ** 53); // int64 element counts
 const int = (name: string, value: number, lo: number, hi: number): Arg => ({ kind: 'int', name, value, lo, hi });
-const real = (name: string, value: number, lo = -Infinity, hi = Infinity): Arg => ({ kind: 'real', name, value, lo, hi });
+const real = (name: string, value: number, lo = -Infinity, hi = Infinity): Arg => ({
+  kind: 'real',
+  name,
+  value,
+  lo,
+  hi,
+});
 const bool = (name: string, value: boolean): Arg => ({ kind: 'bool', name, value });
 const str = (name: string, value: string, bad: string[]): Arg => ({ kind: 'str', name, value, bad });
 const obj = (name: string, fields: Arg[]): Arg => ({ kind: 'obj', name, fields });
@@ -70,43 +76,176 @@ test.after.always(() => {
 function specs(): Record<string, Spec> {
   // Small shapes, every size >= 2 and no two products alike, so that changing one size by one
   // always breaks some array length.
-  const T = 5, C = 3, V = 7, H = 2, D = 4, Hq = 4, Hkv = 2, N = 6, M = 3, K = 5, B = 2, L = 3;
+  const T = 5,
+    C = 3,
+    V = 7,
+    H = 2,
+    D = 4,
+    Hq = 4,
+    Hkv = 2,
+    N = 6,
+    M = 3,
+    K = 5,
+    B = 2,
+    L = 3;
   const tok = [1, 6, 0, 3, 3];
   const cuv = [0, 2, 5];
-  const attn = (pre: Arg[]) => [...pre, cu('cuSeqlens', cuv), dim('numSeqs', 2), dim('T', T, 0), dim('Hq', Hq), dim('Hkv', Hkv), dim('D', D)];
+  const attn = (pre: Arg[]) => [
+    ...pre,
+    cu('cuSeqlens', cuv),
+    dim('numSeqs', 2),
+    dim('T', T, 0),
+    dim('Hq', Hq),
+    dim('Hkv', Hkv),
+    dim('D', D),
+  ];
   const gemm = (ta: boolean, tb: boolean): Arg[] => [
-    bool('transA', ta), bool('transB', tb), int('M', M, 0, I32_MAX), int('N', N, 0, I32_MAX), int('K', K, 0, I32_MAX), real('alpha', 0.5),
-    f32('A', (ta ? K : M) * (ta ? M : K)), dim('lda', ta ? M : K), f32('B', (tb ? N : K) * (tb ? K : N)), dim('ldb', tb ? K : N),
-    real('beta', 1), f32('C', M * N), dim('ldc', N),
+    bool('transA', ta),
+    bool('transB', tb),
+    int('M', M, 0, I32_MAX),
+    int('N', N, 0, I32_MAX),
+    int('K', K, 0, I32_MAX),
+    real('alpha', 0.5),
+    f32('A', (ta ? K : M) * (ta ? M : K)),
+    dim('lda', ta ? M : K),
+    f32('B', (tb ? N : K) * (tb ? K : N)),
+    dim('ldb', tb ? K : N),
+    real('beta', 1),
+    f32('C', M * N),
+    dim('ldc', N),
   ];
   // The Model: a tiny config; vocab MV, a 2-sequence batch of MT tokens.
-  const MV = 11, MT = 6;
-  const mtok = [1, 5, 10, 0, 2, 2], mpos = [0, 1, 2, 0, 1, 2], mcu = [0, 3, 6];
+  const MV = 11,
+    MT = 6;
+  const mtok = [1, 5, 10, 0, 2, 2],
+    mpos = [0, 1, 2, 0, 1, 2],
+    mcu = [0, 3, 6];
   const batch = () => [ids('tokens', mtok, 0, MV), ids('positions', mpos, 0, 1 << 24), cu('cuSeqlens', mcu)];
   const haveBlas = cpu().kernels.haveBlas() as boolean;
   return {
     numThreads: { args: [], noArgs: true },
     setNumThreads: { args: [int('threads', cpu().numThreads(), 1, 1024)] },
-    'kernels.embeddingForward': { args: [f32('out', T * C), ids('tokens', tok, 0, V), f32('wte', V * C), dim('T', T, 0), dim('C', C), dim('V', V)] },
-    'kernels.embeddingBackward': { args: [f32('dwte', V * C), f32('dout', T * C), ids('tokens', tok, 0, V), dim('T', T, 0), dim('C', C), dim('V', V)] },
-    'kernels.rmsnormForward': { args: [f32('out', T * C), opt(f32('rstd', T)), f32('x', T * C), f32('w', C), dim('T', T, 0), dim('C', C), real('eps', 1e-6, 0, 1)] },
-    'kernels.rmsnormBackward': { args: [opt(f32('dx', T * C)), opt(f32('dw', C)), f32('dout', T * C), f32('x', T * C), f32('w', C), f32('rstd', T), dim('T', T, 0), dim('C', C)] },
-    'kernels.ropeForward': { args: [f32('out', T * H * D), f32('x', T * H * D), ids('positions', [0, 1, 2, 9, 4], 0, I32_MAX), dim('T', T, 0), dim('H', H), dim('D', D, 2), real('theta', 10000, 1.001, 1e12)] },
-    'kernels.ropeBackward': { args: [f32('dx', T * H * D), f32('dout', T * H * D), ids('positions', [0, 1, 2, 9, 4], 0, I32_MAX), dim('T', T, 0), dim('H', H), dim('D', D, 2), real('theta', 10000, 1.001, 1e12)] },
-    'kernels.attentionForward': { args: attn([f32('out', T * Hq * D), opt(f32('lse', T * Hq)), f32('q', T * Hq * D), f32('k', T * Hkv * D), f32('v', T * Hkv * D)]) },
+    'kernels.embeddingForward': {
+      args: [f32('out', T * C), ids('tokens', tok, 0, V), f32('wte', V * C), dim('T', T, 0), dim('C', C), dim('V', V)],
+    },
+    'kernels.embeddingBackward': {
+      args: [
+        f32('dwte', V * C),
+        f32('dout', T * C),
+        ids('tokens', tok, 0, V),
+        dim('T', T, 0),
+        dim('C', C),
+        dim('V', V),
+      ],
+    },
+    'kernels.rmsnormForward': {
+      args: [
+        f32('out', T * C),
+        opt(f32('rstd', T)),
+        f32('x', T * C),
+        f32('w', C),
+        dim('T', T, 0),
+        dim('C', C),
+        real('eps', 1e-6, 0, 1),
+      ],
+    },
+    'kernels.rmsnormBackward': {
+      args: [
+        opt(f32('dx', T * C)),
+        opt(f32('dw', C)),
+        f32('dout', T * C),
+        f32('x', T * C),
+        f32('w', C),
+        f32('rstd', T),
+        dim('T', T, 0),
+        dim('C', C),
+      ],
+    },
+    'kernels.ropeForward': {
+      args: [
+        f32('out', T * H * D),
+        f32('x', T * H * D),
+        ids('positions', [0, 1, 2, 9, 4], 0, I32_MAX),
+        dim('T', T, 0),
+        dim('H', H),
+        dim('D', D, 2),
+        real('theta', 10000, 1.001, 1e12),
+      ],
+    },
+    'kernels.ropeBackward': {
+      args: [
+        f32('dx', T * H * D),
+        f32('dout', T * H * D),
+        ids('positions', [0, 1, 2, 9, 4], 0, I32_MAX),
+        dim('T', T, 0),
+        dim('H', H),
+        dim('D', D, 2),
+        real('theta', 10000, 1.001, 1e12),
+      ],
+    },
+    'kernels.attentionForward': {
+      args: attn([
+        f32('out', T * Hq * D),
+        opt(f32('lse', T * Hq)),
+        f32('q', T * Hq * D),
+        f32('k', T * Hkv * D),
+        f32('v', T * Hkv * D),
+      ]),
+    },
     'kernels.attentionBackward': {
-      args: attn([opt(f32('dq', T * Hq * D)), opt(f32('dk', T * Hkv * D)), opt(f32('dv', T * Hkv * D)), f32('dout', T * Hq * D), f32('q', T * Hq * D),
-        f32('k', T * Hkv * D), f32('v', T * Hkv * D), f32('out', T * Hq * D), f32('lse', T * Hq)]),
+      args: attn([
+        opt(f32('dq', T * Hq * D)),
+        opt(f32('dk', T * Hkv * D)),
+        opt(f32('dv', T * Hkv * D)),
+        f32('dout', T * Hq * D),
+        f32('q', T * Hq * D),
+        f32('k', T * Hkv * D),
+        f32('v', T * Hkv * D),
+        f32('out', T * Hq * D),
+        f32('lse', T * Hq),
+      ]),
     },
     'kernels.attentionDecode': {
-      args: [f32('out', B * Hq * D), f32('q', B * Hq * D), f32('kCache', B * L * Hkv * D), f32('vCache', B * L * Hkv * D),
-        ids('lens', [1, 3], 1, L + 1), dim('B', B, 0), dim('maxLen', L), dim('Hq', Hq), dim('Hkv', Hkv), dim('D', D)],
+      args: [
+        f32('out', B * Hq * D),
+        f32('q', B * Hq * D),
+        f32('kCache', B * L * Hkv * D),
+        f32('vCache', B * L * Hkv * D),
+        ids('lens', [1, 3], 1, L + 1),
+        dim('B', B, 0),
+        dim('maxLen', L),
+        dim('Hq', Hq),
+        dim('Hkv', Hkv),
+        dim('D', D),
+      ],
     },
     'kernels.swigluForward': { args: [f32('out', N), f32('gate', N), f32('up', N), count('N', N)] },
-    'kernels.swigluBackward': { args: [opt(f32('dgate', N)), opt(f32('dup', N)), f32('dout', N), f32('gate', N), f32('up', N), count('N', N)] },
-    'kernels.matmulForward': { args: [f32('out', M * N), f32('x', M * K), f32('w', N * K), opt(f32('bias', N)), dim('M', M, 0), dim('K', K, 0), dim('N', N, 0)] },
+    'kernels.swigluBackward': {
+      args: [opt(f32('dgate', N)), opt(f32('dup', N)), f32('dout', N), f32('gate', N), f32('up', N), count('N', N)],
+    },
+    'kernels.matmulForward': {
+      args: [
+        f32('out', M * N),
+        f32('x', M * K),
+        f32('w', N * K),
+        opt(f32('bias', N)),
+        dim('M', M, 0),
+        dim('K', K, 0),
+        dim('N', N, 0),
+      ],
+    },
     'kernels.matmulBackward': {
-      args: [opt(f32('dx', M * K)), opt(f32('dw', N * K)), opt(f32('dbias', N)), f32('dout', M * N), f32('x', M * K), f32('w', N * K), dim('M', M, 0), dim('K', K, 0), dim('N', N, 0)],
+      args: [
+        opt(f32('dx', M * K)),
+        opt(f32('dw', N * K)),
+        opt(f32('dbias', N)),
+        f32('dout', M * N),
+        f32('x', M * K),
+        f32('w', N * K),
+        dim('M', M, 0),
+        dim('K', K, 0),
+        dim('N', N, 0),
+      ],
     },
     'kernels.sgemm': { args: gemm(false, true) },
     'kernels.sgemmOurs': { args: gemm(true, false) },
@@ -114,39 +253,108 @@ function specs(): Record<string, Spec> {
     'kernels.setSgemmBackend': { args: [int('backend', 0, 0, haveBlas ? 2 : 1)] },
     'kernels.haveBlas': { args: [], noArgs: true },
     'kernels.fusedHead': {
-      args: [opt(f32('logp', T)), opt(f32('dh', T * C)), opt(f32('dW', V * C)), f32('h', T * C), f32('W', V * C), ids('targets', [1, -1, 6, 0, 2], I32_MIN, V),
-        dim('T', T, 0), dim('C', C), dim('V', V),
-        opt(obj('objective', [opt(f32('objective.weights', T)), opt(f32('objective.advantages', T)), opt(f32('objective.oldLogp', T)),
-          opt(f32('objective.refLogp', T)), opt(real('objective.beta', 0.1, -1e30, 1e30)), opt(real('objective.clipLow', 0.2, 0, 1e30)),
-          opt(real('objective.clipHigh', 0.3, 0, 1e30)), opt(real('objective.normaliser', 4, 1e-30, 1e30)), opt(real('objective.temperature', 0.9, 1e-30, 1e30))])),
-        dim('chunk', 2), opt(f32('scratch', 2 * V))],
+      args: [
+        opt(f32('logp', T)),
+        opt(f32('dh', T * C)),
+        opt(f32('dW', V * C)),
+        f32('h', T * C),
+        f32('W', V * C),
+        ids('targets', [1, -1, 6, 0, 2], I32_MIN, V),
+        dim('T', T, 0),
+        dim('C', C),
+        dim('V', V),
+        opt(
+          obj('objective', [
+            opt(f32('objective.weights', T)),
+            opt(f32('objective.advantages', T)),
+            opt(f32('objective.oldLogp', T)),
+            opt(f32('objective.refLogp', T)),
+            opt(real('objective.beta', 0.1, -1e30, 1e30)),
+            opt(real('objective.clipLow', 0.2, 0, 1e30)),
+            opt(real('objective.clipHigh', 0.3, 0, 1e30)),
+            opt(real('objective.normaliser', 4, 1e-30, 1e30)),
+            opt(real('objective.temperature', 0.9, 1e-30, 1e30)),
+          ]),
+        ),
+        dim('chunk', 2),
+        opt(f32('scratch', 2 * V)),
+      ],
     },
     'kernels.adamwStep': {
-      args: [f32('param', N), f32('grad', N), f32('m', N), f32('v', N), count('n', N), real('lr', 1e-3, 0, 1e30), real('beta1', 0.9, 0, 0.99999),
-        real('beta2', 0.999, 0, 0.99999), real('eps', 1e-8, 0, 1e30), real('weightDecay', 0.01, 0, 1e30), int('step', 1, 1, I32_MAX), real('gradScale', 1)],
+      args: [
+        f32('param', N),
+        f32('grad', N),
+        f32('m', N),
+        f32('v', N),
+        count('n', N),
+        real('lr', 1e-3, 0, 1e30),
+        real('beta1', 0.9, 0, 0.99999),
+        real('beta2', 0.999, 0, 0.99999),
+        real('eps', 1e-8, 0, 1e30),
+        real('weightDecay', 0.01, 0, 1e30),
+        int('step', 1, 1, I32_MAX),
+        real('gradScale', 1),
+      ],
     },
     'kernels.gradNormSq': { args: [f32('g', N), count('n', N)] },
     'kernels.clipScale': { args: [real('totalNorm', 3, 0, 1e300), real('maxNorm', 1, 1e-30, 1e30)] },
     'kernels.sampleToken': {
-      args: [f32('logits', V), dim('V', V), real('temperature', 0.8), int('topK', 3, I32_MIN, I32_MAX), real('topP', 0.9, 1e-30, 1),
-        real('u', 0.5, 0, 0.99999), opt(f32('scratch', 2 * V))],
+      args: [
+        f32('logits', V),
+        dim('V', V),
+        real('temperature', 0.8),
+        int('topK', 3, I32_MIN, I32_MAX),
+        real('topP', 0.9, 1e-30, 1),
+        real('u', 0.5, 0, 0.99999),
+        opt(f32('scratch', 2 * V)),
+      ],
     },
 
     Model: {
-      args: [obj('config', [int('config.vocabSize', MV, 1, 1 << 22), int('config.hiddenSize', 16, 1, 1 << 16), int('config.intermediateSize', 24, 1, 1 << 18),
-        int('config.numLayers', 1, 1, 1024), int('config.numHeads', 4, 1, 1024), int('config.numKvHeads', 2, 1, 1024), int('config.headDim', 4, 2, 4096),
-        real('config.rmsEps', 1e-6, 1e-12, 1), real('config.ropeTheta', 10000, 1, 1e12), bool('config.tied', true)])],
+      args: [
+        obj('config', [
+          int('config.vocabSize', MV, 1, 1 << 22),
+          int('config.hiddenSize', 16, 1, 1 << 16),
+          int('config.intermediateSize', 24, 1, 1 << 18),
+          int('config.numLayers', 1, 1, 1024),
+          int('config.numHeads', 4, 1, 1024),
+          int('config.numKvHeads', 2, 1, 1024),
+          int('config.headDim', 4, 2, 4096),
+          real('config.rmsEps', 1e-6, 1e-12, 1),
+          real('config.ropeTheta', 10000, 1, 1e12),
+          bool('config.tied', true),
+        ]),
+      ],
     },
     'Model#initRandom': { args: [int('seed', 3, 0, 2 ** 53), real('std', 0.1, 0, 10)] },
     'Model#logprobs': { args: [...batch(), real('temperature', 1, 1e-6, 1e6)] },
     'Model#accumulate': {
-      args: [...batch(), obj('objective', [opt(f32('objective.weights', MT)), opt(f32('objective.advantages', MT)), opt(f32('objective.oldLogprobs', MT)),
-        opt(f32('objective.refLogprobs', MT)), opt(real('objective.beta', 0.1, 0, 1e6)), opt(real('objective.clipLow', 0.2, 0, 1)),
-        opt(real('objective.clipHigh', 0.3, 0, 1e6)), opt(real('objective.normaliser', 4, 1e-30, 1e30)), opt(real('objective.temperature', 1, 1e-6, 1e6))])],
+      args: [
+        ...batch(),
+        obj('objective', [
+          opt(f32('objective.weights', MT)),
+          opt(f32('objective.advantages', MT)),
+          opt(f32('objective.oldLogprobs', MT)),
+          opt(f32('objective.refLogprobs', MT)),
+          opt(real('objective.beta', 0.1, 0, 1e6)),
+          opt(real('objective.clipLow', 0.2, 0, 1)),
+          opt(real('objective.clipHigh', 0.3, 0, 1e6)),
+          opt(real('objective.normaliser', 4, 1e-30, 1e30)),
+          opt(real('objective.temperature', 1, 1e-6, 1e6)),
+        ]),
+      ],
     },
     'Model#optimizerStep': {
-      args: [obj('options', [real('options.lr', 1e-3, 0, 10), real('options.beta1', 0.9, 0, 0.999999), real('options.beta2', 0.999, 0, 0.999999999),
-        real('options.eps', 1e-8, 0, 1), real('options.weightDecay', 0, 0, 10), real('options.maxGradNorm', 1, 0, 1e30)])],
+      args: [
+        obj('options', [
+          real('options.lr', 1e-3, 0, 10),
+          real('options.beta1', 0.9, 0, 0.999999),
+          real('options.beta2', 0.999, 0, 0.999999999),
+          real('options.eps', 1e-8, 0, 1),
+          real('options.weightDecay', 0, 0, 10),
+          real('options.maxGradNorm', 1, 0, 1e30),
+        ]),
+      ],
       setup: async (m) => {
         await m.accumulate(Int32Array.from(mtok), Int32Array.from(mpos), Int32Array.from(mcu), {});
       },
@@ -157,11 +365,26 @@ function specs(): Record<string, Spec> {
     'Model#numParams': { args: [], noArgs: true },
     'Model#tensorNames': { args: [], noArgs: true },
     'Model#generate': {
-      args: [ids('prompts', [3, 4, 1], 0, MV), cu('promptCuSeqlens', [0, 1, 3]),
-        obj('options', [int('options.maxNewTokens', 2, 1, 1 << 20), real('options.temperature', 0.7, 0, 1e6), int('options.topK', 3, 0, MV),
-          real('options.topP', 0.9, 1e-9, 1), int('options.seed', 5, 0, 2 ** 53), opt({ ...ids('options.stopTokens', [0, 9], 0, MV), anyLength: true } as Arg)])],
+      args: [
+        ids('prompts', [3, 4, 1], 0, MV),
+        cu('promptCuSeqlens', [0, 1, 3]),
+        obj('options', [
+          int('options.maxNewTokens', 2, 1, 1 << 20),
+          real('options.temperature', 0.7, 0, 1e6),
+          int('options.topK', 3, 0, MV),
+          real('options.topP', 0.9, 1e-9, 1),
+          int('options.seed', 5, 0, 2 ** 53),
+          opt({ ...ids('options.stopTokens', [0, 9], 0, MV), anyLength: true } as Arg),
+        ]),
+      ],
     },
-    'Model#saveTensors': { args: [str('dir', scratchDir, badPaths), str('dtype', 'bf16', ['f64', 'F32', '']), int('maxShardBytes', 1e6, 1, 2 ** 53)] },
+    'Model#saveTensors': {
+      args: [
+        str('dir', scratchDir, badPaths),
+        str('dtype', 'bf16', ['f64', 'F32', '']),
+        int('maxShardBytes', 1e6, 1, 2 ** 53),
+      ],
+    },
     'Model#load': {
       args: [str('dir', join(scratchDir, 'saved'), [...badPaths, scratchDir + '-none'])],
       setup: async (m) => {
@@ -194,7 +417,11 @@ function rng(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(a: readonly T[]): T => a[Math.floor(next() * a.length)] };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(a: readonly T[]): T => a[Math.floor(next() * a.length)],
+  };
 }
 type Rng = ReturnType<typeof rng>;
 
@@ -205,18 +432,51 @@ function floats(n: number, r: Rng) {
 }
 function validValue(a: Arg, r: Rng): unknown {
   switch (a.kind) {
-    case 'f32': return a.name.endsWith('weights') ? Float32Array.from({ length: a.len }, (_, i) => i % 2) : floats(a.len, r);
-    case 'ids': case 'cu': return Int32Array.from(a.values);
-    case 'obj': return Object.fromEntries(a.fields.map((f) => [key(f), validValue(f, r)]));
-    default: return a.value;
+    case 'f32':
+      return a.name.endsWith('weights') ? Float32Array.from({ length: a.len }, (_, i) => i % 2) : floats(a.len, r);
+    case 'ids':
+    case 'cu':
+      return Int32Array.from(a.values);
+    case 'obj':
+      return Object.fromEntries(a.fields.map((f) => [key(f), validValue(f, r)]));
+    default:
+      return a.value;
   }
 }
 
 // Values that are wrong for any argument of the kind, whatever the other arguments are.
-const notNumbers = (): unknown[] => ['3', true, null, undefined, {}, [], [1], () => 1, 10n, Symbol('x'), new Float32Array(1)];
-const notArrays = (): unknown[] => [1, '1', true, null, undefined, {}, [0.5, 1], new ArrayBuffer(8), new DataView(new ArrayBuffer(8)), () => 0, 7n];
+const notNumbers = (): unknown[] => [
+  '3',
+  true,
+  null,
+  undefined,
+  {},
+  [],
+  [1],
+  () => 1,
+  10n,
+  Symbol('x'),
+  new Float32Array(1),
+];
+const notArrays = (): unknown[] => [
+  1,
+  '1',
+  true,
+  null,
+  undefined,
+  {},
+  [0.5, 1],
+  new ArrayBuffer(8),
+  new DataView(new ArrayBuffer(8)),
+  () => 0,
+  7n,
+];
 const wrongKinds = (n: number, want: 'f32' | 'i32'): unknown[] => [
-  new Float64Array(n), new Uint8Array(n), new Int16Array(n), new Uint32Array(n), new Uint8ClampedArray(n),
+  new Float64Array(n),
+  new Uint8Array(n),
+  new Int16Array(n),
+  new Uint32Array(n),
+  new Uint8ClampedArray(n),
   want === 'f32' ? new Int32Array(n) : new Float32Array(n),
 ];
 
@@ -230,34 +490,75 @@ interface Mutation {
 
 function mutations(a: Arg, r: Rng): Mutation[] {
   const absentOk = (v: unknown) => !(a.optional && (v === null || v === undefined));
-  const self = (values: unknown[]) => values.filter(absentOk).map((value) => ({ value, level: 'self' as const, name: a.name }));
+  const self = (values: unknown[]) =>
+    values.filter(absentOk).map((value) => ({ value, level: 'self' as const, name: a.name }));
   const shape = (values: unknown[]) => values.map((value) => ({ value, level: 'shape' as const, name: a.name }));
   switch (a.kind) {
     case 'f32':
-      return [...self([...notArrays(), ...wrongKinds(a.len, 'f32')]), ...shape([floats(a.len + 1, r), floats(a.len - 1, r), new Float32Array(0), floats(2 * a.len, r)])];
+      return [
+        ...self([...notArrays(), ...wrongKinds(a.len, 'f32')]),
+        ...shape([floats(a.len + 1, r), floats(a.len - 1, r), new Float32Array(0), floats(2 * a.len, r)]),
+      ];
     case 'ids': {
-      const n = a.values.length, i = r.int(n);
+      const n = a.values.length,
+        i = r.int(n);
       const high = Int32Array.from(a.values);
       high[i] = a.hi === I32_MAX ? -1 : a.hi;
       const low = Int32Array.from(a.values);
       low[i] = a.lo === I32_MIN ? I32_MAX : a.lo - 1;
-      return [...self([...notArrays(), ...wrongKinds(n, 'i32')]),
-        ...shape([high, low, ...(a.anyLength ? [] : [Int32Array.from([...a.values, 0]), Int32Array.from(a.values.slice(1)), new Int32Array(0)])])];
+      return [
+        ...self([...notArrays(), ...wrongKinds(n, 'i32')]),
+        ...shape([
+          high,
+          low,
+          ...(a.anyLength
+            ? []
+            : [Int32Array.from([...a.values, 0]), Int32Array.from(a.values.slice(1)), new Int32Array(0)]),
+        ]),
+      ];
     }
     case 'cu': {
-      const v = a.values, last = v[v.length - 1];
-      return [...self([...notArrays(), ...wrongKinds(v.length, 'i32')]),
-        ...shape([Int32Array.from([1, ...v.slice(1)]), Int32Array.from([...v.slice(0, -1), last + 1]), Int32Array.from([...v.slice(0, -1), last - 1]),
-          Int32Array.from([...v].reverse()), Int32Array.from([...v, last]), Int32Array.from(v.slice(0, -1)), Int32Array.from([0, last, 1, last]), new Int32Array(0)])];
+      const v = a.values,
+        last = v[v.length - 1];
+      return [
+        ...self([...notArrays(), ...wrongKinds(v.length, 'i32')]),
+        ...shape([
+          Int32Array.from([1, ...v.slice(1)]),
+          Int32Array.from([...v.slice(0, -1), last + 1]),
+          Int32Array.from([...v.slice(0, -1), last - 1]),
+          Int32Array.from([...v].reverse()),
+          Int32Array.from([...v, last]),
+          Int32Array.from(v.slice(0, -1)),
+          Int32Array.from([0, last, 1, last]),
+          new Int32Array(0),
+        ]),
+      ];
     }
     case 'dim':
-      return [...self([...notNumbers(), NaN, Infinity, -Infinity, a.value + 0.5, a.lo - 1, -1, a.hi * 2 + 2, 1e300, -1e300]),
-        ...shape([a.value + 1, a.value - 1, I32_MAX, 1000003])];
+      return [
+        ...self([...notNumbers(), NaN, Infinity, -Infinity, a.value + 0.5, a.lo - 1, -1, a.hi * 2 + 2, 1e300, -1e300]),
+        ...shape([a.value + 1, a.value - 1, I32_MAX, 1000003]),
+      ];
     case 'int':
-      return self([...notNumbers(), NaN, Infinity, -Infinity, a.value + 0.5, ...(a.lo > I32_MIN ? [a.lo - 1] : []), a.hi * 2 + 2, -1e300]);
+      return self([
+        ...notNumbers(),
+        NaN,
+        Infinity,
+        -Infinity,
+        a.value + 0.5,
+        ...(a.lo > I32_MIN ? [a.lo - 1] : []),
+        a.hi * 2 + 2,
+        -1e300,
+      ]);
     case 'real':
-      return self([...notNumbers(), NaN, Infinity, -Infinity, ...(a.lo > -Infinity ? [a.lo - 1 - Math.abs(a.lo), a.lo - 1e-3 * (1 + Math.abs(a.lo))] : []),
-        ...(a.hi < Infinity ? [a.hi + 1 + Math.abs(a.hi), a.hi + 1e-3 * (1 + Math.abs(a.hi))] : [])]);
+      return self([
+        ...notNumbers(),
+        NaN,
+        Infinity,
+        -Infinity,
+        ...(a.lo > -Infinity ? [a.lo - 1 - Math.abs(a.lo), a.lo - 1e-3 * (1 + Math.abs(a.lo))] : []),
+        ...(a.hi < Infinity ? [a.hi + 1 + Math.abs(a.hi), a.hi + 1e-3 * (1 + Math.abs(a.hi))] : []),
+      ]);
     case 'bool':
       return self([0, 1, 'true', null, undefined, {}, [], new Uint8Array(1)]);
     case 'str':
@@ -265,7 +566,14 @@ function mutations(a: Arg, r: Rng): Mutation[] {
     case 'obj': {
       // the object itself, or one of its fields (a required field may also go missing)
       const base = validValue(a, r) as Record<string, unknown>;
-      const out: Mutation[] = self([1, 'x', true, [1, 2], new Float32Array(2), ...(a.optional ? [] : [null, undefined])]);
+      const out: Mutation[] = self([
+        1,
+        'x',
+        true,
+        [1, 2],
+        new Float32Array(2),
+        ...(a.optional ? [] : [null, undefined]),
+      ]);
       for (const f of a.fields) {
         const fieldMuts = mutations(f, r);
         if (!f.optional) fieldMuts.push({ value: undefined, level: 'self', name: f.name });
@@ -290,7 +598,10 @@ function wrongCall(spec: Spec, r: Rng): Wrong {
     return { args: args.slice(0, r.int(r.pick(required) + 1)) };
   }
   const count = roll < 0.7 ? 1 : 2 + r.int(2);
-  const order = spec.args.map((_, i) => i).sort(() => r.next() - 0.5).slice(0, count);
+  const order = spec.args
+    .map((_, i) => i)
+    .sort(() => r.next() - 0.5)
+    .slice(0, count);
   let shapeUsed = false;
   let name: string | undefined;
   for (const i of order) {
@@ -326,7 +637,8 @@ function exported(): Target[] {
         for (const m of Object.getOwnPropertyNames(C.prototype).filter((n) => n !== 'constructor'))
           out.push({ path: `${path}#${m}`, cls: path, call: (self, args) => self![m](...args) });
       } else if (typeof value === 'function') out.push({ path, call: (_self, args) => (value as Fn)(...args) });
-      else if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) walk(value as Record<string, unknown>, `${path}.`);
+      else if (value && typeof value === 'object' && !ArrayBuffer.isView(value))
+        walk(value as Record<string, unknown>, `${path}.`);
     }
   };
   walk(cpu() as Record<string, unknown>, '');
@@ -363,7 +675,10 @@ test(`${CALLS_PER_FUNCTION} mutated calls per exported function each throw a JS 
     let self: Instance | undefined;
     if (target.cls) {
       const ctor = exported().find((x) => x.path === target.cls)!;
-      self = ctor.call(undefined, all[target.cls].args.map((a) => validValue(a, r))) as Instance;
+      self = ctor.call(
+        undefined,
+        all[target.cls].args.map((a) => validValue(a, r)),
+      ) as Instance;
       await spec.setup?.(self);
     }
     const call = (args: unknown[]) => target.call(self, args);
@@ -391,7 +706,9 @@ test(`${CALLS_PER_FUNCTION} mutated calls per exported function each throw a JS 
       }
       const named = new RegExp(`(^|[^\\w.])${wrong.name?.replace(/\./g, '\\.')}\\b`);
       if (wrong.name && !blasless && !named.test(err.message)) {
-        t.fail(`${path}: error "${err.message}" does not name ${wrong.name} (${wrong.args.map((a) => describe(a)).join(', ')})`);
+        t.fail(
+          `${path}: error "${err.message}" does not name ${wrong.name} (${wrong.args.map((a) => describe(a)).join(', ')})`,
+        );
         return;
       }
     }
@@ -405,7 +722,10 @@ function describe(v: unknown): string {
   if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'symbol' || typeof v === 'function') return typeof v;
   try {
-    return JSON.stringify(v, (_k, x) => (ArrayBuffer.isView(x) ? describe(x) : typeof x === 'bigint' ? `${x}n` : x)) ?? String(v);
+    return (
+      JSON.stringify(v, (_k, x) => (ArrayBuffer.isView(x) ? describe(x) : typeof x === 'bigint' ? `${x}n` : x)) ??
+      String(v)
+    );
   } catch {
     return String(v);
   }

@@ -2,7 +2,17 @@
 // teacher-forced forward, seeded sampling, determinism of training, gradient accumulation, and
 // clear errors for every kind of bad model folder.
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync, statSync, existsSync, readdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+  statSync,
+  existsSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,7 +21,13 @@ import { initModel, loadModel, type Model } from '../../lib/index.js';
 import { cpu, cuda } from '../../lib/engine/addon.js';
 import { nativeConfig } from '../../lib/engine/config.js';
 
-const SMALL = { hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 };
+const SMALL = {
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+};
 const V = 61;
 
 const made: string[] = [];
@@ -39,7 +55,9 @@ function seqs(seed: number, lens: number[]): number[][] {
 }
 
 function batchOf(ss: number[][]) {
-  return packSequences(ss.map((ids) => ({ ids: Int32Array.from(ids), tokenWeights: new Float32Array(ids.length).fill(1) })));
+  return packSequences(
+    ss.map((ids) => ({ ids: Int32Array.from(ids), tokenWeights: new Float32Array(ids.length).fill(1) })),
+  );
 }
 
 test('save → load is bit-exact in f32 and writes the Hugging Face folder', async (t) => {
@@ -83,7 +101,10 @@ test('save shards above the size limit, replaces an old folder and copies tokeni
   t.deepEqual(await back.logprobs(s), await m.logprobs(s));
   // bf16 over the same folder: replaced whole, loads, logprobs close to f32
   await back.save(join(dir, 'out'), { dtype: 'bf16' });
-  t.deepEqual(readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.safetensors')), ['model.safetensors']);
+  t.deepEqual(
+    readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.safetensors')),
+    ['model.safetensors'],
+  );
   t.is(JSON.parse(readFileSync(join(dir, 'out', 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
   t.true(existsSync(join(dir, 'out', 'tokenizer.json')));
   const b16 = await loadModel(join(dir, 'out'));
@@ -102,7 +123,10 @@ test('packed logprobs equal one sequence at a time, temperature divides the logi
   const m = await small(5);
   const s = seqs(7, [6, 1, 11, 3]);
   const packed = await m.logprobs(s, { temperature: 0.7 });
-  t.deepEqual(packed.map((a) => a.length), [5, 0, 10, 2]);
+  t.deepEqual(
+    packed.map((a) => a.length),
+    [5, 0, 10, 2],
+  );
   for (let i = 0; i < s.length; i++) {
     const [one] = await m.logprobs([s[i]], { temperature: 0.7 });
     for (let j = 0; j < one.length; j++) t.true(Math.abs(one[j] - packed[i][j]) <= 1e-5, `seq ${i} token ${j}`);
@@ -168,7 +192,14 @@ test('onTokens sees every token once, in order; per-prompt limits; a signal stop
   const all = await m.generate(prompts, o);
   const seen: number[][] = [[], [], []];
   const seenLp: number[][] = [[], [], []];
-  const g = await m.generate(prompts, { ...o, onTokens: (step) => step.forEach((x) => { seen[x.prompt].push(x.token); seenLp[x.prompt].push(x.logprob); }) });
+  const g = await m.generate(prompts, {
+    ...o,
+    onTokens: (step) =>
+      step.forEach((x) => {
+        seen[x.prompt].push(x.token);
+        seenLp[x.prompt].push(x.logprob);
+      }),
+  });
   t.deepEqual(g, all);
   t.deepEqual(seen, all.tokens);
   t.deepEqual(seenLp, all.logprobs);
@@ -180,9 +211,13 @@ test('onTokens sees every token once, in order; per-prompt limits; a signal stop
   // prompt 1's signal fires at its 4th token: it stops within two more, the others run on
   const ctl = new AbortController();
   let n1 = 0;
-  const ab = await m.generate(prompts, { ...o, signals: [undefined, ctl.signal, undefined], onTokens: (step) => {
-    for (const x of step) if (x.prompt === 1 && ++n1 === 4) ctl.abort();
-  } });
+  const ab = await m.generate(prompts, {
+    ...o,
+    signals: [undefined, ctl.signal, undefined],
+    onTokens: (step) => {
+      for (const x of step) if (x.prompt === 1 && ++n1 === 4) ctl.abort();
+    },
+  });
   t.is(ab.finishReasons[1], 'abort');
   t.true(ab.tokens[1].length >= 4 && ab.tokens[1].length <= 6, `${ab.tokens[1].length} tokens`);
   t.deepEqual(ab.tokens[1], all.tokens[1].slice(0, ab.tokens[1].length));
@@ -191,16 +226,42 @@ test('onTokens sees every token once, in order; per-prompt limits; a signal stop
   const whole = new AbortController();
   const w = await m.generate(prompts, { ...o, signal: whole.signal, onTokens: () => whole.abort() });
   t.deepEqual(w.finishReasons, ['abort', 'abort', 'abort']);
-  t.true(w.tokens.every((x) => x.length <= 3), w.tokens.map((x) => x.length).join(' '));
+  t.true(
+    w.tokens.every((x) => x.length <= 3),
+    w.tokens.map((x) => x.length).join(' '),
+  );
 
   // a callback that throws stops the generation and rejects with its error
-  await t.throwsAsync(m.generate(prompts, { ...o, onTokens: () => { throw new Error('sink failed'); } }), { message: 'sink failed' });
+  await t.throwsAsync(
+    m.generate(prompts, {
+      ...o,
+      onTokens: () => {
+        throw new Error('sink failed');
+      },
+    }),
+    { message: 'sink failed' },
+  );
   // bad options are named
-  await t.throwsAsync(m.generate(prompts, { ...o, maxNewTokens: [3, 4] }), { instanceOf: RangeError, message: /maxNewTokens has 2 limits for 3 prompts/ });
-  await t.throwsAsync(m.generate(prompts, { ...o, maxNewTokens: [3, 0, 4] }), { instanceOf: RangeError, message: /maxNewTokens\[1\]/ });
-  await t.throwsAsync(m.generate(prompts, { ...o, signals: [undefined] }), { instanceOf: RangeError, message: /signals has 1 entries/ });
-  await t.throwsAsync(m.generate(prompts, { ...o, signals: [undefined, 'x' as unknown as AbortSignal, undefined] }), { instanceOf: TypeError, message: /signals\[1\]/ });
-  await t.throwsAsync(m.generate(prompts, { ...o, onTokens: 3 as unknown as () => void }), { instanceOf: TypeError, message: /onTokens/ });
+  await t.throwsAsync(m.generate(prompts, { ...o, maxNewTokens: [3, 4] }), {
+    instanceOf: RangeError,
+    message: /maxNewTokens has 2 limits for 3 prompts/,
+  });
+  await t.throwsAsync(m.generate(prompts, { ...o, maxNewTokens: [3, 0, 4] }), {
+    instanceOf: RangeError,
+    message: /maxNewTokens\[1\]/,
+  });
+  await t.throwsAsync(m.generate(prompts, { ...o, signals: [undefined] }), {
+    instanceOf: RangeError,
+    message: /signals has 1 entries/,
+  });
+  await t.throwsAsync(m.generate(prompts, { ...o, signals: [undefined, 'x' as unknown as AbortSignal, undefined] }), {
+    instanceOf: TypeError,
+    message: /signals\[1\]/,
+  });
+  await t.throwsAsync(m.generate(prompts, { ...o, onTokens: 3 as unknown as () => void }), {
+    instanceOf: TypeError,
+    message: /onTokens/,
+  });
   // the model still works afterwards
   t.deepEqual(await m.generate(prompts, o), all);
 });
@@ -294,14 +355,31 @@ for (const name of ['tied', 'untied']) {
     const seqs: number[][] = inputs.sequences;
     const close = (got: Float32Array[], want: number[][], tol: number, what: string) => {
       let worst = 0;
-      want.forEach((w, s) => w.forEach((x, i) => { worst = Math.max(worst, Math.abs(got[s][i] - x)); }));
+      want.forEach((w, s) =>
+        w.forEach((x, i) => {
+          worst = Math.max(worst, Math.abs(got[s][i] - x));
+        }),
+      );
       t.true(worst <= tol, `${what}: max |diff| ${worst} > ${tol}`);
     };
     close(await m.logprobs(seqs), expected.logprobs.temperature_1, 1e-4, 'logprobs');
-    close(await m.logprobs(seqs, { temperature: expected.logprobs.temperature }), expected.logprobs.at_temperature, 1e-4, 'logprobs at T');
+    close(
+      await m.logprobs(seqs, { temperature: expected.logprobs.temperature }),
+      expected.logprobs.at_temperature,
+      1e-4,
+      'logprobs at T',
+    );
     const tr = expected.train;
-    const trainer = m.trainer({ lr: tr.lr, betas: tr.betas, eps: tr.eps, weightDecay: tr.weight_decay, maxGradNorm: tr.max_grad_norm });
-    const batch = packSequences(seqs.map((ids, s) => ({ ids: Int32Array.from(ids), tokenWeights: Float32Array.from(inputs.token_weights[s]) })));
+    const trainer = m.trainer({
+      lr: tr.lr,
+      betas: tr.betas,
+      eps: tr.eps,
+      weightDecay: tr.weight_decay,
+      maxGradNorm: tr.max_grad_norm,
+    });
+    const batch = packSequences(
+      seqs.map((ids, s) => ({ ids: Int32Array.from(ids), tokenWeights: Float32Array.from(inputs.token_weights[s]) })),
+    );
     for (let i = 0; i < tr.steps; i++) {
       const r = await trainer.step(batch, { normaliser: inputs.normaliser });
       t.true(Math.abs(r.loss - tr.losses[i]) <= 1e-3 * tr.losses[i], `step ${i} loss ${r.loss} vs ${tr.losses[i]}`);
@@ -341,28 +419,45 @@ test('load errors name the file and the field or tensor', async (t) => {
   await t.throwsAsync(loadModel(d), { message: /config\.json: cannot read/ });
 
   d = await fresh('arch');
-  editConfig(d, (c) => { c.architectures = ['LlamaForCausalLM']; c.model_type = 'llama'; });
+  editConfig(d, (c) => {
+    c.architectures = ['LlamaForCausalLM'];
+    c.model_type = 'llama';
+  });
   await t.throwsAsync(loadModel(d), { message: /config\.json: field "architectures".*unknown architecture/ });
 
   d = await fresh('badfield');
-  editConfig(d, (c) => { c.num_key_value_heads = 3; });
+  editConfig(d, (c) => {
+    c.num_key_value_heads = 3;
+  });
   await t.throwsAsync(loadModel(d), { message: /config\.json: field "num_key_value_heads"/ });
 
   d = await fresh('missing');
-  editConfig(d, (c) => { c.num_hidden_layers = 3; });
-  await t.throwsAsync(loadModel(d), { message: /model\.safetensors: missing tensor "model\.layers\.2\.input_layernorm\.weight"/ });
+  editConfig(d, (c) => {
+    c.num_hidden_layers = 3;
+  });
+  await t.throwsAsync(loadModel(d), {
+    message: /model\.safetensors: missing tensor "model\.layers\.2\.input_layernorm\.weight"/,
+  });
 
   d = await fresh('untiedmissing');
-  editConfig(d, (c) => { c.tie_word_embeddings = false; });
+  editConfig(d, (c) => {
+    c.tie_word_embeddings = false;
+  });
   await t.throwsAsync(loadModel(d), { message: /missing tensor "lm_head\.weight"/ });
 
   d = await fresh('unexpected');
-  editConfig(d, (c) => { c.num_hidden_layers = 1; });
+  editConfig(d, (c) => {
+    c.num_hidden_layers = 1;
+  });
   await t.throwsAsync(loadModel(d), { message: /model\.safetensors: unexpected tensor "model\.layers\.1\./ });
 
   d = await fresh('shape');
-  editConfig(d, (c) => { c.intermediate_size = 40; });
-  await t.throwsAsync(loadModel(d), { message: /model\.safetensors: tensor "model\.layers\.0\.mlp\.(gate|up|down)_proj\.weight" has shape/ });
+  editConfig(d, (c) => {
+    c.intermediate_size = 40;
+  });
+  await t.throwsAsync(loadModel(d), {
+    message: /model\.safetensors: tensor "model\.layers\.0\.mlp\.(gate|up|down)_proj\.weight" has shape/,
+  });
 
   d = await fresh('truncated');
   const f = join(d, 'model.safetensors');
@@ -376,7 +471,10 @@ test('load errors name the file and the field or tensor', async (t) => {
   await t.throwsAsync(loadModel(d), { message: /model\.safetensors/ });
 
   d = await fresh('dtype');
-  writeFileSync(join(d, 'model.safetensors'), retypeTensor(readFileSync(join(d, 'model.safetensors')), 'model.norm.weight', 'I32'));
+  writeFileSync(
+    join(d, 'model.safetensors'),
+    retypeTensor(readFileSync(join(d, 'model.safetensors')), 'model.norm.weight', 'I32'),
+  );
   await t.throwsAsync(loadModel(d), { message: /model\.norm\.weight/ });
   rmSync(root, { recursive: true });
 });
@@ -396,7 +494,9 @@ test('a failed reload leaves the weights untouched', async (t) => {
   truncateSync(f, statSync(f).size - 4);
   await t.throwsAsync(m.loadWeights(bad));
   t.deepEqual(await m.logprobs(s), before);
-  editConfig(bad, (c) => { c.hidden_size = 64; });
+  editConfig(bad, (c) => {
+    c.hidden_size = 64;
+  });
   await t.throwsAsync(m.loadWeights(bad), { message: /hiddenSize is 64, this model has 32/ });
   rmSync(root, { recursive: true });
 });

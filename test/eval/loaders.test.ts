@@ -27,10 +27,19 @@ test('MATH-500 loads: 500 problems with answers and levels 1-5', async (t) => {
 });
 
 test('MATH-style rows: answer from the solution\'s last \\boxed, "Level 3" levels, unique_id', async (t) => {
-  const p = file('math.jsonl', [
-    JSON.stringify({ problem: 'p1', solution: 'so \\boxed{1} no \\boxed{\\frac{1}{2}}.', level: 'Level 3', type: 'Algebra', unique_id: 'a/1.json' }),
-    JSON.stringify({ problem: 'p2', answer: '7' }),
-  ].join('\n'));
+  const p = file(
+    'math.jsonl',
+    [
+      JSON.stringify({
+        problem: 'p1',
+        solution: 'so \\boxed{1} no \\boxed{\\frac{1}{2}}.',
+        level: 'Level 3',
+        type: 'Algebra',
+        unique_id: 'a/1.json',
+      }),
+      JSON.stringify({ problem: 'p2', answer: '7' }),
+    ].join('\n'),
+  );
   t.deepEqual(await loadMath(p), [
     { id: 'a/1.json', problem: 'p1', answer: '\\frac{1}{2}', level: 3, subject: 'Algebra' },
     { id: '1', problem: 'p2', answer: '7' },
@@ -38,10 +47,18 @@ test('MATH-style rows: answer from the solution\'s last \\boxed, "Level 3" level
 });
 
 test('bad MATH rows name the file, the line and the field', async (t) => {
-  await t.throwsAsync(loadMath(file('m1.jsonl', '{"problem": "p"}\n')), { message: /m1\.jsonl:line 1: needs a string "answer" or "solution"/ });
-  await t.throwsAsync(loadMath(file('m2.jsonl', '{"problem": "p", "answer": "1"}\n{"problem": 3, "answer": "1"}\n')), { message: /m2\.jsonl:line 2: field "problem" must be a string/ });
-  await t.throwsAsync(loadMath(file('m3.jsonl', '{"problem": "p", "solution": "no box"}')), { message: /line 1: "solution" has no \\boxed/ });
-  await t.throwsAsync(loadMath(file('m4.jsonl', '{"problem": "p", "answer": "1"}\n{oops\n')), { message: /m4\.jsonl:line 2: invalid JSON/ });
+  await t.throwsAsync(loadMath(file('m1.jsonl', '{"problem": "p"}\n')), {
+    message: /m1\.jsonl:line 1: needs a string "answer" or "solution"/,
+  });
+  await t.throwsAsync(loadMath(file('m2.jsonl', '{"problem": "p", "answer": "1"}\n{"problem": 3, "answer": "1"}\n')), {
+    message: /m2\.jsonl:line 2: field "problem" must be a string/,
+  });
+  await t.throwsAsync(loadMath(file('m3.jsonl', '{"problem": "p", "solution": "no box"}')), {
+    message: /line 1: "solution" has no \\boxed/,
+  });
+  await t.throwsAsync(loadMath(file('m4.jsonl', '{"problem": "p", "answer": "1"}\n{oops\n')), {
+    message: /m4\.jsonl:line 2: invalid JSON/,
+  });
   await t.throwsAsync(loadMath(join(dir, 'missing.jsonl')), { message: /cannot read .*missing\.jsonl/ });
 });
 
@@ -52,7 +69,13 @@ test('HumanEval loads from .jsonl.gz and plain .jsonl alike', async (t) => {
   t.is(rows[0].entry_point, 'has_close_elements');
   t.true(rows.every((r) => typeof r.canonical_solution === 'string'));
   // HumanEval+ has the same fields: one row without canonical_solution, plain and gzipped.
-  const plus = JSON.stringify({ task_id: 'HumanEval/0', prompt: rows[0].prompt, test: rows[0].test, entry_point: rows[0].entry_point, base_input: [] });
+  const plus = JSON.stringify({
+    task_id: 'HumanEval/0',
+    prompt: rows[0].prompt,
+    test: rows[0].test,
+    entry_point: rows[0].entry_point,
+    base_input: [],
+  });
   const a = await loadHumanEval(file('plus.jsonl', plus + '\n'));
   const b = await loadHumanEval(file('plus.jsonl.gz', gzipSync(plus + '\n')));
   t.deepEqual(a, b);
@@ -61,9 +84,15 @@ test('HumanEval loads from .jsonl.gz and plain .jsonl alike', async (t) => {
 
 test('bad HumanEval rows are refused with where and why', async (t) => {
   const ok = { task_id: 'X/1', prompt: 'def f():\n', test: 'def check(c):\n    pass\n', entry_point: 'f' };
-  await t.throwsAsync(loadHumanEval(file('h1.jsonl', JSON.stringify({ ...ok, entry_point: 'f; import os' }))), { message: /h1\.jsonl:line 1: "entry_point" is not a Python name/ });
-  await t.throwsAsync(loadHumanEval(file('h2.jsonl', JSON.stringify({ ...ok, test: 'assert True' }))), { message: /does not define check/ });
-  await t.throwsAsync(loadHumanEval(file('h3.jsonl', `${JSON.stringify(ok)}\n${JSON.stringify(ok)}`)), { message: /h3\.jsonl:line 2: duplicate task_id X\/1/ });
+  await t.throwsAsync(loadHumanEval(file('h1.jsonl', JSON.stringify({ ...ok, entry_point: 'f; import os' }))), {
+    message: /h1\.jsonl:line 1: "entry_point" is not a Python name/,
+  });
+  await t.throwsAsync(loadHumanEval(file('h2.jsonl', JSON.stringify({ ...ok, test: 'assert True' }))), {
+    message: /does not define check/,
+  });
+  await t.throwsAsync(loadHumanEval(file('h3.jsonl', `${JSON.stringify(ok)}\n${JSON.stringify(ok)}`)), {
+    message: /h3\.jsonl:line 2: duplicate task_id X\/1/,
+  });
 });
 
 test('MMLU-Pro physics loads: 1299 questions, letters match answer_index, no N/A options', async (t) => {
@@ -72,8 +101,19 @@ test('MMLU-Pro physics loads: 1299 questions, letters match answer_index, no N/A
   t.true(rows.every((r) => r.category === 'physics' && !r.options.includes('N/A')));
   t.is(rows[0].id, '9044');
   t.is(rows[0].answer, 'I');
-  const padded = { question_id: 1, question: 'q', options: ['a', 'b', 'N/A', 'N/A'], answer: 'B', answer_index: 1, category: 'x' };
+  const padded = {
+    question_id: 1,
+    question: 'q',
+    options: ['a', 'b', 'N/A', 'N/A'],
+    answer: 'B',
+    answer_index: 1,
+    category: 'x',
+  };
   t.deepEqual((await loadMmluPro(file('pad.jsonl', JSON.stringify(padded))))[0].options, ['a', 'b']);
-  await t.throwsAsync(loadMmluPro(file('bad1.jsonl', JSON.stringify({ ...padded, answer: 'C', answer_index: 2 }))), { message: /bad1\.jsonl:line 1: "answer" must be one of A\.\.B, got C/ });
-  await t.throwsAsync(loadMmluPro(file('bad2.jsonl', JSON.stringify({ ...padded, answer: 'A' }))), { message: /disagrees with "answer_index" 1/ });
+  await t.throwsAsync(loadMmluPro(file('bad1.jsonl', JSON.stringify({ ...padded, answer: 'C', answer_index: 2 }))), {
+    message: /bad1\.jsonl:line 1: "answer" must be one of A\.\.B, got C/,
+  });
+  await t.throwsAsync(loadMmluPro(file('bad2.jsonl', JSON.stringify({ ...padded, answer: 'A' }))), {
+    message: /disagrees with "answer_index" 1/,
+  });
 });

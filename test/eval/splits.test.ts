@@ -9,7 +9,10 @@ const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
 
 test('seededPermutation is a permutation, reproducible, and seed-dependent', (t) => {
   const p = seededPermutation(1000, 7);
-  t.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+  t.deepEqual(
+    [...p].sort((a, b) => a - b),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
   t.deepEqual(seededPermutation(1000, 7), p);
   t.notDeepEqual(seededPermutation(1000, 8), p);
   t.throws(() => seededSplit([1, 2, 3], 4, 0), { message: /train size must be an integer in \[0, 3\], got 4/ });
@@ -22,8 +25,14 @@ test('HumanEval: 50 training problems and 114 held out, disjoint, reproducible',
   t.is(s.heldOut.length, 114);
   const train = new Set(s.train.map((p) => p.id));
   t.false(s.heldOut.some((p) => train.has(p.id)));
-  t.deepEqual(humanEvalSplit(problems).train.map((p) => p.id), s.train.map((p) => p.id));
-  t.notDeepEqual(humanEvalSplit(problems, 50, 1).train.map((p) => p.id), s.train.map((p) => p.id));
+  t.deepEqual(
+    humanEvalSplit(problems).train.map((p) => p.id),
+    s.train.map((p) => p.id),
+  );
+  t.notDeepEqual(
+    humanEvalSplit(problems, 50, 1).train.map((p) => p.id),
+    s.train.map((p) => p.id),
+  );
 });
 
 test('MMLU-Pro: 100 training questions per category, the rest held out', async (t) => {
@@ -48,6 +57,11 @@ test('MATH: 100 training problems never from the evaluation set', async (t) => {
   const train = mathTrainSplit(pool, math500);
   t.is(train.length, 100);
   t.true(train.every((p) => p.id.startsWith('n')));
-  t.deepEqual(mathTrainSplit(pool, math500).map((p) => p.id), train.map((p) => p.id));
-  t.throws(() => mathTrainSplit(pool, math500, 151), { message: /only 150 pool problems are outside the evaluation set/ });
+  t.deepEqual(
+    mathTrainSplit(pool, math500).map((p) => p.id),
+    train.map((p) => p.id),
+  );
+  t.throws(() => mathTrainSplit(pool, math500, 151), {
+    message: /only 150 pool problems are outside the evaluation set/,
+  });
 });

@@ -15,15 +15,35 @@ test('finds non-unique, unsolvable, wrongly solved and mis-worded puzzles; count
   const ps = generatePuzzles({ people: [3, 4], count: 10, seed: 1 });
   const bad: KKPuzzle[] = [
     ...ps,
-    { ...ps[0], statements: [['telling-truth', 0], ['telling-truth', 1], ['telling-truth', 2]] },
-    { ...ps[1], statements: [['lying', 1], ['telling-truth', 0], ['telling-truth', 2]] },
+    {
+      ...ps[0],
+      statements: [
+        ['telling-truth', 0],
+        ['telling-truth', 1],
+        ['telling-truth', 2],
+      ],
+    },
+    {
+      ...ps[1],
+      statements: [
+        ['lying', 1],
+        ['telling-truth', 0],
+        ['telling-truth', 2],
+      ],
+    },
     { ...ps[2], solution: ps[2].solution.map((k) => !k) },
     { ...ps[3], quiz: ps[3].quiz.replace(' is a ', ' is not a ') },
     { ...ps[4], solution_text_format: ps[5].solution_text_format },
   ];
   const r = checkPuzzles(bad);
   t.is(r.total, 15);
-  t.deepEqual([...r.sizes], [[3, 10], [4, 5]]);
+  t.deepEqual(
+    [...r.sizes],
+    [
+      [3, 10],
+      [4, 5],
+    ],
+  );
   t.is(r.valid, 12);
   const kinds = r.problems.map((p) => `${p.position}:${p.problem}`);
   t.true(kinds.includes('10:not-unique'));
@@ -44,5 +64,11 @@ test('scores completions, raw or chat, with the paper reward', (t) => {
     undefined,
   ]);
   t.is(r.scored, 3);
-  t.deepEqual([...r.rewards], [[2, 2], [-2, 1]]);
+  t.deepEqual(
+    [...r.rewards],
+    [
+      [2, 2],
+      [-2, 1],
+    ],
+  );
 });

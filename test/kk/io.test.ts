@@ -17,7 +17,10 @@ test('loads the published Parquet files: 900 train and 100 test rows per size', 
   }
   const [first] = (await publishedPuzzles())[0].puzzles;
   t.deepEqual(first.names, ['Michael', 'Zoey', 'Ethan']);
-  t.is(formatStatements(first.statements), "(('<=>', ('telling-truth', 2), ('telling-truth', 0)), ('or', ('telling-truth', 1), ('telling-truth', 2)), ('<=>', ('lying', 0), ('lying', 1)))");
+  t.is(
+    formatStatements(first.statements),
+    "(('<=>', ('telling-truth', 2), ('telling-truth', 0)), ('or', ('telling-truth', 1), ('telling-truth', 2)), ('<=>', ('lying', 0), ('lying', 1)))",
+  );
   t.is(first.index, 100);
 });
 
@@ -43,15 +46,25 @@ test('reads a JSON array and tuples given as JSON arrays; fills derived columns'
 test('errors name the file, the line and the field', async (t) => {
   const dir = await tmp();
   const good = JSON.stringify(toRecord(generatePuzzles({ people: 3, count: 1, seed: 1 })[0]));
-  const write = async (name: string, text: string) => { const f = path.join(dir, name); await fs.writeFile(f, text); return f; };
+  const write = async (name: string, text: string) => {
+    const f = path.join(dir, name);
+    await fs.writeFile(f, text);
+    return f;
+  };
   const badJson = await write('a.jsonl', `${good}\n\n{"quiz": oops}\n`);
   await t.throwsAsync(loadPuzzles(badJson), { message: new RegExp(`${badJson} line 3: invalid JSON`) });
   const noSolution = await write('b.jsonl', `${good}\n${JSON.stringify({ ...JSON.parse(good), solution: [true] })}\n`);
-  await t.throwsAsync(loadPuzzles(noSolution), { message: new RegExp(`${noSolution} line 2: field "solution" must be an array of 3 booleans`) });
+  await t.throwsAsync(loadPuzzles(noSolution), {
+    message: new RegExp(`${noSolution} line 2: field "solution" must be an array of 3 booleans`),
+  });
   const badStatements = await write('c.jsonl', JSON.stringify({ ...JSON.parse(good), statements: "(('lying', 7),)" }));
-  await t.throwsAsync(loadPuzzles(badStatements), { message: /c\.jsonl line 1: field "statements": 1 statements for 3 people/ });
+  await t.throwsAsync(loadPuzzles(badStatements), {
+    message: /c\.jsonl line 1: field "statements": 1 statements for 3 people/,
+  });
   await t.throwsAsync(loadPuzzles(await write('d.csv', 'x')), { message: /d\.csv: unknown puzzle file type ".csv"/ });
-  await t.throwsAsync(loadPuzzles(await write('e.parquet', 'not parquet at all')), { message: /e\.parquet: not a readable Parquet file/ });
+  await t.throwsAsync(loadPuzzles(await write('e.parquet', 'not parquet at all')), {
+    message: /e\.parquet: not a readable Parquet file/,
+  });
   await t.throwsAsync(loadPuzzles(path.join(KK_DATA, 'missing.parquet')), { code: 'ENOENT' });
   await t.throwsAsync(writePuzzles(path.join(dir, 'out.parquet'), []), { message: /written as JSONL/ });
 });

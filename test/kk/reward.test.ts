@@ -10,19 +10,30 @@ const puzzle: KKPuzzle = {
   solution: [true, false, true],
   solution_text: 'Ann is a knight, Bo is a knave, and Cy is a knight.',
   solution_text_format: '(1) Ann is a knight\n(2) Bo is a knave\n(3) Cy is a knight',
-  statements: [['telling-truth', 2], ['lying', 0], ['not', ['lying', 2]]],
+  statements: [
+    ['telling-truth', 2],
+    ['lying', 0],
+    ['not', ['lying', 2]],
+  ],
 };
 
 const RIGHT = '(1) Ann is a knight\n(2) Bo is a knave\n(3) Cy is a knight';
-const wrap = (answer: string, think = ' Ann must be a knight because ...\n') => `${think}</think>\n<answer>\n${answer}\n</answer>`;
+const wrap = (answer: string, think = ' Ann must be a knight because ...\n') =>
+  `${think}</think>\n<answer>\n${answer}\n</answer>`;
 const paper = (c: string) => kkReward(c, puzzle, { variant: 'paper' });
 const logicRl = (c: string) => kkReward(c, puzzle, { variant: 'logic-rl' });
 
-test('a right answer: +2 (paper), +3 (Logic-RL), default variant is the paper\'s', (t) => {
+test("a right answer: +2 (paper), +3 (Logic-RL), default variant is the paper's", (t) => {
   t.is(paper(wrap(RIGHT)), 2);
   t.is(logicRl(wrap(RIGHT)), 3);
   t.is(kkReward(wrap(RIGHT), puzzle), 2);
-  t.deepEqual(kkRewardDetails(wrap(RIGHT), puzzle), { reward: 2, format: true, parsed: true, correct: true, reason: 'all roles right' });
+  t.deepEqual(kkRewardDetails(wrap(RIGHT), puzzle), {
+    reward: 2,
+    format: true,
+    parsed: true,
+    correct: true,
+    reason: 'all roles right',
+  });
 });
 
 test('lenient reading: whitespace, bold, numbering styles, trailing periods, order, case, inline lists', (t) => {
@@ -113,7 +124,8 @@ test('malformed completions: -2 (paper), -3 (Logic-RL)', (t) => {
 
 test('adversarial answers', (t) => {
   // Every person with both roles.
-  const both = '(1) Ann is a knight\n(1) Ann is a knave\n(2) Bo is a knight\n(2) Bo is a knave\n(3) Cy is a knight\n(3) Cy is a knave';
+  const both =
+    '(1) Ann is a knight\n(1) Ann is a knave\n(2) Bo is a knight\n(2) Bo is a knave\n(3) Cy is a knight\n(3) Cy is a knave';
   t.is(paper(wrap(both)), -0.5);
   t.is(logicRl(wrap(both)), -1);
   // The right answer quoted inside the reasoning does not count; the answer block does.
@@ -122,7 +134,9 @@ test('adversarial answers', (t) => {
   t.is(paper(wrap(`${RIGHT}\n</think>`)), -2);
   // A very long answer with the right lines repeated.
   t.is(paper(wrap(Array(50).fill(RIGHT).join('\n'))), -0.5);
-  t.throws(() => kkReward(wrap(RIGHT), puzzle, { variant: 'grpo' as 'paper' }), { message: /variant: expected 'paper' or 'logic-rl'/ });
+  t.throws(() => kkReward(wrap(RIGHT), puzzle, { variant: 'grpo' as 'paper' }), {
+    message: /variant: expected 'paper' or 'logic-rl'/,
+  });
 });
 
 test('role words follow the puzzle', (t) => {
@@ -130,6 +144,13 @@ test('role words follow the puzzle', (t) => {
   const answer = wrap('(1) Ann is a saint\n(2) Bo is a sinner\n(3) Cy is a saint');
   t.is(kkReward(answer, saints), 2);
   t.is(kkReward(wrap(RIGHT), saints), -1);
-  t.deepEqual(parseAnswer('(1) Ann is a saint\n(2) Ann is a sinner', saints), { ok: true, roles: new Map([[0, [true, false]]]) });
-  t.deepEqual(parseAnswer('(1) Ann is a knight', saints), { ok: false, problem: 'bad-role', line: '(1) Ann is a knight' });
+  t.deepEqual(parseAnswer('(1) Ann is a saint\n(2) Ann is a sinner', saints), {
+    ok: true,
+    roles: new Map([[0, [true, false]]]),
+  });
+  t.deepEqual(parseAnswer('(1) Ann is a knight', saints), {
+    ok: false,
+    problem: 'bad-role',
+    line: '(1) Ann is a knight',
+  });
 });

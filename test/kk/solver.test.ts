@@ -1,8 +1,16 @@
 import test from 'ava';
 
 import {
-  countSolutions, evaluateStatement3 as evaluate3, generatePuzzles, hasUniqueSolution, sampleStatements, satisfies, searchEvents, solve,
-  solveBruteForce, type Statement,
+  countSolutions,
+  evaluateStatement3 as evaluate3,
+  generatePuzzles,
+  hasUniqueSolution,
+  sampleStatements,
+  satisfies,
+  searchEvents,
+  solve,
+  solveBruteForce,
+  type Statement,
 } from '../../lib/kk/index.js';
 import { mixSeed, Rng } from '../../lib/util/random.js';
 import { publishedPuzzles } from './published.js';
@@ -54,17 +62,41 @@ test('limit stops the search early', (t) => {
   t.is(countSolutions(free), 16);
   t.is(countSolutions(free, 3), 3);
   t.false(hasUniqueSolution(free));
-  t.is(countSolutions([['lying', 1], ['telling-truth', 0]]), 0);
-  t.is(countSolutions([['lying', 1], ['lying', 0]]), 2);
+  t.is(
+    countSolutions([
+      ['lying', 1],
+      ['telling-truth', 0],
+    ]),
+    0,
+  );
+  t.is(
+    countSolutions([
+      ['lying', 1],
+      ['lying', 0],
+    ]),
+    2,
+  );
   // "I am a knave or B is a knave" can only come from a knight, which makes B a knave.
-  t.true(hasUniqueSolution([['or', ['lying', 0], ['lying', 1]], ['lying', 0]]));
-  t.deepEqual(solve([['or', ['lying', 0], ['lying', 1]], ['lying', 0]]), [[true, false]]);
+  t.true(
+    hasUniqueSolution([
+      ['or', ['lying', 0], ['lying', 1]],
+      ['lying', 0],
+    ]),
+  );
+  t.deepEqual(
+    solve([
+      ['or', ['lying', 0], ['lying', 1]],
+      ['lying', 0],
+    ]),
+    [[true, false]],
+  );
   t.throws(() => solve([]), { message: /at least one person/ });
 });
 
 test('search events replay to consistent states: deductions are forced, conflicts are real', (t) => {
   const rng = new Rng(5);
-  let conflicts = 0, deductions = 0;
+  let conflicts = 0,
+    deductions = 0;
   for (let k = 0; k < 200; k++) {
     const n = 3 + rng.int(5);
     const statements = sampleStatements(rng, n, 2, 2);
@@ -83,18 +115,26 @@ test('search events replay to consistent states: deductions are forced, conflict
         // violates the speaker's constraint or is inconsistent.
         const other = a.slice();
         other[e.person] = e.knight ? 0 : 1;
-        const full = solveBruteForce(statements).filter((s) => s.every((x, i) => other[i] < 0 || x === (other[i] === 1)));
+        const full = solveBruteForce(statements).filter((s) =>
+          s.every((x, i) => other[i] < 0 || x === (other[i] === 1)),
+        );
         t.is(full.length, 0);
         a[e.person] = e.knight ? 1 : 0;
         deductions++;
       } else if (e.kind === 'conflict') {
         const s = statements[e.speaker];
         if (e.person === undefined) t.not(evaluate3(s, a), a[e.speaker]);
-        t.is(solveBruteForce(statements).filter((sol) => sol.every((x, i) => a[i] < 0 || x === (a[i] === 1))).length, 0);
+        t.is(
+          solveBruteForce(statements).filter((sol) => sol.every((x, i) => a[i] < 0 || x === (a[i] === 1))).length,
+          0,
+        );
         conflicts++;
       } else if (e.kind === 'solution') {
         t.true(satisfies(statements, e.knights));
-        t.deepEqual(e.knights, Array.from(a, (v) => v === 1));
+        t.deepEqual(
+          e.knights,
+          Array.from(a, (v) => v === 1),
+        );
       }
     }
   }

@@ -3,12 +3,20 @@ import test from 'ava';
 import { sampleStatements } from '../../lib/kk/generate.js';
 import { Rng } from '../../lib/util/random.js';
 import {
-  evaluate, evaluate3, formatStatements, parseStatements, depth, width, mentioned, type Statement,
+  evaluate,
+  evaluate3,
+  formatStatements,
+  parseStatements,
+  depth,
+  width,
+  mentioned,
+  type Statement,
 } from '../../lib/kk/statement.js';
 import { readParquetRows } from '../../lib/kk/io.js';
 import { PUBLISHED_FILES } from './published.js';
 
-const allAssignments = (n: number) => Array.from({ length: 1 << n }, (_, m) => Array.from({ length: n }, (_, i) => ((m >> i) & 1) === 1));
+const allAssignments = (n: number) =>
+  Array.from({ length: 1 << n }, (_, m) => Array.from({ length: n }, (_, i) => ((m >> i) & 1) === 1));
 
 test('evaluate follows the truth tables', (t) => {
   const A: Statement = ['telling-truth', 0];
@@ -24,7 +32,8 @@ test('evaluate follows the truth tables', (t) => {
     [['and', A, B, ['telling-truth', 1]], () => false],
     [['or', A, B, ['telling-truth', 1]], () => true],
   ];
-  for (const [s, f] of cases) for (const [a, b] of allAssignments(2)) t.is(evaluate(s, [a, b]), f(a, b), `${formatStatements([s])} at ${a},${b}`);
+  for (const [s, f] of cases)
+    for (const [a, b] of allAssignments(2)) t.is(evaluate(s, [a, b]), f(a, b), `${formatStatements([s])} at ${a},${b}`);
 });
 
 test('Kleene evaluation agrees with every completion of a partial assignment', (t) => {
@@ -35,7 +44,9 @@ test('Kleene evaluation agrees with every completion of a partial assignment', (
     const [s] = sampleStatements(rng, n, 3, 3);
     const partial = Array.from({ length: n }, () => rng.int(3) - 1);
     const v = evaluate3(s, partial);
-    const completions = allAssignments(n).filter((full) => full.every((x, i) => partial[i] < 0 || x === (partial[i] === 1)));
+    const completions = allAssignments(n).filter((full) =>
+      full.every((x, i) => partial[i] < 0 || x === (partial[i] === 1)),
+    );
     const values = new Set(completions.map((full) => evaluate(s, full)));
     if (v >= 0) {
       known++;
@@ -67,11 +78,17 @@ test('formatStatements writes a one-person puzzle as a Python 1-tuple', (t) => {
 
 test('parseStatements names what is wrong', (t) => {
   t.throws(() => parseStatements("(('telling-truth', 3), ('lying', 0))", 2), { message: /person index 0\.\.1, got 3/ });
-  t.throws(() => parseStatements("(('xor', ('lying', 0), ('lying', 1)), ('lying', 0))", 2), { message: /statements\[0\]: unknown operator "xor"/ });
-  t.throws(() => parseStatements("(('->', ('lying', 0)), ('lying', 0))", 2), { message: /'->' takes 2 operands, got 1/ });
+  t.throws(() => parseStatements("(('xor', ('lying', 0), ('lying', 1)), ('lying', 0))", 2), {
+    message: /statements\[0\]: unknown operator "xor"/,
+  });
+  t.throws(() => parseStatements("(('->', ('lying', 0)), ('lying', 0))", 2), {
+    message: /'->' takes 2 operands, got 1/,
+  });
   t.throws(() => parseStatements("(('lying', 0), ('lying', 1)", 2), { message: /expected ',' or '\)' at offset/ });
   t.throws(() => parseStatements("(('lying', 0),)", 2), { message: /1 statements for 2 people/ });
-  t.throws(() => parseStatements("(('lying', 0),) junk", 1, 'f.jsonl line 4: field "statements"'), { message: /^f\.jsonl line 4: field "statements": unexpected trailing text/ });
+  t.throws(() => parseStatements("(('lying', 0),) junk", 1, 'f.jsonl line 4: field "statements"'), {
+    message: /^f\.jsonl line 4: field "statements": unexpected trailing text/,
+  });
 });
 
 test('depth, width and mentioned people', (t) => {

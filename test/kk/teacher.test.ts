@@ -1,8 +1,18 @@
 import test from 'ava';
 
 import {
-  buildChatMessages, buildPrompt, generatePuzzles, kkReward, registerTeacher, symbolicTeacher, symbolicTrace, teacherSpec, teacherSpecs, toRecord,
-  writeTraces, type Teacher,
+  buildChatMessages,
+  buildPrompt,
+  generatePuzzles,
+  kkReward,
+  registerTeacher,
+  symbolicTeacher,
+  symbolicTrace,
+  teacherSpec,
+  teacherSpecs,
+  toRecord,
+  writeTraces,
+  type Teacher,
 } from '../../lib/kk/index.js';
 
 const puzzles = generatePuzzles({ people: '3-5', count: 12, seed: 6 });
@@ -27,8 +37,9 @@ test('chat style: messages, and an assistant message that starts with <think>', 
   await t.throwsAsync(writeTraces(symbolicTeacher(), puzzles, { style: 'xml' as 'raw' }), { message: /style/ });
 });
 
-test('a concurrent teacher keeps the puzzles\' order and reports progress', async (t) => {
-  let running = 0, most = 0;
+test("a concurrent teacher keeps the puzzles' order and reports progress", async (t) => {
+  let running = 0,
+    most = 0;
   const slow: Teacher = {
     name: 'slow',
     concurrency: 4,
@@ -42,13 +53,24 @@ test('a concurrent teacher keeps the puzzles\' order and reports progress', asyn
   };
   const progress: number[] = [];
   const records = await writeTraces(slow, puzzles, { onProgress: (d) => progress.push(d) });
-  t.deepEqual(records.map((r) => r.completion), puzzles.map((p) => `${p.names[0]}</think><answer></answer>`));
+  t.deepEqual(
+    records.map((r) => r.completion),
+    puzzles.map((p) => `${p.names[0]}</think><answer></answer>`),
+  );
   t.is(most, 4);
-  t.deepEqual(progress, puzzles.map((_, i) => i + 1));
+  t.deepEqual(
+    progress,
+    puzzles.map((_, i) => i + 1),
+  );
 });
 
 test('a teacher that fails fails the run', async (t) => {
-  const broken: Teacher = { name: 'broken', complete: async () => { throw new Error('server said 500'); } };
+  const broken: Teacher = {
+    name: 'broken',
+    complete: async () => {
+      throw new Error('server said 500');
+    },
+  };
   await t.throwsAsync(writeTraces(broken, puzzles), { message: 'server said 500' });
 });
 
@@ -56,9 +78,15 @@ test('the registry: symbolic is built in, others plug in, unknown names are refu
   t.true(teacherSpecs().some((s) => s.name === 'symbolic'));
   const symbolic = await teacherSpec('symbolic').create({ verbosity: 'long', traceSeed: '3' });
   t.is(await symbolic.complete(puzzles[0], ''), symbolicTrace(puzzles[0], { verbosity: 'long', seed: 3 }));
-  t.throws(() => teacherSpec('symbolic').create({ verbosity: 'verbose' }), { message: /--verbosity: expected terse, normal or long/ });
+  t.throws(() => teacherSpec('symbolic').create({ verbosity: 'verbose' }), {
+    message: /--verbosity: expected terse, normal or long/,
+  });
   t.throws(() => teacherSpec('symbolic').create({ traceSeed: 'x' }), { message: /--trace-seed/ });
-  registerTeacher({ name: 'echo-test', description: 'test', create: () => ({ name: 'echo-test', complete: async (_, prompt) => prompt }) });
+  registerTeacher({
+    name: 'echo-test',
+    description: 'test',
+    create: () => ({ name: 'echo-test', complete: async (_, prompt) => prompt }),
+  });
   t.is(await (await teacherSpec('echo-test').create({})).complete(puzzles[0], 'P'), 'P');
   t.throws(() => teacherSpec('nobody'), { message: /unknown teacher "nobody" \(known: symbolic, echo-test\)/ });
 });

@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 
 import test from 'ava';
 
-import { buildTestProgram, CODE_REWARD, codeTask, extractCode, runTests, type CodeExample } from '../../lib/rewards/code.js';
+import {
+  buildTestProgram,
+  CODE_REWARD,
+  codeTask,
+  extractCode,
+  runTests,
+  type CodeExample,
+} from '../../lib/rewards/code.js';
 import { Sandbox } from '../../lib/rewards/sandbox.js';
 import { loadHumanEval } from '../../lib/eval/humaneval.js';
 import { leftovers } from './procs.js';
@@ -41,8 +48,14 @@ test('HumanEval: all 164 canonical solutions pass and a broken variant of each f
     Promise.all(problems.map((ex) => runTests(sandbox, broken(ex), ex))),
   ]);
   t.log(`328 runs on ${sandbox.workers} workers in ${((performance.now() - start) / 1000).toFixed(1)} s`);
-  t.deepEqual(problems.filter((_, i) => !good[i].passed).map((p, i) => `${p.id}: ${good[i].stderr.slice(-200)}`), []);
-  t.deepEqual(problems.filter((_, i) => bad[i].passed).map((p) => p.id), []);
+  t.deepEqual(
+    problems.filter((_, i) => !good[i].passed).map((p, i) => `${p.id}: ${good[i].stderr.slice(-200)}`),
+    [],
+  );
+  t.deepEqual(
+    problems.filter((_, i) => bad[i].passed).map((p) => p.id),
+    [],
+  );
 });
 
 test('extractCode: first ```python block, else any fenced block, else the text', (t) => {
@@ -93,14 +106,18 @@ test('adversarial completions are contained, scored as failures, and leave nothi
     'exit early from the function': `import os\n${sig}    os._exit(0)\n`,
     'flood stdout': `import sys\nwhile True:\n    sys.stdout.write("x" * 65536)\n`,
   };
-  const results = await Promise.all(Object.entries(attacks).map(async ([name, code]) => {
-    const r = await runTests(sandbox, code, ex, { timeoutMs: 2000, cpuSeconds: 2 });
-    return { name, r };
-  }));
+  const results = await Promise.all(
+    Object.entries(attacks).map(async ([name, code]) => {
+      const r = await runTests(sandbox, code, ex, { timeoutMs: 2000, cpuSeconds: 2 });
+      return { name, r };
+    }),
+  );
   server.close();
   for (const { name, r } of results) {
     t.false(r.passed, name);
-    t.log(`${name}: exit ${r.exitCode} signal ${r.signal}${r.timedOut ? ' (timed out)' : ''} in ${Math.round(r.wallMs)} ms`);
+    t.log(
+      `${name}: exit ${r.exitCode} signal ${r.signal}${r.timedOut ? ' (timed out)' : ''} in ${Math.round(r.wallMs)} ms`,
+    );
   }
   t.is(connections, 0);
   t.false(existsSync(outside));

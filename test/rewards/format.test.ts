@@ -29,15 +29,24 @@ test('checkFormat rejects each malformed shape with a reason', (t) => {
   }
 });
 
-test('checkPaperFormat is the paper\'s gate; checkFormat is it plus non-blank parts and no stray <think>', (t) => {
+test("checkPaperFormat is the paper's gate; checkFormat is it plus non-blank parts and no stray <think>", (t) => {
   // Shapes both refuse, with the same reason.
-  for (const text of ['r</think><answer>a', 'r</think> text <answer>a</answer>', '</think><answer>a</answer>', 'r</think><answer></answer>']) {
+  for (const text of [
+    'r</think><answer>a',
+    'r</think> text <answer>a</answer>',
+    '</think><answer>a</answer>',
+    'r</think><answer></answer>',
+  ]) {
     const [p, c] = [checkPaperFormat(text), checkFormat(text)];
     t.false(p.ok, text);
     t.deepEqual(c, p, text);
   }
   // Shapes only the stricter gate refuses: blank parts, a second <think>.
-  for (const text of [' </think><answer>a</answer>', 'r</think><answer> \n </answer>', 'x <think> r</think><answer>a</answer>']) {
+  for (const text of [
+    ' </think><answer>a</answer>',
+    'r</think><answer> \n </answer>',
+    'x <think> r</think><answer>a</answer>',
+  ]) {
     t.true(checkPaperFormat(text).ok, text);
     t.false(checkFormat(text).ok, text);
   }

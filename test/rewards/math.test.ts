@@ -9,9 +9,12 @@ import { mathEqual } from '../../lib/rewards/math-equal.js';
 import { extractMathAnswer, MATH_REWARD, mathTask, type MathExample } from '../../lib/rewards/math.js';
 
 const golds: string[] = readFileSync(new URL('../../../shared/data/math500/math500.jsonl', import.meta.url), 'utf8')
-  .trim().split('\n').map((l) => JSON.parse(l).answer as string);
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l).answer as string);
 
-const wrap = (answer: string) => `Let me work it out... so we get that.</think>\n<answer> The answer is $\\boxed{${answer}}$. </answer>`;
+const wrap = (answer: string) =>
+  `Let me work it out... so we get that.</think>\n<answer> The answer is $\\boxed{${answer}}$. </answer>`;
 
 test('lastBoxed: last box, nested braces, \\fbox, \\boxed with a space, none', (t) => {
   t.is(lastBoxed('\\boxed{1} then \\boxed{\\frac{a}{b^{2}}}'), '\\frac{a}{b^{2}}');
@@ -48,14 +51,31 @@ test('normalizeAnswer: the MATH conventions', (t) => {
 
 test('latexToMathjs: notation of the subset', (t) => {
   const cases: [string, number][] = [
-    ['\\frac{14}{3}', 14 / 3], ['\\frac14', 0.25], ['\\frac 34', 0.75], ['\\frac9{19}', 9 / 19], ['\\frac{270}7', 270 / 7],
-    ['1\\frac{4}{5}', 1.8], ['137\\frac{1}{2}', 137.5], ['2\\sqrt{113}', 2 * Math.sqrt(113)], ['11\\sqrt2', 11 * Math.sqrt(2)],
-    ['\\sqrt[3]{27}', 3], ['\\frac{20000}{\\pi}', 20000 / Math.PI], ['2^{10}', 1024], ['|-3|', 3], ['5!', 120],
-    ['6.72\\times10^{-5}', 6.72e-5], ['3\\cdot4', 12], ['\\sin^2(1)+\\cos^2(1)', 1], ['-\\frac{\\pi}{6}', -Math.PI / 6],
+    ['\\frac{14}{3}', 14 / 3],
+    ['\\frac14', 0.25],
+    ['\\frac 34', 0.75],
+    ['\\frac9{19}', 9 / 19],
+    ['\\frac{270}7', 270 / 7],
+    ['1\\frac{4}{5}', 1.8],
+    ['137\\frac{1}{2}', 137.5],
+    ['2\\sqrt{113}', 2 * Math.sqrt(113)],
+    ['11\\sqrt2', 11 * Math.sqrt(2)],
+    ['\\sqrt[3]{27}', 3],
+    ['\\frac{20000}{\\pi}', 20000 / Math.PI],
+    ['2^{10}', 1024],
+    ['|-3|', 3],
+    ['5!', 120],
+    ['6.72\\times10^{-5}', 6.72e-5],
+    ['3\\cdot4', 12],
+    ['\\sin^2(1)+\\cos^2(1)', 1],
+    ['-\\frac{\\pi}{6}', -Math.PI / 6],
   ];
   for (const [tex, want] of cases) {
     const got = evaluate(latexToMathjs(tex)) as number;
-    t.true(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${tex} -> ${latexToMathjs(tex)} = ${got}, want ${want}`);
+    t.true(
+      Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)),
+      `${tex} -> ${latexToMathjs(tex)} = ${got}, want ${want}`,
+    );
   }
   t.is(latexToMathjs('xy'), 'x * y');
   t.is(latexToMathjs('\\cot x'), 'cot(x)');
@@ -67,49 +87,114 @@ test('latexToMathjs: notation of the subset', (t) => {
 // Hand-written pairs: [predicted, gold, equal?]
 const PAIRS: [string, string, boolean][] = [
   // numbers
-  ['0.5', '\\frac{1}{2}', true], ['\\frac{2}{4}', '\\frac12', true], ['1/2', '\\frac{1}{2}', true], ['.5', '0.5', true],
-  ['3.0', '3', true], ['1.8', '1\\frac{4}{5}', true], ['137.5', '137 \\frac{1}{2}', true], ['10080', '10,\\!080', true],
-  ['10,080', '10080', true], ['11111111101', '11,\\! 111,\\! 111,\\! 100', false], ['10^6', '1000000', true], ['6.72\\times 10^{-5}', '.0000672', true], ['6.72e-5', '0.0000672', true],
-  ['18.9', '\\$18.90', true], ['\\$36', '36', true], ['25\\%', '25', true], ['106', '106^\\circ', true],
-  ['\\frac{270}{7}', '\\frac{270}7\\text{ degrees}', true], ['15', '15\\mbox{ cm}^2', true], ['5.4', '5.4 \\text{ cents}', true],
-  ['0.3333', '\\frac13', false], ['3', '-3', false], ['10081', '10080', false], ['1.25', '1.2', false], ['2', '\\frac{1}{2}', false],
+  ['0.5', '\\frac{1}{2}', true],
+  ['\\frac{2}{4}', '\\frac12', true],
+  ['1/2', '\\frac{1}{2}', true],
+  ['.5', '0.5', true],
+  ['3.0', '3', true],
+  ['1.8', '1\\frac{4}{5}', true],
+  ['137.5', '137 \\frac{1}{2}', true],
+  ['10080', '10,\\!080', true],
+  ['10,080', '10080', true],
+  ['11111111101', '11,\\! 111,\\! 111,\\! 100', false],
+  ['10^6', '1000000', true],
+  ['6.72\\times 10^{-5}', '.0000672', true],
+  ['6.72e-5', '0.0000672', true],
+  ['18.9', '\\$18.90', true],
+  ['\\$36', '36', true],
+  ['25\\%', '25', true],
+  ['106', '106^\\circ', true],
+  ['\\frac{270}{7}', '\\frac{270}7\\text{ degrees}', true],
+  ['15', '15\\mbox{ cm}^2', true],
+  ['5.4', '5.4 \\text{ cents}', true],
+  ['0.3333', '\\frac13', false],
+  ['3', '-3', false],
+  ['10081', '10080', false],
+  ['1.25', '1.2', false],
+  ['2', '\\frac{1}{2}', false],
   // radicals and constants
-  ['\\sqrt{8}', '2\\sqrt{2}', true], ['2\\sqrt2', '2 \\sqrt{2}', true], ['\\frac{1}{\\sqrt{3}}', '\\frac{\\sqrt{3}}{3}', true],
-  ['\\frac{\\sqrt{3}}{3}', '\\frac{\\sqrt{3}}{2}', false], ['2\\pi', '\\pi+\\pi', true], ['6.283185307', '2\\pi', true],
-  ['3.14', '\\pi', false], ['\\sqrt{50}', '5\\sqrt{3}', false],
+  ['\\sqrt{8}', '2\\sqrt{2}', true],
+  ['2\\sqrt2', '2 \\sqrt{2}', true],
+  ['\\frac{1}{\\sqrt{3}}', '\\frac{\\sqrt{3}}{3}', true],
+  ['\\frac{\\sqrt{3}}{3}', '\\frac{\\sqrt{3}}{2}', false],
+  ['2\\pi', '\\pi+\\pi', true],
+  ['6.283185307', '2\\pi', true],
+  ['3.14', '\\pi', false],
+  ['\\sqrt{50}', '5\\sqrt{3}', false],
   // complex
-  ['-2+7i', '-2 + 7i', true], ['7i-2', '-2 + 7i', true], ['1-12i', '1 + 12i', false],
+  ['-2+7i', '-2 + 7i', true],
+  ['7i-2', '-2 + 7i', true],
+  ['1-12i', '1 + 12i', false],
   // expressions
-  ['-q+p', 'p - q', true], ['x^2+2x+1', '(x+1)^2', true], ['(x+1)(x-1)', 'x^2-1', true], ['2(k+1)', '2k+2', true],
-  ['ab+2a+5b+10', '(a+5)(b+2)', true], ['\\frac{9a+11}{20}', '\\frac{11+9a}{20}', true], ['\\frac{\\cos x}{\\sin x}', '\\cot x', true],
-  ['x^2+2x', '(x+1)^2', false], ['2k+1', '2k+2', false], ['\\tan x', '\\cot x', false], ['3r^2', '3R^2', false],
+  ['-q+p', 'p - q', true],
+  ['x^2+2x+1', '(x+1)^2', true],
+  ['(x+1)(x-1)', 'x^2-1', true],
+  ['2(k+1)', '2k+2', true],
+  ['ab+2a+5b+10', '(a+5)(b+2)', true],
+  ['\\frac{9a+11}{20}', '\\frac{11+9a}{20}', true],
+  ['\\frac{\\cos x}{\\sin x}', '\\cot x', true],
+  ['x^2+2x', '(x+1)^2', false],
+  ['2k+1', '2k+2', false],
+  ['\\tan x', '\\cot x', false],
+  ['3r^2', '3R^2', false],
   // equations
-  ['x=5', '5', true], ['y=2x+3', 'y = 2x + 3', true], ['-5x+7y-11z-4=0', '5x - 7y + 11z + 4 = 0', true],
-  ['10x-14y+22z+8=0', '5x - 7y + 11z + 4 = 0', true], ['5x-7y+11z-4=0', '5x - 7y + 11z + 4 = 0', false],
+  ['x=5', '5', true],
+  ['y=2x+3', 'y = 2x + 3', true],
+  ['-5x+7y-11z-4=0', '5x - 7y + 11z + 4 = 0', true],
+  ['10x-14y+22z+8=0', '5x - 7y + 11z + 4 = 0', true],
+  ['5x-7y+11z-4=0', '5x - 7y + 11z + 4 = 0', false],
   // tuples and intervals
-  ['(3, \\frac{\\pi}{2})', '\\left( 3, \\frac{\\pi}{2} \\right)', true], ['(\\frac{\\pi}{2}, 3)', '\\left( 3, \\frac{\\pi}{2} \\right)', false],
-  ['(1.5,-13)', '\\left( \\frac{3}{2}, -13 \\right)', true], ['[-2,7]', 'x \\in [-2,7]', true], ['(-2,7)', '[-2,7]', false],
-  ['(0.6,\\frac{8}{3}]', '\\left(\\frac{3}{5},\\frac{8}{3}\\right]', true], ['(-\\infty,0]', '(-\\infty, 0]', true],
-  ['(-\\infty,0)', '(-\\infty, 0]', false], ['(3,\\infty)\\cup(-\\infty,2)', '(-\\infty, 2) \\cup (3, \\infty)', true],
+  ['(3, \\frac{\\pi}{2})', '\\left( 3, \\frac{\\pi}{2} \\right)', true],
+  ['(\\frac{\\pi}{2}, 3)', '\\left( 3, \\frac{\\pi}{2} \\right)', false],
+  ['(1.5,-13)', '\\left( \\frac{3}{2}, -13 \\right)', true],
+  ['[-2,7]', 'x \\in [-2,7]', true],
+  ['(-2,7)', '[-2,7]', false],
+  ['(0.6,\\frac{8}{3}]', '\\left(\\frac{3}{5},\\frac{8}{3}\\right]', true],
+  ['(-\\infty,0]', '(-\\infty, 0]', true],
+  ['(-\\infty,0)', '(-\\infty, 0]', false],
+  ['(3,\\infty)\\cup(-\\infty,2)', '(-\\infty, 2) \\cup (3, \\infty)', true],
   ['(-\\infty,2)\\cup[3,\\infty)', '(-\\infty, 2) \\cup (3, \\infty)', false],
   // sets and lists (unordered)
-  ['-2, 1', '1,-2', true], ['7, 5, 3', '3, 5, 7', true], ['3, 5', '3, 5, 7', false], ['1,2', '1,-2', false],
-  ['1+\\sqrt{19}, 1-\\sqrt{19}', '1 \\pm \\sqrt{19}', true], ['1+\\sqrt{19}', '1 \\pm \\sqrt{19}', false],
-  ['\\{-2, 1-\\sqrt5, 1+\\sqrt5\\}', '\\{1\\pm\\sqrt{5},-2\\}', true], ['3+2\\sqrt{2}, 3-2\\sqrt{2}', '3 \\pm 2 \\sqrt{2}', true],
+  ['-2, 1', '1,-2', true],
+  ['7, 5, 3', '3, 5, 7', true],
+  ['3, 5', '3, 5, 7', false],
+  ['1,2', '1,-2', false],
+  ['1+\\sqrt{19}, 1-\\sqrt{19}', '1 \\pm \\sqrt{19}', true],
+  ['1+\\sqrt{19}', '1 \\pm \\sqrt{19}', false],
+  ['\\{-2, 1-\\sqrt5, 1+\\sqrt5\\}', '\\{1\\pm\\sqrt{5},-2\\}', true],
+  ['3+2\\sqrt{2}, 3-2\\sqrt{2}', '3 \\pm 2 \\sqrt{2}', true],
   // matrices
-  ['\\begin{pmatrix} -\\frac13 \\\\ \\frac23 \\\\ \\frac53 \\end{pmatrix}', '\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}', true],
+  [
+    '\\begin{pmatrix} -\\frac13 \\\\ \\frac23 \\\\ \\frac53 \\end{pmatrix}',
+    '\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}',
+    true,
+  ],
   ['\\begin{bmatrix} -1 & 0 \\\\ 0 & -1 \\end{bmatrix}', '\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}', true],
   ['\\begin{pmatrix} -1 & 0 \\\\ 0 & 1 \\end{pmatrix}', '\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}', false],
   ['\\begin{pmatrix} 1/5 \\\\ -18/5 \\\\ 0 \\end{pmatrix}', '\\begin{pmatrix} 1/5 \\\\ -18/5 \\end{pmatrix}', false],
   // text, choices and bases
-  ['\\text{Evelyn}', 'Evelyn', true], ['evelyn', '\\text{Evelyn}', true], ['Briana', '\\text{Evelyn}', false],
-  ['(B)', '\\text{(B)}', true], ['B', '\\text{(B)}', true], ['C', '\\text{(B)}', false],
-  ['204_5', '204_{5}', true], ['204_6', '204_5', false], ['204', '204_5', false],
+  ['\\text{Evelyn}', 'Evelyn', true],
+  ['evelyn', '\\text{Evelyn}', true],
+  ['Briana', '\\text{Evelyn}', false],
+  ['(B)', '\\text{(B)}', true],
+  ['B', '\\text{(B)}', true],
+  ['C', '\\text{(B)}', false],
+  ['204_5', '204_{5}', true],
+  ['204_6', '204_5', false],
+  ['204', '204_5', false],
   // unicode maths
-  ['2√2', '2\\sqrt{2}', true], ['3π', '3\\pi', true], ['−5', '-5', true], ['(−∞, 0]', '(-\\infty, 0]', true], ['2×3', '6', true],
+  ['2√2', '2\\sqrt{2}', true],
+  ['3π', '3\\pi', true],
+  ['−5', '-5', true],
+  ['(−∞, 0]', '(-\\infty, 0]', true],
+  ['2×3', '6', true],
   ['√3', '\\sqrt{2}', false],
   // garbage never equals
-  ['', '5', false], ['\\frac{', '5', false], ['\\unknown{5}', '5', false], ['x=y=5', '5', false], ['x', '5', false],
+  ['', '5', false],
+  ['\\frac{', '5', false],
+  ['\\unknown{5}', '5', false],
+  ['x=y=5', '5', false],
+  ['x', '5', false],
 ];
 
 test(`${PAIRS.length} hand-written pairs, each asserted`, (t) => {
@@ -120,7 +205,12 @@ test(`${PAIRS.length} hand-written pairs, each asserted`, (t) => {
 
 // Value-preserving rewrites of a gold answer, applied where they fit.
 function rewrites(gold: string): string[] {
-  const out = [gold.replace(/(?<!\\[a-zA-Z]+)\s+/g, ''), ` ${gold.replace(/,/g, ', ')} `, `$${gold}$`, gold.replace(/\\frac/g, '\\dfrac')];
+  const out = [
+    gold.replace(/(?<!\\[a-zA-Z]+)\s+/g, ''),
+    ` ${gold.replace(/,/g, ', ')} `,
+    `$${gold}$`,
+    gold.replace(/\\frac/g, '\\dfrac'),
+  ];
   const norm = normalizeAnswer(gold);
   let value: number | null = null;
   try {

@@ -17,7 +17,8 @@ export function leftovers(sandbox: Sandbox): string[] {
       } catch {
         cwd = '';
       }
-      if (sandbox.uids.includes(uid) || cmd.includes(tag) || cwd.includes(tag)) found.push(`${pid} uid=${uid} ${cmd.slice(0, 80)}`);
+      if (sandbox.uids.includes(uid) || cmd.includes(tag) || cwd.includes(tag))
+        found.push(`${pid} uid=${uid} ${cmd.slice(0, 80)}`);
     } catch {
       // gone meanwhile
     }

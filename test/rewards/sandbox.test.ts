@@ -16,7 +16,10 @@ const escapeSandboxes = [new Sandbox({ workers: 1 }), new Sandbox({ workers: 1, 
 test.after.always('no process and no run folder is left behind', (t) => {
   t.deepEqual(leftovers(sandbox), []);
   t.deepEqual(leftovers(fallback), []);
-  t.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith(`warmstart-sandbox-${process.pid}-`)), []);
+  t.deepEqual(
+    readdirSync(tmpdir()).filter((f) => f.startsWith(`warmstart-sandbox-${process.pid}-`)),
+    [],
+  );
 });
 
 test('a program that runs to its end passes; output is captured', async (t) => {
@@ -48,7 +51,9 @@ test('an exception fails with its traceback on stderr', async (t) => {
 
 test('stdin is closed and the environment is scrubbed', async (t) => {
   process.env.WARMSTART_SECRET_FOR_TEST = 'leak';
-  const r = await sandbox.run('import os, sys\nassert sys.stdin is None or sys.stdin.read() == ""\nassert "WARMSTART_SECRET_FOR_TEST" not in os.environ, os.environ\nprint(sorted(os.environ))\n');
+  const r = await sandbox.run(
+    'import os, sys\nassert sys.stdin is None or sys.stdin.read() == ""\nassert "WARMSTART_SECRET_FOR_TEST" not in os.environ, os.environ\nprint(sorted(os.environ))\n',
+  );
   delete process.env.WARMSTART_SECRET_FOR_TEST;
   t.true(r.passed, r.stderr);
   t.notRegex(r.stdout, /SECRET/);
@@ -81,7 +86,9 @@ test('memory: an 8 GB allocation fails with MemoryError', async (t) => {
 
 test('processes that escape with setsid or a double fork are killed with the run', async (t) => {
   for (const sb of escapeSandboxes) {
-    const r = await sb.run('import os, time\nif os.fork() == 0:\n    if os.fork() == 0:\n        os.setsid()\n        time.sleep(60)\n    os._exit(0)\ntime.sleep(0.2)\n');
+    const r = await sb.run(
+      'import os, time\nif os.fork() == 0:\n    if os.fork() == 0:\n        os.setsid()\n        time.sleep(60)\n    os._exit(0)\ntime.sleep(0.2)\n',
+    );
     t.true(r.passed, r.stderr);
     t.deepEqual(leftovers(sb), [], r.isolation.join(','));
   }
@@ -106,8 +113,8 @@ test('isolated runs cannot reach the network or write outside their folder', asy
   const outside = `${tmpdir()}/warmstart-escape-${process.pid}`;
   const r = await sandbox.run(
     `import socket\ntry:\n    socket.create_connection(("127.0.0.1", 22), timeout=1)\n    print("NET")\nexcept OSError as e:\n    print("nonet", e)\n` +
-    `open(${JSON.stringify(outside)}, "w").write("x")\nopen("../escape", "w").write("x")\n` +
-    `try:\n    open("/etc/warmstart-escape", "w")\n    print("ETC")\nexcept OSError:\n    print("noetc")\n`,
+      `open(${JSON.stringify(outside)}, "w").write("x")\nopen("../escape", "w").write("x")\n` +
+      `try:\n    open("/etc/warmstart-escape", "w")\n    print("ETC")\nexcept OSError:\n    print("noetc")\n`,
   );
   t.true(r.passed, r.stderr);
   t.regex(r.stdout, /nonet/);
@@ -126,7 +133,9 @@ test('numpy imports under the limits where it is installed (HumanEval+ tests use
 });
 
 test('bad limits are refused with the name of the limit', async (t) => {
-  await t.throwsAsync(sandbox.run('pass', { timeoutMs: -1 }), { message: /timeoutMs must be a positive integer, got -1/ });
+  await t.throwsAsync(sandbox.run('pass', { timeoutMs: -1 }), {
+    message: /timeoutMs must be a positive integer, got -1/,
+  });
   t.throws(() => new Sandbox({ timeoutMs: 0 }), { message: /timeoutMs/ });
   t.throws(() => new Sandbox({ workers: 0 }), { message: /workers/ });
   t.throws(() => new Sandbox({ cpuSeconds: 1.5 }), { message: /cpuSeconds must be a positive integer, got 1\.5/ });

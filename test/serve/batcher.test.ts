@@ -5,7 +5,10 @@ import test from 'ava';
 import { AbortedError, Batcher, QueueFullError, type GenJob } from '../../lib/serve/batcher.js';
 import type { FinishReason, GenerateOptions, Generation, SampledToken } from '../../lib/engine/model.js';
 
-interface Call { prompts: number[][]; opts: GenerateOptions }
+interface Call {
+  prompts: number[][];
+  opts: GenerateOptions;
+}
 
 // A fake engine that samples step by step as the real one does: sequence s of a call answers
 // [prompt[0], 100+s+1, 100+s+2, ...] up to its own limit, ending after a stop token, stopping when
@@ -53,14 +56,30 @@ function engine(per = 1) {
     generate,
     hold() {
       let release!: () => void;
-      gate = new Promise((r) => { release = () => { gate = null; r(); }; });
+      gate = new Promise((r) => {
+        release = () => {
+          gate = null;
+          r();
+        };
+      });
       return release;
     },
-    failNext(e: Error) { fail = e; },
+    failNext(e: Error) {
+      fail = e;
+    },
   };
 }
 
-const job = (id: number, o: Partial<GenJob> = {}): GenJob => ({ prompt: [id], n: 1, maxTokens: 3, temperature: 0.6, topP: 0.95, topK: 40, stopTokens: [2], ...o });
+const job = (id: number, o: Partial<GenJob> = {}): GenJob => ({
+  prompt: [id],
+  n: 1,
+  maxTokens: 3,
+  temperature: 0.6,
+  topP: 0.95,
+  topK: 40,
+  stopTokens: [2],
+  ...o,
+});
 const opts = { maxQueue: 16, maxBatchSequences: 8, maxBatchKvBytes: 1 << 30, kvBytesPerToken: 1 };
 
 test('arrivals during a batch form the next one, oldest first, grouped by sampling settings', async (t) => {
@@ -71,15 +90,26 @@ test('arrivals during a batch form the next one, oldest first, grouped by sampli
   await new Promise((r) => setImmediate(r));
   t.is(b.running, 1);
   const rest = [
-    b.submit(job(2, { temperature: 1 })), b.submit(job(3)), b.submit(job(4)), b.submit(job(5, { temperature: 1 })),
-    b.submit(job(6, { stopTokens: [2, 9] })), b.submit(job(7, { temperature: 0, topP: 0.5, topK: 3 })), b.submit(job(8, { temperature: 0 })),
+    b.submit(job(2, { temperature: 1 })),
+    b.submit(job(3)),
+    b.submit(job(4)),
+    b.submit(job(5, { temperature: 1 })),
+    b.submit(job(6, { stopTokens: [2, 9] })),
+    b.submit(job(7, { temperature: 0, topP: 0.5, topK: 3 })),
+    b.submit(job(8, { temperature: 0 })),
   ];
   t.is(b.queued, 7);
   release();
   await Promise.all([first, ...rest]);
   // greedy ignores top-p/top-k, so 7 and 8 share a call; different stop tokens do not
-  t.deepEqual(e.calls.map((c) => c.prompts.map((p) => p[0])), [[1], [2, 5], [3, 4], [6], [7, 8]]);
-  t.deepEqual(e.calls.map((c) => c.opts.temperature), [0.6, 1, 0.6, 0.6, 0]);
+  t.deepEqual(
+    e.calls.map((c) => c.prompts.map((p) => p[0])),
+    [[1], [2, 5], [3, 4], [6], [7, 8]],
+  );
+  t.deepEqual(
+    e.calls.map((c) => c.opts.temperature),
+    [0.6, 1, 0.6, 0.6, 0],
+  );
   t.deepEqual(e.calls[3].opts.stopTokens, [2, 9]);
   await b.idle(); // jobs are answered as their completions end, before their engine call returns
   t.deepEqual(b.stats, { batches: 5, sequences: 8, tokens: 7 * 3 + 1 }); // job 2 stops at its first token
@@ -88,10 +118,20 @@ test('arrivals during a batch form the next one, oldest first, grouped by sampli
 test('results are split per job and n, each job with its own max tokens', async (t) => {
   const e = engine();
   const b = new Batcher(e.generate, opts);
-  const [a, c, d] = await Promise.all([b.submit(job(7, { n: 2, maxTokens: 5 })), b.submit(job(8, { maxTokens: 2 })), b.submit(job(2, { maxTokens: 4 }))]);
+  const [a, c, d] = await Promise.all([
+    b.submit(job(7, { n: 2, maxTokens: 5 })),
+    b.submit(job(8, { maxTokens: 2 })),
+    b.submit(job(2, { maxTokens: 4 })),
+  ]);
   t.is(e.calls.length, 1);
   t.deepEqual(e.calls[0].opts.maxNewTokens, [5, 5, 2, 4]);
-  t.deepEqual(a, { tokens: [[7, 101, 102, 103, 104], [7, 102, 103, 104, 105]], finishReasons: ['length', 'length'] });
+  t.deepEqual(a, {
+    tokens: [
+      [7, 101, 102, 103, 104],
+      [7, 102, 103, 104, 105],
+    ],
+    finishReasons: ['length', 'length'],
+  });
   t.deepEqual(c, { tokens: [[8, 103]], finishReasons: ['length'] });
   t.deepEqual(d, { tokens: [[2]], finishReasons: ['stop'] }); // its first token is a stop token
 });
@@ -99,10 +139,22 @@ test('results are split per job and n, each job with its own max tokens', async 
 test('a batch holds at most maxBatchSequences sequences and fits the KV budget', async (t) => {
   const e = engine();
   const b = new Batcher(e.generate, { ...opts, maxBatchSequences: 4, maxBatchKvBytes: 40, kvBytesPerToken: 1 });
-  await Promise.all([b.submit(job(1)), b.submit(job(2, { n: 3 })), b.submit(job(3, { n: 2 })), b.submit(job(4)), b.submit(job(5, { prompt: [5, 5, 5, 5, 5, 5, 5, 5], maxTokens: 4 }))]);
+  await Promise.all([
+    b.submit(job(1)),
+    b.submit(job(2, { n: 3 })),
+    b.submit(job(3, { n: 2 })),
+    b.submit(job(4)),
+    b.submit(job(5, { prompt: [5, 5, 5, 5, 5, 5, 5, 5], maxTokens: 4 })),
+  ]);
   // 1 + 2 (n=3) fill 4 sequences; then 3 (n=2) + 4; 5 is 12 tokens long, and 4 sequences × 12 > 40 bytes of KV
-  t.deepEqual(e.calls.map((c) => c.prompts.map((p) => p[0])), [[1, 2, 2, 2], [3, 3, 4], [5]]);
-  t.deepEqual(e.calls.map((c) => c.opts.maxNewTokens), [[3, 3, 3, 3], [3, 3, 3], [4]]);
+  t.deepEqual(
+    e.calls.map((c) => c.prompts.map((p) => p[0])),
+    [[1, 2, 2, 2], [3, 3, 4], [5]],
+  );
+  t.deepEqual(
+    e.calls.map((c) => c.opts.maxNewTokens),
+    [[3, 3, 3, 3], [3, 3, 3], [4]],
+  );
 });
 
 test('a full queue refuses at once; a cancelled request leaves the queue', async (t) => {
@@ -121,18 +173,30 @@ test('a full queue refuses at once; a cancelled request leaves the queue', async
   await t.throwsAsync(b.submit(job(5), { signal: AbortSignal.abort() }), { instanceOf: AbortedError });
   release();
   await Promise.all([running, third]);
-  t.deepEqual(e.calls.map((c) => c.prompts[0][0]), [1, 3]);
+  t.deepEqual(
+    e.calls.map((c) => c.prompts[0][0]),
+    [1, 3],
+  );
 });
 
 test('a seeded request runs alone with its seed; unseeded batches draw fresh seeds', async (t) => {
   const e = engine();
   const b = new Batcher(e.generate, opts);
   const release = e.hold();
-  const all = [b.submit(job(1)), b.submit(job(2, { seed: 42, n: 2 })), b.submit(job(3, { seed: 42 })), b.submit(job(4)), b.submit(job(5))];
+  const all = [
+    b.submit(job(1)),
+    b.submit(job(2, { seed: 42, n: 2 })),
+    b.submit(job(3, { seed: 42 })),
+    b.submit(job(4)),
+    b.submit(job(5)),
+  ];
   await new Promise((r) => setImmediate(r));
   release();
   await Promise.all(all);
-  t.deepEqual(e.calls.map((c) => c.prompts.map((p) => p[0])), [[1, 4, 5], [2, 2], [3]]);
+  t.deepEqual(
+    e.calls.map((c) => c.prompts.map((p) => p[0])),
+    [[1, 4, 5], [2, 2], [3]],
+  );
   t.deepEqual([e.calls[1].opts.seed, e.calls[2].opts.seed], [42, 42]);
   const again = new Batcher(e.generate, opts);
   await again.submit(job(6));
@@ -156,14 +220,33 @@ test('tokens stream to each job as sampled, and a job is answered when its own c
   const b = new Batcher(e.generate, opts);
   const got: [number, number[]][] = [];
   const order: string[] = [];
-  const long = b.submit(job(7, { maxTokens: 6 })).then((r) => { order.push('long'); return r; });
-  const short = b.submit(job(8, { n: 2, maxTokens: 2 }), { onTokens: (i, toks) => { got.push([i, toks]); } })
-    .then((r) => { order.push(`short after ${b.stats.tokens} tokens`); return r; });
+  const long = b.submit(job(7, { maxTokens: 6 })).then((r) => {
+    order.push('long');
+    return r;
+  });
+  const short = b
+    .submit(job(8, { n: 2, maxTokens: 2 }), {
+      onTokens: (i, toks) => {
+        got.push([i, toks]);
+      },
+    })
+    .then((r) => {
+      order.push(`short after ${b.stats.tokens} tokens`);
+      return r;
+    });
   const [l, s] = await Promise.all([long, short]);
   t.is(e.calls.length, 1);
   // one call per step, in order, for each completion
-  t.deepEqual(got, [[0, [8]], [1, [8]], [0, [102]], [1, [103]]]);
-  t.deepEqual(s.tokens, [[8, 102], [8, 103]]);
+  t.deepEqual(got, [
+    [0, [8]],
+    [1, [8]],
+    [0, [102]],
+    [1, [103]],
+  ]);
+  t.deepEqual(s.tokens, [
+    [8, 102],
+    [8, 103],
+  ]);
   t.deepEqual(l.tokens, [[7, 101, 102, 103, 104, 105]]);
   // the short job resolved in the step its completions ended (7's first two tokens + its four)
   t.deepEqual(order, ['short after 6 tokens', 'long']);
@@ -173,10 +256,17 @@ test('a sink that returns true ends that completion alone; a sink that throws re
   const e = engine();
   const b = new Batcher(e.generate, opts);
   const ended = b.submit(job(9, { n: 2, maxTokens: 8 }), { onTokens: (i, toks) => i === 1 && toks.includes(104) });
-  const broken = b.submit(job(5, { maxTokens: 8 }), { onTokens: () => { throw new Error('sink broke'); } });
+  const broken = b.submit(job(5, { maxTokens: 8 }), {
+    onTokens: () => {
+      throw new Error('sink broke');
+    },
+  });
   const other = b.submit(job(6, { maxTokens: 3 }));
   const r = await ended;
-  t.deepEqual(r.tokens, [[9, 101, 102, 103, 104, 105, 106, 107], [9, 102, 103, 104]]);
+  t.deepEqual(r.tokens, [
+    [9, 101, 102, 103, 104, 105, 106, 107],
+    [9, 102, 103, 104],
+  ]);
   t.deepEqual(r.finishReasons, ['length', 'abort']);
   await t.throwsAsync(broken, { message: 'sink broke' });
   t.deepEqual((await other).tokens, [[6, 104, 105]]);
@@ -190,7 +280,12 @@ test('a request cancelled while it runs is refused at once and its completions s
   const b = new Batcher(e.generate, opts);
   const ctl = new AbortController();
   let seen = 0;
-  const cancelled = b.submit(job(3, { n: 2, maxTokens: 50 }), { signal: ctl.signal, onTokens: () => { if (++seen === 4) ctl.abort(); } });
+  const cancelled = b.submit(job(3, { n: 2, maxTokens: 50 }), {
+    signal: ctl.signal,
+    onTokens: () => {
+      if (++seen === 4) ctl.abort();
+    },
+  });
   const kept = b.submit(job(4, { maxTokens: 200 }));
   await t.throwsAsync(cancelled, { instanceOf: AbortedError, message: /while it ran/ });
   t.is(b.running, 3, 'refused at once, while the batch runs on');
@@ -202,15 +297,25 @@ test('tokens of several steps in one engine call reach each sink together, in or
   const e = engine(3);
   const b = new Batcher(e.generate, opts);
   const got: [number, number[]][] = [];
-  const sink = (i: number, toks: number[]) => { got.push([i, toks]); };
+  const sink = (i: number, toks: number[]) => {
+    got.push([i, toks]);
+  };
   const [a, c] = await Promise.all([
     b.submit(job(5, { n: 2, maxTokens: 5, stopTokens: [104] }), { onTokens: sink }),
     b.submit(job(6, { maxTokens: 7, stopTokens: [104] })),
   ]);
   // sequence s answers 5, 100+s+1, ...: both stop at 104 (sequence 0 as its 5th token, 1 as its 4th)
-  t.deepEqual(a.tokens, [[5, 101, 102, 103, 104], [5, 102, 103, 104]]);
+  t.deepEqual(a.tokens, [
+    [5, 101, 102, 103, 104],
+    [5, 102, 103, 104],
+  ]);
   t.deepEqual(a.finishReasons, ['stop', 'stop']);
-  t.deepEqual(got, [[0, [5, 101, 102]], [1, [5, 102, 103]], [0, [103, 104]], [1, [104]]]);
+  t.deepEqual(got, [
+    [0, [5, 101, 102]],
+    [1, [5, 102, 103]],
+    [0, [103, 104]],
+    [1, [104]],
+  ]);
   t.deepEqual(c.tokens, [[6, 103, 104]]);
   t.deepEqual(c.finishReasons, ['stop']);
 });

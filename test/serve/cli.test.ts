@@ -10,7 +10,11 @@ import { ROOT, tinyServeModel } from './fixture.js';
 import { post } from './http.js';
 
 function warmstart(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib/cli/main.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += String(d)));
@@ -21,14 +25,20 @@ function warmstart(args: string[], env: Record<string, string> = {}) {
 
 test('serve listens on loopback, answers with the API key, stops gracefully on SIGTERM', async (t) => {
   const fx = await tinyServeModel(5);
-  const w = warmstart(['serve', '--model', fx.dir, '--port', '0', '--served-model-name', 'kk-tiny'], { WARMSTART_API_KEY: 'k1' });
+  const w = warmstart(['serve', '--model', fx.dir, '--port', '0', '--served-model-name', 'kk-tiny'], {
+    WARMSTART_API_KEY: 'k1',
+  });
   try {
     const deadline = Date.now() + 120_000;
     while (!/on http:\/\/127\.0\.0\.1:\d+\/v1/.test(w.out())) {
-      if (w.child.exitCode !== null || Date.now() > deadline) throw new Error(`no "serving" line: ${w.out()} ${w.err()}`);
+      if (w.child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`no "serving" line: ${w.out()} ${w.err()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    t.regex(w.out(), /^serving kk-tiny on http:\/\/127\.0\.0\.1:\d+\/v1 \(OpenAI-compatible; API key from \$WARMSTART_API_KEY\)/);
+    t.regex(
+      w.out(),
+      /^serving kk-tiny on http:\/\/127\.0\.0\.1:\d+\/v1 \(OpenAI-compatible; API key from \$WARMSTART_API_KEY\)/,
+    );
     const base = /(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(w.out())![1];
     const body = { model: 'kk-tiny', prompt: 'Zoey is', max_tokens: 4 };
     t.is((await post(`${base}/v1/completions`, body)).status, 401);
@@ -39,10 +49,17 @@ test('serve listens on loopback, answers with the API key, stops gracefully on S
     // completion at once, so a request that finished before it was seen running is sent again)
     let inflight: ReturnType<typeof post> | null = null;
     for (let attempt = 0; attempt < 20 && inflight === null; attempt++) {
-      const p = post(`${base}/v1/completions`, { ...body, max_tokens: 1000, n: 4, seed: attempt }, { Authorization: 'Bearer k1' });
+      const p = post(
+        `${base}/v1/completions`,
+        { ...body, max_tokens: 1000, n: 4, seed: attempt },
+        { Authorization: 'Bearer k1' },
+      );
       let settled = false;
-      void p.finally(() => { settled = true; });
-      while (!settled && (await (await fetch(`${base}/health`)).json() as { running: number }).running === 0) await new Promise((r) => setTimeout(r, 5));
+      void p.finally(() => {
+        settled = true;
+      });
+      while (!settled && ((await (await fetch(`${base}/health`)).json()) as { running: number }).running === 0)
+        await new Promise((r) => setTimeout(r, 5));
       if (settled) await p;
       else inflight = p;
     }

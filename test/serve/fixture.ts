@@ -37,13 +37,23 @@ export async function tinyServeModel(count = 40): Promise<TinyServeModel> {
   const tokenizer = Tokenizer.load(tokDir);
   const dir = path.join(tmp, 'tiny-kk');
   await initModel({
-    preset: 'tiny', vocabSize: tokenizer.vocabSize, seed: 1, out: dir, tokenizerFrom: tokDir,
-    eosTokenId: tokenizer.eosTokenId, overrides: { num_hidden_layers: 2 },
+    preset: 'tiny',
+    vocabSize: tokenizer.vocabSize,
+    seed: 1,
+    out: dir,
+    tokenizerFrom: tokDir,
+    eosTokenId: tokenizer.eosTokenId,
+    overrides: { num_hidden_layers: 2 },
   });
   const puzzleFile = path.join(tmp, 'puzzles.jsonl');
   await writePuzzles(puzzleFile, puzzles);
   return {
-    tmp, dir, model: await loadModel(dir), tokenizer: Tokenizer.load(dir), puzzles, puzzleFile,
+    tmp,
+    dir,
+    model: await loadModel(dir),
+    tokenizer: Tokenizer.load(dir),
+    puzzles,
+    puzzleFile,
     cleanup: () => rmSync(tmp, { recursive: true, force: true }),
   };
 }
@@ -67,7 +77,9 @@ export function instrumented(model: Model, delayMs = 0): { model: Model; calls: 
     calls,
     hold() {
       let release!: () => void;
-      gate = new Promise((r) => { release = r; });
+      gate = new Promise((r) => {
+        release = r;
+      });
       return release;
     },
   };

@@ -31,13 +31,23 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
 }
 
 /** A streamed request: the `data:` payloads in order (JSON-parsed, except the final "[DONE]"). */
-export async function stream(url: string, body: unknown): Promise<{ status: number; contentType: string | null; events: unknown[] }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  const events = text.split('\n\n').filter((b) => b.trim() !== '').map((block) => {
-    if (!block.startsWith('data: ')) throw new Error(`not an SSE data event: ${JSON.stringify(block)}`);
-    const data = block.slice('data: '.length);
-    return data === '[DONE]' ? data : JSON.parse(data);
+export async function stream(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; contentType: string | null; events: unknown[] }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
   });
+  const text = await res.text();
+  const events = text
+    .split('\n\n')
+    .filter((b) => b.trim() !== '')
+    .map((block) => {
+      if (!block.startsWith('data: ')) throw new Error(`not an SSE data event: ${JSON.stringify(block)}`);
+      const data = block.slice('data: '.length);
+      return data === '[DONE]' ? data : JSON.parse(data);
+    });
   return { status: res.status, contentType: res.headers.get('content-type'), events };
 }

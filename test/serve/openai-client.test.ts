@@ -24,7 +24,10 @@ test.after.always(async () => {
 
 test('models.list and models.retrieve', async (t) => {
   const list = await client.models.list();
-  t.deepEqual(list.data.map((m) => m.id), [MODEL]);
+  t.deepEqual(
+    list.data.map((m) => m.id),
+    [MODEL],
+  );
   t.is((await client.models.retrieve(MODEL)).owned_by, 'warmstart');
 });
 
@@ -42,16 +45,33 @@ test('completions.create, plain and streamed, agree for a seed', async (t) => {
       if (c.finish_reason) finish[c.index] = c.finish_reason;
     }
   }
-  t.deepEqual(texts, r.choices.map((c) => c.text));
-  t.deepEqual(finish, r.choices.map((c) => c.finish_reason));
+  t.deepEqual(
+    texts,
+    r.choices.map((c) => c.text),
+  );
+  t.deepEqual(
+    finish,
+    r.choices.map((c) => c.finish_reason),
+  );
 });
 
 test('chat.completions.create, plain and streamed with usage', async (t) => {
-  const messages = [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content: 'Who is a knight?' }];
+  const messages = [
+    { role: 'system' as const, content: 'Be brief.' },
+    { role: 'user' as const, content: 'Who is a knight?' },
+  ];
   const r = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 10, temperature: 0.5, seed: 9 });
   t.is(r.object, 'chat.completion');
   t.is(r.choices[0].message.role, 'assistant');
-  const s = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 10, temperature: 0.5, seed: 9, stream: true, stream_options: { include_usage: true } });
+  const s = await client.chat.completions.create({
+    model: MODEL,
+    messages,
+    max_tokens: 10,
+    temperature: 0.5,
+    seed: 9,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   let text = '';
   let role: string | undefined;
   let usage: OpenAI.CompletionUsage | null | undefined;
@@ -69,12 +89,19 @@ test('chat.completions.create, plain and streamed with usage', async (t) => {
 });
 
 test("the client's typed errors: unknown model, bad field, wrong key, context too long", async (t) => {
-  const nf = await t.throwsAsync(client.completions.create({ model: 'gpt-4o', prompt: 'x' }), { instanceOf: OpenAI.NotFoundError });
+  const nf = await t.throwsAsync(client.completions.create({ model: 'gpt-4o', prompt: 'x' }), {
+    instanceOf: OpenAI.NotFoundError,
+  });
   t.regex(nf!.message, /does not exist/);
-  const bad = await t.throwsAsync(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], temperature: 7 }), { instanceOf: OpenAI.BadRequestError });
+  const bad = await t.throwsAsync(
+    client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], temperature: 7 }),
+    { instanceOf: OpenAI.BadRequestError },
+  );
   t.is((bad as InstanceType<typeof OpenAI.BadRequestError>).param, 'temperature');
   const other = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-wrong', maxRetries: 0 });
   await t.throwsAsync(other.models.list(), { instanceOf: OpenAI.AuthenticationError });
-  const long = await t.throwsAsync(client.completions.create({ model: MODEL, prompt: 'x', max_tokens: 33 }), { instanceOf: OpenAI.BadRequestError });
+  const long = await t.throwsAsync(client.completions.create({ model: MODEL, prompt: 'x', max_tokens: 33 }), {
+    instanceOf: OpenAI.BadRequestError,
+  });
   t.regex(long!.message, /max_tokens must be in \[1, 32\]/);
 });

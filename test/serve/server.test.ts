@@ -26,10 +26,26 @@ const eos = () => [...new Set([...fx.tokenizer.stopTokenIds])];
 
 test('a seeded completion is exactly what the engine samples for that prompt and seed', async (t) => {
   const prompt = 'Zoey is a knight and';
-  const r = await post(`${server.url}/v1/completions`, { model: MODEL, prompt, n: 2, max_tokens: 12, temperature: 0.8, top_p: 0.9, top_k: 20, seed: 7 });
+  const r = await post(`${server.url}/v1/completions`, {
+    model: MODEL,
+    prompt,
+    n: 2,
+    max_tokens: 12,
+    temperature: 0.8,
+    top_p: 0.9,
+    top_k: 20,
+    seed: 7,
+  });
   t.is(r.status, 200, r.text);
   const ids = Array.from(fx.tokenizer.encode(prompt));
-  const g = await fx.model.generate([ids, ids], { maxNewTokens: 12, temperature: 0.8, topP: 0.9, topK: 20, seed: 7, stopTokens: eos() });
+  const g = await fx.model.generate([ids, ids], {
+    maxNewTokens: 12,
+    temperature: 0.8,
+    topP: 0.9,
+    topK: 20,
+    seed: 7,
+    stopTokens: eos(),
+  });
   t.is(r.json.object, 'text_completion');
   t.is(r.json.model, MODEL);
   t.is(r.json.choices.length, 2);
@@ -40,22 +56,52 @@ test('a seeded completion is exactly what the engine samples for that prompt and
     t.is(c.finish_reason, g.finishReasons[i]);
   });
   t.not(r.json.choices[0].text, r.json.choices[1].text); // n samples, not n copies
-  t.deepEqual(r.json.usage, { prompt_tokens: ids.length, completion_tokens: g.tokens[0].length + g.tokens[1].length, total_tokens: ids.length + g.tokens[0].length + g.tokens[1].length });
-  const again = await post(`${server.url}/v1/completions`, { model: MODEL, prompt, n: 2, max_tokens: 12, temperature: 0.8, top_p: 0.9, top_k: 20, seed: 7 });
+  t.deepEqual(r.json.usage, {
+    prompt_tokens: ids.length,
+    completion_tokens: g.tokens[0].length + g.tokens[1].length,
+    total_tokens: ids.length + g.tokens[0].length + g.tokens[1].length,
+  });
+  const again = await post(`${server.url}/v1/completions`, {
+    model: MODEL,
+    prompt,
+    n: 2,
+    max_tokens: 12,
+    temperature: 0.8,
+    top_p: 0.9,
+    top_k: 20,
+    seed: 7,
+  });
   t.deepEqual(again.json.choices, r.json.choices);
 });
 
 test('token-id prompts and prompt lists give one choice per prompt and n', async (t) => {
   const ids = Array.from(fx.tokenizer.encode('Who is a knave?'));
-  const r = await post(`${server.url}/v1/completions`, { model: MODEL, prompt: [ids, 'Who is a knight?'], n: 2, max_tokens: 5, temperature: 0 });
+  const r = await post(`${server.url}/v1/completions`, {
+    model: MODEL,
+    prompt: [ids, 'Who is a knight?'],
+    n: 2,
+    max_tokens: 5,
+    temperature: 0,
+  });
   t.is(r.status, 200, r.text);
-  t.deepEqual(r.json.choices.map((c: { index: number }) => c.index), [0, 1, 2, 3]);
+  t.deepEqual(
+    r.json.choices.map((c: { index: number }) => c.index),
+    [0, 1, 2, 3],
+  );
   t.is(r.json.choices[0].text, r.json.choices[1].text); // greedy: both samples agree
   const direct = await fx.model.generate([ids], { maxNewTokens: 5, temperature: 0, stopTokens: eos() });
   t.is(r.json.choices[0].text, fx.tokenizer.decode(direct.tokens[0], { skipSpecialTokens: true }));
   t.is(r.json.usage.prompt_tokens, ids.length + fx.tokenizer.encode('Who is a knight?').length);
   // the edges of the sampling ranges reach the engine inside its own ranges
-  const edges = await post(`${server.url}/v1/completions`, { model: MODEL, prompt: 'x', max_tokens: 2, top_k: 10 ** 6, top_p: 1e-300, temperature: 2, seed: -1 });
+  const edges = await post(`${server.url}/v1/completions`, {
+    model: MODEL,
+    prompt: 'x',
+    max_tokens: 2,
+    top_k: 10 ** 6,
+    top_p: 1e-300,
+    temperature: 2,
+    seed: -1,
+  });
   t.is(edges.status, 200, edges.text);
 });
 
@@ -68,7 +114,13 @@ test('a stop string cuts the text before it, reports it, and counts only the tok
   while (at < text.length - 2 && /\uFFFD/.test(text.slice(at, at + 2))) at++;
   const stop = text.slice(at, at + 2);
   t.true(stop.length === 2 && !stop.includes('\uFFFD'), `greedy text too short: ${JSON.stringify(text)}`);
-  const cut = await post(`${server.url}/v1/completions`, { model: MODEL, prompt, max_tokens: 40, temperature: 0, stop: ['never-there', stop] });
+  const cut = await post(`${server.url}/v1/completions`, {
+    model: MODEL,
+    prompt,
+    max_tokens: 40,
+    temperature: 0,
+    stop: ['never-there', stop],
+  });
   const c = cut.json.choices[0];
   t.is(c.text, text.slice(0, text.indexOf(stop)));
   t.is(c.finish_reason, 'stop');
@@ -78,17 +130,36 @@ test('a stop string cuts the text before it, reports it, and counts only the tok
 });
 
 test('chat completions render the model chat template and answer as the engine does', async (t) => {
-  const messages = [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: [{ type: 'text', text: 'Is Zoey a knight?' }] }];
-  const r = await post(`${server.url}/v1/chat/completions`, { model: MODEL, messages, max_tokens: 10, temperature: 0.7, seed: 3 });
+  const messages = [
+    { role: 'system', content: 'Answer briefly.' },
+    { role: 'user', content: [{ type: 'text', text: 'Is Zoey a knight?' }] },
+  ];
+  const r = await post(`${server.url}/v1/chat/completions`, {
+    model: MODEL,
+    messages,
+    max_tokens: 10,
+    temperature: 0.7,
+    seed: 3,
+  });
   t.is(r.status, 200, r.text);
-  const rendered = renderChat(fx.tokenizer, [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: 'Is Zoey a knight?' }], { addGenerationPrompt: true });
+  const rendered = renderChat(
+    fx.tokenizer,
+    [
+      { role: 'system', content: 'Answer briefly.' },
+      { role: 'user', content: 'Is Zoey a knight?' },
+    ],
+    { addGenerationPrompt: true },
+  );
   t.true(rendered.endsWith('<|im_start|>assistant\n'));
   const ids = Array.from(fx.tokenizer.encode(rendered));
   const stops = [...eos(), fx.tokenizer.tokenToId('<|im_end|>')!];
   const g = await fx.model.generate([ids], { maxNewTokens: 10, temperature: 0.7, seed: 3, stopTokens: stops });
   const toks = g.finishReasons[0] === 'stop' ? g.tokens[0].slice(0, -1) : g.tokens[0];
   t.is(r.json.object, 'chat.completion');
-  t.deepEqual(r.json.choices[0].message, { role: 'assistant', content: fx.tokenizer.decode(toks, { skipSpecialTokens: true }) });
+  t.deepEqual(r.json.choices[0].message, {
+    role: 'assistant',
+    content: fx.tokenizer.decode(toks, { skipSpecialTokens: true }),
+  });
   t.is(r.json.usage.prompt_tokens, ids.length);
 });
 
@@ -104,11 +175,16 @@ test('streams send the same text as server-sent events, then usage and [DONE]', 
     t.regex(s.contentType ?? '', /^text\/event-stream/);
     t.is(s.events.at(-1), '[DONE]');
     const chunks = s.events.slice(0, -1) as { object: string; id: string; choices: any[]; usage?: unknown }[];
-    t.true(chunks.every((c) => c.id === chunks[0].id && c.object === (path.includes('chat') ? 'chat.completion.chunk' : 'text_completion')));
+    t.true(
+      chunks.every(
+        (c) =>
+          c.id === chunks[0].id && c.object === (path.includes('chat') ? 'chat.completion.chunk' : 'text_completion'),
+      ),
+    );
     t.deepEqual(chunks.at(-1)!.usage, whole.json.usage);
     for (let i = 0; i < 2; i++) {
       const mine = chunks.flatMap((c) => c.choices).filter((c) => c.index === i);
-      const text = mine.map((c) => (path.includes('chat') ? c.delta.content ?? '' : c.text)).join('');
+      const text = mine.map((c) => (path.includes('chat') ? (c.delta.content ?? '') : c.text)).join('');
       const expected = path.includes('chat') ? whole.json.choices[i].message.content : whole.json.choices[i].text;
       t.is(text, expected);
       t.true(mine.length > 3, 'one chunk per token or so');
@@ -122,7 +198,10 @@ test('/v1/models and /health', async (t) => {
   const m = await get(`${server.url}/v1/models`);
   t.is(m.status, 200);
   t.is(m.json.object, 'list');
-  t.deepEqual(m.json.data.map((d: { id: string; object: string }) => [d.id, d.object]), [[MODEL, 'model']]);
+  t.deepEqual(
+    m.json.data.map((d: { id: string; object: string }) => [d.id, d.object]),
+    [[MODEL, 'model']],
+  );
   t.is((await get(`${server.url}/v1/models/${MODEL}`)).json.id, MODEL);
   t.is((await get(`${server.url}/v1/models/other`)).status, 404);
   const h = await get(`${server.url}/health`);
@@ -148,10 +227,22 @@ test('bad requests get clean 4xx answers in the OpenAI error shape, naming the f
     [url, { model: MODEL, prompt: 'x', logprobs: 3 }, 400, 'logprobs', /not supported/],
     [url, { model: MODEL, prompt: [[1, 2, 100000]] }, 400, 'prompt', /not below the vocabulary size/],
     [url, { model: MODEL, prompt: '' }, 400, 'prompt', /empty/],
-    [url, { model: MODEL, prompt: 'word '.repeat(5000), max_tokens: 8 }, 400, 'max_tokens', /maximum context length is 4096/],
+    [
+      url,
+      { model: MODEL, prompt: 'word '.repeat(5000), max_tokens: 8 },
+      400,
+      'max_tokens',
+      /maximum context length is 4096/,
+    ],
     [chat, { model: MODEL, messages: 'hi' }, 400, 'messages', /non-empty array/],
     [chat, { model: MODEL, messages: [{ role: 'robot', content: 'hi' }] }, 400, 'messages[0].role', /one of system/],
-    [chat, { model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url' }] }] }, 400, 'messages[0].content', /only text/],
+    [
+      chat,
+      { model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url' }] }] },
+      400,
+      'messages[0].content',
+      /only text/,
+    ],
     [url, { model: 'gpt-4o', prompt: 'x' }, 404, 'model', /does not exist/],
     [chat, { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }, 404, 'model', /does not exist/],
     [url, { model: MODEL, prompt: 'x'.repeat(70 * 1024) }, 413, null, /larger than the limit/],
@@ -173,7 +264,12 @@ test('bad requests get clean 4xx answers in the OpenAI error shape, naming the f
       c.close();
     },
   });
-  const res = await fetch(url, { method: 'POST', body: chunked, headers: { 'Content-Type': 'application/json' }, duplex: 'half' } as RequestInit);
+  const res = await fetch(url, {
+    method: 'POST',
+    body: chunked,
+    headers: { 'Content-Type': 'application/json' },
+    duplex: 'half',
+  } as RequestInit);
   t.is(res.status, 413);
   t.is(((await res.json()) as { error: { code: string } }).error.code, 'body_too_large');
   const wrongMethod = await fetch(url);
@@ -214,12 +310,17 @@ test('a full queue answers 429 with Retry-After; every request gets an answer', 
   try {
     const release = hold();
     let answered = 0;
-    const all = Array.from({ length: 8 }, (_, i) => post(`${s.url}/v1/completions`, { model: MODEL, prompt: `q${i}`, max_tokens: 2 }).finally(() => answered++));
+    const all = Array.from({ length: 8 }, (_, i) =>
+      post(`${s.url}/v1/completions`, { model: MODEL, prompt: `q${i}`, max_tokens: 2 }).finally(() => answered++),
+    );
     // one runs, two wait (or three, if they queue before the first batch starts), the rest are refused at once
     await until(() => answered >= 5 && s.batcher.running === 1);
     release();
     const codes = (await Promise.all(all)).map((r) => r.status);
-    t.true(codes.every((c) => c === 200 || c === 429), codes.join());
+    t.true(
+      codes.every((c) => c === 200 || c === 429),
+      codes.join(),
+    );
     t.true(codes.filter((c) => c === 200).length >= 2 && codes.filter((c) => c === 429).length >= 5, codes.join());
     for (const r of await Promise.all(all)) {
       if (r.status === 200) continue;
@@ -265,12 +366,69 @@ test('close() lets requests in flight finish, then refuses connections', async (
 });
 
 test('every single-field mutation of a valid body is answered 200 or a clean 4xx, never 500', async (t) => {
-  const values: unknown[] = [null, undefined, true, false, 0, -1, 1.5, 2 ** 53, -(2 ** 60), 1e300, '', 'x', '10', [], [1], ['a'], {}, { a: 1 }, [[1, 2]], [[-1]], [{}], 'y'.repeat(3000)];
+  const values: unknown[] = [
+    null,
+    undefined,
+    true,
+    false,
+    0,
+    -1,
+    1.5,
+    2 ** 53,
+    -(2 ** 60),
+    1e300,
+    '',
+    'x',
+    '10',
+    [],
+    [1],
+    ['a'],
+    {},
+    { a: 1 },
+    [[1, 2]],
+    [[-1]],
+    [{}],
+    'y'.repeat(3000),
+  ];
   const bodies: [string, Record<string, unknown>, string[]][] = [
-    ['/v1/completions', { model: MODEL, prompt: 'Zoey is', max_tokens: 2 },
-      ['model', 'prompt', 'max_tokens', 'temperature', 'top_p', 'top_k', 'n', 'stop', 'seed', 'stream', 'stream_options', 'logprobs', 'echo', 'best_of', 'suffix', 'presence_penalty', 'logit_bias']],
-    ['/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
-      ['messages', 'max_completion_tokens', 'response_format', 'tools', 'logprobs', 'top_logprobs', 'messages.0', 'messages.0.role', 'messages.0.content']],
+    [
+      '/v1/completions',
+      { model: MODEL, prompt: 'Zoey is', max_tokens: 2 },
+      [
+        'model',
+        'prompt',
+        'max_tokens',
+        'temperature',
+        'top_p',
+        'top_k',
+        'n',
+        'stop',
+        'seed',
+        'stream',
+        'stream_options',
+        'logprobs',
+        'echo',
+        'best_of',
+        'suffix',
+        'presence_penalty',
+        'logit_bias',
+      ],
+    ],
+    [
+      '/v1/chat/completions',
+      { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+      [
+        'messages',
+        'max_completion_tokens',
+        'response_format',
+        'tools',
+        'logprobs',
+        'top_logprobs',
+        'messages.0',
+        'messages.0.role',
+        'messages.0.content',
+      ],
+    ],
   ];
   const cases: [string, unknown][] = [];
   for (const [path, base, fields] of bodies) {
@@ -288,14 +446,16 @@ test('every single-field mutation of a valid body is answered 200 or a clean 4xx
   }
   const statuses = new Map<number, number>();
   for (let i = 0; i < cases.length; i += 16) {
-    await Promise.all(cases.slice(i, i + 16).map(async ([path, body]) => {
-      const r = await post(`${server.url}${path}`, body);
-      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-      const label = `${path} ${JSON.stringify(body).slice(0, 160)} -> ${r.status} ${r.text.slice(0, 160)}`;
-      if (r.status === 200) return;
-      t.true(r.status >= 400 && r.status < 500, label);
-      t.is(typeof r.json?.error?.message, 'string', label);
-    }));
+    await Promise.all(
+      cases.slice(i, i + 16).map(async ([path, body]) => {
+        const r = await post(`${server.url}${path}`, body);
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        const label = `${path} ${JSON.stringify(body).slice(0, 160)} -> ${r.status} ${r.text.slice(0, 160)}`;
+        if (r.status === 200) return;
+        t.true(r.status >= 400 && r.status < 500, label);
+        t.is(typeof r.json?.error?.message, 'string', label);
+      }),
+    );
   }
   t.true((statuses.get(200) ?? 0) > 20 && (statuses.get(400) ?? 0) > 100, JSON.stringify([...statuses]));
   t.is((await post(`${server.url}/v1/completions`, { model: MODEL, prompt: 'still here', max_tokens: 2 })).status, 200);

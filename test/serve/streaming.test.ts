@@ -24,7 +24,9 @@ const SCRIPT = 'Bob is a knight. Alice is a knave. STOP then more words that fol
 function scripted(pauseAt: number) {
   const ids = Array.from(fx.tokenizer.encode(SCRIPT));
   let resume!: () => void;
-  const paused = new Promise<void>((r) => { resume = r; });
+  const paused = new Promise<void>((r) => {
+    resume = r;
+  });
   const state = { steps: 0, pausedNow: false, finished: false, aborted: [] as boolean[] };
   const m = Object.create(fx.model) as Model;
   m.generate = async (prompts, opts): Promise<Generation> => {
@@ -92,7 +94,8 @@ test('a stream carries the text of the tokens sampled so far while the generatio
   const sc = scripted(6);
   await withServer(sc.model, async (s) => {
     const res = await fetch(`${s.url}/v1/completions`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ model: 'tiny', prompt: 'Who is who?', max_tokens: 64, stream: true }),
     });
     let text = '';
@@ -120,10 +123,20 @@ test('a stop string ends the completion in the engine as soon as it is sampled, 
   for (const stream of [false, true]) {
     const sc = scripted(-1);
     await withServer(sc.model, async (s) => {
-      const r = await post(`${s.url}/v1/completions`, { model: 'tiny', prompt: 'Who is who?', max_tokens: 64, stop: ['STOP'], stream });
+      const r = await post(`${s.url}/v1/completions`, {
+        model: 'tiny',
+        prompt: 'Who is who?',
+        max_tokens: 64,
+        stop: ['STOP'],
+        stream,
+      });
       t.is(r.status, 200);
       const text = stream
-        ? r.text.split('\n\n').filter((b) => b.startsWith('data: {')).map((b) => JSON.parse(b.slice(6)).choices[0]?.text ?? '').join('')
+        ? r.text
+            .split('\n\n')
+            .filter((b) => b.startsWith('data: {'))
+            .map((b) => JSON.parse(b.slice(6)).choices[0]?.text ?? '')
+            .join('')
         : r.json.choices[0].text;
       t.is(text, 'Bob is a knight. Alice is a knave. ');
       await until(() => sc.state.finished);
@@ -140,7 +153,9 @@ test('a client that hangs up mid-stream stops its completion', async (t) => {
   await withServer(sc.model, async (s) => {
     const ctl = new AbortController();
     const res = await fetch(`${s.url}/v1/completions`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, signal: ctl.signal,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      signal: ctl.signal,
       body: JSON.stringify({ model: 'tiny', prompt: 'Who is who?', max_tokens: 64, stream: true }),
     });
     const reading = readEvents(res, () => undefined).catch(() => undefined);

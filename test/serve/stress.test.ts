@@ -27,19 +27,29 @@ test('32 clients: every request answered or refused with 429, none lost, memory 
         const streamed = kind.endsWith('stream');
         const n = 1 + (i % 2);
         const body = {
-          model: MODEL, max_tokens: 1 + (i % 8), temperature: i % 3 === 0 ? 0 : 0.8, n, stream: streamed,
-          ...(chat ? { messages: [{ role: 'user', content: `Is person ${i} a knight?` }] } : { prompt: `Person ${i} says` }),
+          model: MODEL,
+          max_tokens: 1 + (i % 8),
+          temperature: i % 3 === 0 ? 0 : 0.8,
+          n,
+          stream: streamed,
+          ...(chat
+            ? { messages: [{ role: 'user', content: `Is person ${i} a knight?` }] }
+            : { prompt: `Person ${i} says` }),
         };
         const hangUp = i % 13 === 0; // this client gives up at once
         const ctl = new AbortController();
         const timer = setTimeout(() => ctl.abort(), hangUp ? 2 : 30_000);
         try {
           const res = await fetch(`${server.url}/v1/${chat ? 'chat/completions' : 'completions'}`, {
-            method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: ctl.signal,
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify(body),
+            signal: ctl.signal,
           });
           const text = await res.text();
           if (res.status === 429) {
-            if (JSON.parse(text).error.type !== 'rate_limit_error') tally.lost.push(`429 without the error body: ${text}`);
+            if (JSON.parse(text).error.type !== 'rate_limit_error')
+              tally.lost.push(`429 without the error body: ${text}`);
             tally.refused++;
             await new Promise((r) => setTimeout(r, 10));
           } else if (res.status !== 200) {
@@ -47,11 +57,13 @@ test('32 clients: every request answered or refused with 429, none lost, memory 
           } else if (streamed) {
             const events = text.split('\n\n').filter((e) => e !== '');
             const finished = events.filter((e) => e.includes('"finish_reason":"')).length;
-            if (events.at(-1) !== 'data: [DONE]' || finished !== n) tally.lost.push(`incomplete stream: ${text.slice(-200)}`);
+            if (events.at(-1) !== 'data: [DONE]' || finished !== n)
+              tally.lost.push(`incomplete stream: ${text.slice(-200)}`);
             else tally.ok++;
           } else {
             const j = JSON.parse(text);
-            if (j.choices?.length !== n || !(j.usage?.completion_tokens >= n)) tally.lost.push(`incomplete body: ${text.slice(0, 200)}`);
+            if (j.choices?.length !== n || !(j.usage?.completion_tokens >= n))
+              tally.lost.push(`incomplete body: ${text.slice(0, 200)}`);
             else tally.ok++;
           }
         } catch (e) {
@@ -72,14 +84,19 @@ test('32 clients: every request answered or refused with 429, none lost, memory 
     t.true(tally.ok > CLIENTS, `answered ${tally.ok}`);
     t.true(tally.refused > 0, 'the queue limit was reached');
     t.true(tally.hungUp > 0);
-    t.true(server.batcher.stats.batches < tally.ok, `${tally.ok} answers in ${server.batcher.stats.batches} engine calls`);
+    t.true(
+      server.batcher.stats.batches < tally.ok,
+      `${tally.ok} answers in ${server.batcher.stats.batches} engine calls`,
+    );
     // hung-up clients left nothing behind
-    const health = await (await fetch(`${server.url}/health`)).json() as { queued: number; running: number };
+    const health = (await (await fetch(`${server.url}/health`)).json()) as { queued: number; running: number };
     t.deepEqual([health.queued, health.running], [0, 0]);
     // memory: after the warm-up round, RSS grows by less than 64 MB in all
     const MB = 1 << 20;
     t.true(rss.at(-1)! - rss[1] < 64 * MB, `RSS by round (MB): ${rss.map((r) => (r / MB).toFixed(0)).join(', ')}`);
-    t.log(`${tally.ok} answered, ${tally.refused} refused (429), ${tally.hungUp} hung up, ${server.batcher.stats.batches} batches; RSS by round (MB): ${rss.map((r) => (r / MB).toFixed(0)).join(', ')}`);
+    t.log(
+      `${tally.ok} answered, ${tally.refused} refused (429), ${tally.hungUp} hung up, ${server.batcher.stats.batches} batches; RSS by round (MB): ${rss.map((r) => (r / MB).toFixed(0)).join(', ')}`,
+    );
   } finally {
     await server.close({ graceMs: 5000 });
     fx.cleanup();

@@ -5,6 +5,13 @@ import { loadPuzzles } from '../../lib/kk/index.js';
 import { OpenAITeacher } from '../../lib/teachers/openai.js';
 
 const [endpoint, model, input, out, samples, concurrency, maxTokens] = process.argv.slice(2);
-const teacher = new OpenAITeacher({ endpoint, model, samples: Number(samples), concurrency: Number(concurrency), maxTokens: Number(maxTokens), baseDelayMs: 20 });
+const teacher = new OpenAITeacher({
+  endpoint,
+  model,
+  samples: Number(samples),
+  concurrency: Number(concurrency),
+  maxTokens: Number(maxTokens),
+  baseDelayMs: 20,
+});
 const r = await teacher.writeFile(await loadPuzzles(input), out);
 console.log(JSON.stringify(r));

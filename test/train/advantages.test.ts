@@ -54,22 +54,28 @@ test('clipping: rho is clipped to [0.8, 1.2] only where the clipped term is the 
   const clip = { low: 0.2, high: 0.2 };
   // A > 0, rho 1.5: min(1.5, 1.2) = 1.2 -> loss -1.2, clipped
   let r = clippedTokenLoss(Math.log(1.5), 0, 1, 1, clip);
-  close(t, r.loss, -1.2); t.true(r.clipped);
+  close(t, r.loss, -1.2);
+  t.true(r.clipped);
   // A < 0, rho 0.5: min(-0.5, -0.8) = -0.8 -> loss 0.8, clipped
   r = clippedTokenLoss(Math.log(0.5), 0, -1, 1, clip);
-  close(t, r.loss, 0.8); t.true(r.clipped);
+  close(t, r.loss, 0.8);
+  t.true(r.clipped);
   // A < 0, rho 1.5: min(-1.5, -1.2) = -1.5 -> loss 1.5, not clipped (the pessimistic branch)
   r = clippedTokenLoss(Math.log(1.5), 0, -1, 1, clip);
-  close(t, r.loss, 1.5); t.false(r.clipped);
+  close(t, r.loss, 1.5);
+  t.false(r.clipped);
   // A > 0, rho 0.5: min(0.5, 0.8) = 0.5 -> loss -0.5, not clipped
   r = clippedTokenLoss(Math.log(0.5), 0, 1, 1, clip);
-  close(t, r.loss, -0.5); t.false(r.clipped);
+  close(t, r.loss, -0.5);
+  t.false(r.clipped);
   // asymmetric clip (DAPO's clip-higher): rho 1.25 within 1 + 0.28
   r = clippedTokenLoss(Math.log(1.25), 0, 2, 1, { low: 0.2, high: 0.28 });
-  close(t, r.loss, -2.5); t.false(r.clipped);
+  close(t, r.loss, -2.5);
+  t.false(r.clipped);
   // weight 0 (a prompt token) contributes nothing and is never counted as clipped
   r = clippedTokenLoss(Math.log(3), 0, 1, 0, clip);
-  t.is(Math.abs(r.loss), 0); t.false(r.clipped);
+  t.is(Math.abs(r.loss), 0);
+  t.false(r.clipped);
 });
 
 test('Dr. GRPO loss: no per-sequence length division, a constant G x Lmax normaliser', (t) => {
@@ -79,11 +85,25 @@ test('Dr. GRPO loss: no per-sequence length division, a constant G x Lmax normal
   const { advantages } = groupAdvantages([1, 0], 2);
   const A = [advantages[0], advantages[0], advantages[1], advantages[1], advantages[1], advantages[1]];
   const logp = [-1, -2, -0.5, -3, -1, -2];
-  const { loss, clipped } = clippedObjective(logp, logp, A, [1, 1, 1, 1, 1, 1], { low: 0.2, high: 0.2 }, drGrpoNormaliser(2, 4));
+  const { loss, clipped } = clippedObjective(
+    logp,
+    logp,
+    A,
+    [1, 1, 1, 1, 1, 1],
+    { low: 0.2, high: 0.2 },
+    drGrpoNormaliser(2, 4),
+  );
   close(t, loss, 0.125);
   t.is(clipped, 0);
   // all-equal rewards: zero loss whatever the logprobs
   const zero = groupAdvantages([2, 2], 2).advantages;
-  const z = clippedObjective(logp, logp.map((x) => x - 0.7), [zero[0], zero[0], zero[1], zero[1], zero[1], zero[1]], [1, 1, 1, 1, 1, 1], { low: 0.2, high: 0.2 }, 8);
+  const z = clippedObjective(
+    logp,
+    logp.map((x) => x - 0.7),
+    [zero[0], zero[0], zero[1], zero[1], zero[1], zero[1]],
+    [1, 1, 1, 1, 1, 1],
+    { low: 0.2, high: 0.2 },
+    8,
+  );
   t.is(Math.abs(z.loss), 0);
 });

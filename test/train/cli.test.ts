@@ -24,8 +24,12 @@ function cli(args: string[]): Promise<{ status: number | null; stdout: string; s
     const p = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { env });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
     p.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
@@ -42,8 +46,30 @@ test.before(async () => {
 
 const commands = (out: string): Record<string, string[]> => ({
   sft: ['sft', '--model', kk.dir, '--data', data, '--out', out, '--epochs', '1'],
-  grpo: ['grpo', '--model', kk.dir, '--task', 'test/fixtures/train/letter-reward.mjs', '--out', out, '--steps', '1', '--beta', '0.1'],
-  eval: ['eval', '--model', kk.dir, '--benchmark', 'test/fixtures/train/letter-reward.mjs', '--data', data, '--out', out],
+  grpo: [
+    'grpo',
+    '--model',
+    kk.dir,
+    '--task',
+    'test/fixtures/train/letter-reward.mjs',
+    '--out',
+    out,
+    '--steps',
+    '1',
+    '--beta',
+    '0.1',
+  ],
+  eval: [
+    'eval',
+    '--model',
+    kk.dir,
+    '--benchmark',
+    'test/fixtures/train/letter-reward.mjs',
+    '--data',
+    data,
+    '--out',
+    out,
+  ],
 });
 
 // The CLI in this process (run() prints errors and sets process.exitCode): stderr captured.
@@ -51,8 +77,14 @@ async function cliHere(args: string[]): Promise<{ code: number | string | undefi
   const write = { err: process.stderr.write, out: process.stdout.write };
   let stderr = '';
   let stdout = '';
-  process.stderr.write = ((c: string | Uint8Array) => { stderr += String(c); return true; }) as typeof process.stderr.write;
-  process.stdout.write = ((c: string | Uint8Array) => { stdout += String(c); return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => {
+    stderr += String(c);
+    return true;
+  }) as typeof process.stderr.write;
+  process.stdout.write = ((c: string | Uint8Array) => {
+    stdout += String(c);
+    return true;
+  }) as typeof process.stdout.write;
   try {
     await run(['node', 'warmstart', ...args]);
     return { code: process.exitCode, stderr, stdout };
@@ -64,23 +96,35 @@ async function cliHere(args: string[]): Promise<{ code: number | string | undefi
 }
 
 for (const cmd of ['sft', 'grpo', 'eval']) {
-  test.serial(`${cmd} --device cuda without the CUDA engine: one line naming --device and why, exit 1, nothing written`, async (t) => {
-    const out = join(dir, `${cmd}-cuda`);
-    const r = await cliHere([...commands(out)[cmd], '--device', 'cuda']);
-    t.is(r.code, 1);
-    t.is(r.stderr, 'warmstart: --device cuda: the CUDA engine is not available (skipped (WARMSTART_DEVICE=cpu))\n');
-    t.is(r.stdout, '');
-    t.false(existsSync(out));
-    t.false(existsSync(`${out}.run`));
-  });
+  test.serial(
+    `${cmd} --device cuda without the CUDA engine: one line naming --device and why, exit 1, nothing written`,
+    async (t) => {
+      const out = join(dir, `${cmd}-cuda`);
+      const r = await cliHere([...commands(out)[cmd], '--device', 'cuda']);
+      t.is(r.code, 1);
+      t.is(r.stderr, 'warmstart: --device cuda: the CUDA engine is not available (skipped (WARMSTART_DEVICE=cpu))\n');
+      t.is(r.stdout, '');
+      t.false(existsSync(out));
+      t.false(existsSync(`${out}.run`));
+    },
+  );
 
   test.serial(`${cmd} --device tpu: an error naming the flag and its choices, nothing written`, async (t) => {
     // the commands exit through commander here; in this process they throw a CommanderError instead
     const out = join(dir, `${cmd}-tpu`);
     const program = buildProgram();
     let stderr = '';
-    for (const c of [program, ...program.commands]) c.exitOverride().configureOutput({ writeErr: (m) => { stderr += m; }, writeOut: () => {} });
-    const err = await t.throwsAsync(program.parseAsync(['node', 'warmstart', ...commands(out)[cmd], '--device', 'tpu']), { instanceOf: CommanderError });
+    for (const c of [program, ...program.commands])
+      c.exitOverride().configureOutput({
+        writeErr: (m) => {
+          stderr += m;
+        },
+        writeOut: () => {},
+      });
+    const err = await t.throwsAsync(
+      program.parseAsync(['node', 'warmstart', ...commands(out)[cmd], '--device', 'tpu']),
+      { instanceOf: CommanderError },
+    );
     t.is(err?.exitCode, 1);
     t.is(err?.code, 'commander.invalidArgument');
     t.regex(stderr, /^error: option '--device <name>' argument 'tpu' is invalid\. Allowed choices are cpu, cuda\.\n/);
@@ -124,10 +168,31 @@ test.serial('--generation-batch takes a positive integer or auto', async (t) => 
 
 test('sft --device cpu: the default micro-batch is auto, logged and recorded as a number', async (t) => {
   const out = join(dir, 'sft-cpu');
-  const r = await cli(['sft', '--model', kk.dir, '--data', data, '--out', out, '--epochs', '1', '--val', '4', '--max-length', '512', '--lr', '1e-3', '--device', 'cpu']);
+  const r = await cli([
+    'sft',
+    '--model',
+    kk.dir,
+    '--data',
+    data,
+    '--out',
+    out,
+    '--epochs',
+    '1',
+    '--val',
+    '4',
+    '--max-length',
+    '512',
+    '--lr',
+    '1e-3',
+    '--device',
+    'cpu',
+  ]);
   t.is(r.status, 0, r.stderr);
   // the tiny model's activations are a few KB a token: the cap, not the budget, decides
-  t.regex(r.stderr, /sft: 16384 tokens per micro-batch \(auto: [\d.]+ GiB activation budget at [\d.]+ MB per token on cpu, capped at 16384\), 4 micro-batches per optimizer step/);
+  t.regex(
+    r.stderr,
+    /sft: 16384 tokens per micro-batch \(auto: [\d.]+ GiB activation budget at [\d.]+ MB per token on cpu, capped at 16384\), 4 micro-batches per optimizer step/,
+  );
   const config = JSON.parse(readFileSync(join(`${out}.run`, 'config.json'), 'utf8')) as Record<string, unknown>;
   t.is(config.microBatchTokens, 16384);
   t.true(existsSync(join(out, 'model.safetensors')));
@@ -135,9 +200,33 @@ test('sft --device cpu: the default micro-batch is auto, logged and recorded as 
 
 test('grpo: an explicit --micro-batch-tokens wins over auto, and is recorded', async (t) => {
   const out = join(dir, 'grpo-cpu');
-  const r = await cli(['grpo', '--model', kk.dir, '--task', 'test/fixtures/train/letter-reward.mjs', '--examples', '4', '--out', out, '--steps', '1',
-    '--prompts-per-step', '2', '--generations', '2', '--max-completion-length', '8', '--micro-batch-tokens', '64', '--device', 'cpu']);
+  const r = await cli([
+    'grpo',
+    '--model',
+    kk.dir,
+    '--task',
+    'test/fixtures/train/letter-reward.mjs',
+    '--examples',
+    '4',
+    '--out',
+    out,
+    '--steps',
+    '1',
+    '--prompts-per-step',
+    '2',
+    '--generations',
+    '2',
+    '--max-completion-length',
+    '8',
+    '--micro-batch-tokens',
+    '64',
+    '--device',
+    'cpu',
+  ]);
   t.is(r.status, 0, r.stderr);
   t.regex(r.stderr, /grpo: 64 tokens per micro-batch\n/);
-  t.is((JSON.parse(readFileSync(join(`${out}.run`, 'config.json'), 'utf8')) as Record<string, unknown>).microBatchTokens, 64);
+  t.is(
+    (JSON.parse(readFileSync(join(`${out}.run`, 'config.json'), 'utf8')) as Record<string, unknown>).microBatchTokens,
+    64,
+  );
 });

@@ -12,8 +12,16 @@ const TRAIN = { lr: 1e-2, betas: [0.9, 0.99] as [number, number], eps: 1e-8, wei
 
 // Two prompts x G = 2 completions of different lengths; weight 1 on completion tokens.
 function grpoBatch(rewards: number[]): { batch: Batch; advantages: Float32Array; normaliser: number } {
-  const prompts = [[1, 5, 9, 2], [3, 7, 11]];
-  const completions = [[4, 8, 15, 16, 23], [42, 4], [6, 6, 6, 7], [9, 10, 11, 12, 13, 14]];
+  const prompts = [
+    [1, 5, 9, 2],
+    [3, 7, 11],
+  ];
+  const completions = [
+    [4, 8, 15, 16, 23],
+    [42, 4],
+    [6, 6, 6, 7],
+    [9, 10, 11, 12, 13, 14],
+  ];
   const maxCompletionLength = 8;
   const seqs = completions.map((c, k) => {
     const p = prompts[Math.floor(k / 2)];
@@ -36,8 +44,8 @@ test('mu = 1: no old logprobs, ratio exactly 1; same step as old = the current l
   const m2 = await tiny();
   const logp = await m1.batchLogprobs(batch);
   const clip = 0.2;
-  const r1 = await m1.trainer(TRAIN).step(batch, { advantages, normaliser, clip });                    // what grpo() does with mu = 1
-  const r2 = await m2.trainer(TRAIN).step(batch, { advantages, normaliser, clip, oldLogprobs: logp });  // mu > 1, first update
+  const r1 = await m1.trainer(TRAIN).step(batch, { advantages, normaliser, clip }); // what grpo() does with mu = 1
+  const r2 = await m2.trainer(TRAIN).step(batch, { advantages, normaliser, clip, oldLogprobs: logp }); // mu > 1, first update
   // the training forward sees exactly the logprobs the old policy had: ratio exp(0) = 1, nothing clipped
   t.deepEqual(Array.from(r2.logprobs), Array.from(logp));
   t.is(r2.clipped, 0);
@@ -48,7 +56,8 @@ test('mu = 1: no old logprobs, ratio exactly 1; same step as old = the current l
   // ... and both take the same step: identical logprobs afterwards
   const after1 = await m1.batchLogprobs(batch);
   const after2 = await m2.batchLogprobs(batch);
-  for (let i = 0; i < after1.length; i++) t.true(close(after1[i], after2[i], 1e-6), `token ${i}: ${after1[i]} vs ${after2[i]}`);
+  for (let i = 0; i < after1.length; i++)
+    t.true(close(after1[i], after2[i], 1e-6), `token ${i}: ${after1[i]} vs ${after2[i]}`);
   t.notDeepEqual(Array.from(after1), Array.from(logp), 'the step changed the policy');
 });
 
@@ -59,7 +68,9 @@ test('clipping in the engine matches the reference: loss and clipped-token count
   // old policy: ratios 1.5, 0.6, 1.1, 0.9 cycling over the tokens
   const ratios = [1.5, 0.6, 1.1, 0.9];
   const old = logp.map((lp, i) => lp - Math.log(ratios[i % 4]));
-  const r = await m.trainer(TRAIN).step(batch, { advantages, normaliser, clip: [0.2, 0.28], oldLogprobs: old, accumulate: true });
+  const r = await m
+    .trainer(TRAIN)
+    .step(batch, { advantages, normaliser, clip: [0.2, 0.28], oldLogprobs: old, accumulate: true });
   const ref = clippedObjective(logp, old, advantages, batch.weights, { low: 0.2, high: 0.28 }, normaliser);
   t.true(ref.clipped > 0);
   t.is(r.clipped, ref.clipped);

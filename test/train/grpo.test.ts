@@ -23,7 +23,9 @@ const examples = ['a knight', 'a knave', 'say a', 'alas'].map((prompt, i) => ({ 
 const config = { ...GRPO_PAPER, steps: 1, promptsPerStep: 2, generations: 2, maxCompletionLength: 8, warmupSteps: 0 };
 
 let kk: TinyKK;
-test.before(async () => { kk = await tinyKK(join(mkdtempSync(join(tmpdir(), 'ws-grpo-')), 'model'), 20); });
+test.before(async () => {
+  kk = await tinyKK(join(mkdtempSync(join(tmpdir(), 'ws-grpo-')), 'model'), 20);
+});
 
 test('a reference on another device than the policy is refused before anything is written', async (t) => {
   const policy = await loadModel(kk.dir);
@@ -31,10 +33,31 @@ test('a reference on another device than the policy is refused before anything i
   // a model that says it is on CUDA (its arithmetic is the CPU's: only the label matters here)
   const cudaRef = new Model(cpuRef.config, cpuRef.native, cpuRef.dir, 'cuda');
   const runDir = join(mkdtempSync(join(tmpdir(), 'ws-grpo-run-')), 'run');
-  await t.throwsAsync(grpo({ model: policy, reference: cudaRef, tokenizer: kk.tokenizer, task: letterA, examples, runDir, config: { ...config, beta: 0.1 } }),
-    { instanceOf: RangeError, message: "grpo: the reference model is on 'cuda' and the policy on 'cpu'; load both on the same device" });
+  await t.throwsAsync(
+    grpo({
+      model: policy,
+      reference: cudaRef,
+      tokenizer: kk.tokenizer,
+      task: letterA,
+      examples,
+      runDir,
+      config: { ...config, beta: 0.1 },
+    }),
+    {
+      instanceOf: RangeError,
+      message: "grpo: the reference model is on 'cuda' and the policy on 'cpu'; load both on the same device",
+    },
+  );
   t.throws(() => readFileSync(join(runDir, 'config.json')));
-  const r = await grpo({ model: policy, reference: cpuRef, tokenizer: kk.tokenizer, task: letterA, examples, runDir, config: { ...config, beta: 0.1 } });
+  const r = await grpo({
+    model: policy,
+    reference: cpuRef,
+    tokenizer: kk.tokenizer,
+    task: letterA,
+    examples,
+    runDir,
+    config: { ...config, beta: 0.1 },
+  });
   t.is(r.steps, 1);
 });
 
@@ -45,13 +68,24 @@ test("'auto' is raised to the longest prompt + maxCompletionLength when that is 
   const runDir = join(mkdtempSync(join(tmpdir(), 'ws-grpo-run-')), 'run');
   const logs: string[] = [];
   await grpo({
-    model: await loadModel(kk.dir), tokenizer: kk.tokenizer, task: letterA, examples, runDir, onLog: (m) => logs.push(m),
+    model: await loadModel(kk.dir),
+    tokenizer: kk.tokenizer,
+    task: letterA,
+    examples,
+    runDir,
+    onLog: (m) => logs.push(m),
     // one step stopped before it starts: the run is set up (and its config recorded), nothing sampled
-    signal: AbortSignal.abort(), config: { ...config, maxCompletionLength },
+    signal: AbortSignal.abort(),
+    config: { ...config, maxCompletionLength },
   });
   const recorded = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { microBatchTokens: number };
   t.is(recorded.microBatchTokens, longestPrompt + maxCompletionLength);
-  t.regex(logs.join('\n'), new RegExp(`grpo: ${longestPrompt + maxCompletionLength} tokens per micro-batch \\(auto: the longest sequence, above the cap`));
+  t.regex(
+    logs.join('\n'),
+    new RegExp(
+      `grpo: ${longestPrompt + maxCompletionLength} tokens per micro-batch \\(auto: the longest sequence, above the cap`,
+    ),
+  );
 });
 
 test('generationBatch: sampling a step in pieces gives the same completions, metrics and weights', async (t) => {
@@ -60,10 +94,26 @@ test('generationBatch: sampling a step in pieces gives the same completions, met
     const runDir = join(mkdtempSync(join(tmpdir(), 'ws-grpo-run-')), 'run');
     const logs: string[] = [];
     const r = await grpo({
-      model: await loadModel(kk.dir), tokenizer: kk.tokenizer, task: letterA, examples, runDir, onLog: (m) => logs.push(m),
-      config: { ...config, steps: 3, promptsPerStep: 2, generations: 4, maxCompletionLength: 12, lr: 1e-3, maxGradNorm: 1, generationBatch },
+      model: await loadModel(kk.dir),
+      tokenizer: kk.tokenizer,
+      task: letterA,
+      examples,
+      runDir,
+      onLog: (m) => logs.push(m),
+      config: {
+        ...config,
+        steps: 3,
+        promptsPerStep: 2,
+        generations: 4,
+        maxCompletionLength: 12,
+        lr: 1e-3,
+        maxGradNorm: 1,
+        generationBatch,
+      },
     });
-    const metrics = readMetrics(runDir).map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => !timing.has(k))));
+    const metrics = readMetrics(runDir).map((m) =>
+      Object.fromEntries(Object.entries(m).filter(([k]) => !timing.has(k))),
+    );
     const probe = await r.model.logprobs([[1, 2, 3, 4, 5, 6]]);
     return { metrics, probe: Array.from(probe[0]), logs: logs.join('\n') };
   };
@@ -76,15 +126,37 @@ test('generationBatch: sampling a step in pieces gives the same completions, met
 });
 
 test("'auto' generation batch: as many sequences as half the budget holds, at least one, at most all", (t) => {
-  const q05 = { hiddenSize: 896, intermediateSize: 4864, numHiddenLayers: 24, numAttentionHeads: 14, numKeyValueHeads: 2, headDim: 64, vocabSize: 151936 };
+  const q05 = {
+    hiddenSize: 896,
+    intermediateSize: 4864,
+    numHiddenLayers: 24,
+    numAttentionHeads: 14,
+    numKeyValueHeads: 2,
+    headDim: 64,
+    vocabSize: 151936,
+  };
   // 24 layers × (k, v) × 2 KV heads × 64 × 4 bytes = 24,576 bytes per cached token, + fp32 logits
   t.is(generationBytesPerSequence(q05, 'cpu', 4396), 4396 * 24576 + 4 * 151936);
   t.is(generationBytesPerSequence(q05, 'cuda', 4396), 4396 * 12288 + 4 * 151936);
   const GiB = 2 ** 30;
-  const r = resolveGenerationBatch('auto', { config: q05, device: 'cpu', maxLen: 4396, total: 100, budgetBytes: 8 * GiB });
-  t.is(r.sequences, Math.floor(4 * GiB / (4396 * 24576 + 4 * 151936)));
+  const r = resolveGenerationBatch('auto', {
+    config: q05,
+    device: 'cpu',
+    maxLen: 4396,
+    total: 100,
+    budgetBytes: 8 * GiB,
+  });
+  t.is(r.sequences, Math.floor((4 * GiB) / (4396 * 24576 + 4 * 151936)));
   t.true(r.sequences * generationBytesPerSequence(q05, 'cpu', 4396) <= 4 * GiB);
-  t.is(resolveGenerationBatch('auto', { config: q05, device: 'cpu', maxLen: 4396, total: 100, budgetBytes: 1e6 }).sequences, 1);
-  t.is(resolveGenerationBatch('auto', { config: q05, device: 'cpu', maxLen: 100, total: 100, budgetBytes: 8 * GiB }).sequences, 100);
+  t.is(
+    resolveGenerationBatch('auto', { config: q05, device: 'cpu', maxLen: 4396, total: 100, budgetBytes: 1e6 })
+      .sequences,
+    1,
+  );
+  t.is(
+    resolveGenerationBatch('auto', { config: q05, device: 'cpu', maxLen: 100, total: 100, budgetBytes: 8 * GiB })
+      .sequences,
+    100,
+  );
   t.is(resolveGenerationBatch(7, { config: q05, device: 'cpu', maxLen: 100, total: 5 }).sequences, 5);
 });

@@ -22,11 +22,25 @@ export interface TinyKK {
 // tokens and a 2-layer tiny model written to `dir`.
 export async function tinyKK(dir: string, count = 200, seed = 0): Promise<TinyKK> {
   const puzzles = generatePuzzles({ people: 2, count, seed, names: DEMO_NAMES });
-  const pairs = puzzles.map((p) => ({ prompt: buildPrompt(p, { template: DEMO_TEMPLATE }), completion: symbolicTrace(p, { verbosity: 'terse' }) }));
+  const pairs = puzzles.map((p) => ({
+    prompt: buildPrompt(p, { template: DEMO_TEMPLATE }),
+    completion: symbolicTrace(p, { verbosity: 'terse' }),
+  }));
   const tokDir = join(dir, '..', 'tokenizer');
-  trainBpe(pairs.flatMap((p) => [p.prompt, p.completion]), { vocabSize: 512, out: tokDir });
+  trainBpe(
+    pairs.flatMap((p) => [p.prompt, p.completion]),
+    { vocabSize: 512, out: tokDir },
+  );
   const tokenizer = Tokenizer.load(tokDir);
-  await initModel({ preset: 'tiny', vocabSize: tokenizer.vocabSize, seed, out: dir, tokenizerFrom: tokDir, eosTokenId: tokenizer.eosTokenId, overrides: { num_hidden_layers: 2 } });
+  await initModel({
+    preset: 'tiny',
+    vocabSize: tokenizer.vocabSize,
+    seed,
+    out: dir,
+    tokenizerFrom: tokDir,
+    eosTokenId: tokenizer.eosTokenId,
+    overrides: { num_hidden_layers: 2 },
+  });
   return { dir, tokenizer, puzzles, pairs };
 }
 

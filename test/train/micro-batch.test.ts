@@ -11,7 +11,12 @@ import { tokenizeSft } from '../../lib/data/sft.js';
 import { presetConfig } from '../../lib/engine/init.js';
 import { loadModel, type Device } from '../../lib/engine/model.js';
 import {
-  activationBytesPerToken, AUTO_MAX_TOKENS, memoryBudget, recordedMicroBatchTokens, resolveMicroBatchTokens, runMicroBatchTokens,
+  activationBytesPerToken,
+  AUTO_MAX_TOKENS,
+  memoryBudget,
+  recordedMicroBatchTokens,
+  resolveMicroBatchTokens,
+  runMicroBatchTokens,
 } from '../../lib/train/micro-batch.js';
 import { latestCheckpoint } from '../../lib/train/checkpoint.js';
 import { SFT_PAPER, sft } from '../../lib/train/sft.js';
@@ -23,16 +28,48 @@ const GiB = 2 ** 30;
 function carvedPerToken(preset: string, device: Device): number {
   const c = presetConfig(preset);
   const A = device === 'cpu' ? 4 : 2;
-  const C = c.hiddenSize, F = c.intermediateSize, Hq = c.numAttentionHeads;
-  const qd = Hq * c.headDim, kvd = c.numKeyValueHeads * c.headDim, qkvd = qd + 2 * kvd;
+  const C = c.hiddenSize,
+    F = c.intermediateSize,
+    Hq = c.numAttentionHeads;
+  const qd = Hq * c.headDim,
+    kvd = c.numKeyValueHeads * c.headDim,
+    qkvd = qd + 2 * kvd;
   const layer: [number, number][] = [
-    [C, A] /* x_in */, [1, 4] /* rstd1 */, [C, A] /* xn1 */, [qd, A] /* q */, [kvd, A] /* k */, [kvd, A] /* v */,
-    [qd, A] /* att */, [Hq, 4] /* lse */, [C, A] /* x_mid */, [1, 4] /* rstd2 */, [C, A] /* xn2 */, [F, A] /* gate */, [F, A] /* up */,
+    [C, A] /* x_in */,
+    [1, 4] /* rstd1 */,
+    [C, A] /* xn1 */,
+    [qd, A] /* q */,
+    [kvd, A] /* k */,
+    [kvd, A] /* v */,
+    [qd, A] /* att */,
+    [Hq, 4] /* lse */,
+    [C, A] /* x_mid */,
+    [1, 4] /* rstd2 */,
+    [C, A] /* xn2 */,
+    [F, A] /* gate */,
+    [F, A] /* up */,
   ];
   const once: [number, number][] = [
-    [C, A] /* res_last */, [1, 4] /* rstdf */, [C, A] /* xnf */, [C, A] /* tmp */, [F, A] /* h */, [qkvd, A] /* qkv */, [2 * F, A] /* gu */,
-    [C, A] /* dres */, [C, A] /* dxn */, [qd, A] /* datt */, [qd, A] /* dq */, [qd, A] /* dqr */, [kvd, A] /* dk */, [kvd, A] /* dv */,
-    [kvd, A] /* dkr */, [qkvd, A] /* dqkv */, [F, A] /* dh */, [F, A] /* dgate */, [F, A] /* dup */, [2 * F, A] /* dgu */,
+    [C, A] /* res_last */,
+    [1, 4] /* rstdf */,
+    [C, A] /* xnf */,
+    [C, A] /* tmp */,
+    [F, A] /* h */,
+    [qkvd, A] /* qkv */,
+    [2 * F, A] /* gu */,
+    [C, A] /* dres */,
+    [C, A] /* dxn */,
+    [qd, A] /* datt */,
+    [qd, A] /* dq */,
+    [qd, A] /* dqr */,
+    [kvd, A] /* dk */,
+    [kvd, A] /* dv */,
+    [kvd, A] /* dkr */,
+    [qkvd, A] /* dqkv */,
+    [F, A] /* dh */,
+    [F, A] /* dgate */,
+    [F, A] /* dup */,
+    [2 * F, A] /* dgu */,
   ];
   const bytes = (ts: [number, number][]) => ts.reduce((s, [n, b]) => s + n * b, 0);
   return c.numHiddenLayers * bytes(layer) + bytes(once);
@@ -41,7 +78,11 @@ function carvedPerToken(preset: string, device: Device): number {
 test('bytes per token match the native arena, tensor by tensor, for tiny, 0.5B and 1.5B on both devices', (t) => {
   for (const preset of ['tiny', 'qwen2.5-0.5b', 'qwen2.5-1.5b']) {
     for (const device of ['cpu', 'cuda'] as const) {
-      t.is(activationBytesPerToken(presetConfig(preset), device), carvedPerToken(preset, device), `${preset} on ${device}`);
+      t.is(
+        activationBytesPerToken(presetConfig(preset), device),
+        carvedPerToken(preset, device),
+        `${preset} on ${device}`,
+      );
     }
   }
   // Qwen2.5-0.5B in fp32: ~1.67 MB a token, so the old default of 16384 tokens wanted ~27 GB
@@ -76,13 +117,29 @@ test("'auto' is at least the longest sequence and at most AUTO_MAX_TOKENS; a num
   const config = presetConfig('qwen2.5-0.5b');
   const long = resolveMicroBatchTokens('auto', { config, device: 'cpu', longest: 6000, budgetBytes: 8 * GiB });
   t.is(long.tokens, 6000);
-  t.is(long.note, '6000 tokens per micro-batch (the longest sequence needs more than the 8.0 GiB activation budget at 1.671 MB per token on cpu)');
-  const tiny = resolveMicroBatchTokens('auto', { config: presetConfig('tiny'), device: 'cpu', longest: 100, budgetBytes: 8 * GiB });
+  t.is(
+    long.note,
+    '6000 tokens per micro-batch (the longest sequence needs more than the 8.0 GiB activation budget at 1.671 MB per token on cpu)',
+  );
+  const tiny = resolveMicroBatchTokens('auto', {
+    config: presetConfig('tiny'),
+    device: 'cpu',
+    longest: 100,
+    budgetBytes: 8 * GiB,
+  });
   t.is(tiny.tokens, AUTO_MAX_TOKENS);
   t.regex(tiny.note, /capped at 16384/);
-  const longTiny = resolveMicroBatchTokens('auto', { config: presetConfig('tiny'), device: 'cpu', longest: 20000, budgetBytes: 8 * GiB });
+  const longTiny = resolveMicroBatchTokens('auto', {
+    config: presetConfig('tiny'),
+    device: 'cpu',
+    longest: 20000,
+    budgetBytes: 8 * GiB,
+  });
   t.is(longTiny.tokens, 20000);
-  t.regex(longTiny.note, /^20000 tokens per micro-batch \(auto: the longest sequence, above the cap of 16384; 8\.0 GiB/);
+  t.regex(
+    longTiny.note,
+    /^20000 tokens per micro-batch \(auto: the longest sequence, above the cap of 16384; 8\.0 GiB/,
+  );
   t.is(resolveMicroBatchTokens(777, { config, device: 'cpu', longest: 100 }).tokens, 777);
 });
 
@@ -108,7 +165,9 @@ test('a resumed run reads the size it recorded; a fresh one or an explicit size 
   t.is(runMicroBatchTokens(2048, { ...opts, resume: true }).tokens, 2048);
   t.is(recordedMicroBatchTokens(fakeRun({ microBatchTokens: 3000 }, false)), null, 'no checkpoint: nothing to resume');
   const bad = fakeRun({ microBatchTokens: 'auto' });
-  t.throws(() => recordedMicroBatchTokens(bad), { message: new RegExp(`${join(bad, 'config.json')}: field "microBatchTokens" must be a positive integer`) });
+  t.throws(() => recordedMicroBatchTokens(bad), {
+    message: new RegExp(`${join(bad, 'config.json')}: field "microBatchTokens" must be a positive integer`),
+  });
 });
 
 test("sft records the resolved size; resumed with 'auto' it keeps it (and the same plan of steps)", async (t) => {
@@ -116,12 +175,28 @@ test("sft records the resolved size; resumed with 'auto' it keeps it (and the sa
   const kk = await tinyKK(join(dir, 'model'), 40);
   const { examples } = tokenizeSft(kk.tokenizer, kk.pairs, { maxLength: 512, overflow: 'drop' });
   const runDir = join(dir, 'run');
-  const config = { ...SFT_PAPER, epochs: 1, lr: 1e-3, warmupSteps: 0, gradAccum: 1, valExamples: 4, evalEvery: 0, saveEvery: 0 };
+  const config = {
+    ...SFT_PAPER,
+    epochs: 1,
+    lr: 1e-3,
+    warmupSteps: 0,
+    gradAccum: 1,
+    valExamples: 4,
+    evalEvery: 0,
+    saveEvery: 0,
+  };
   const ac = new AbortController();
   const logs: string[] = [];
   const first = await sft({
-    model: await loadModel(kk.dir), examples, runDir, config: { ...config, microBatchTokens: 400 }, signal: ac.signal,
-    onProgress: (p) => { if (p.step === 2) ac.abort(); }, onLog: (m) => logs.push(m),
+    model: await loadModel(kk.dir),
+    examples,
+    runDir,
+    config: { ...config, microBatchTokens: 400 },
+    signal: ac.signal,
+    onProgress: (p) => {
+      if (p.step === 2) ac.abort();
+    },
+    onLog: (m) => logs.push(m),
   });
   t.true(first.aborted);
   t.is(latestCheckpoint(runDir)!.step, 2);
@@ -131,10 +206,23 @@ test("sft records the resolved size; resumed with 'auto' it keeps it (and the sa
 
   // resumed with 'auto' (which would otherwise pick 16384 for this tiny model: one micro-batch)
   const resumedLogs: string[] = [];
-  const second = await sft({ model: await loadModel(kk.dir), examples, runDir, config, resume: true, onLog: (m) => resumedLogs.push(m) });
+  const second = await sft({
+    model: await loadModel(kk.dir),
+    examples,
+    runDir,
+    config,
+    resume: true,
+    onLog: (m) => resumedLogs.push(m),
+  });
   t.false(second.aborted);
   t.is(second.totalSteps, first.totalSteps);
   t.true(second.totalSteps > 2);
-  t.true(resumedLogs.some((l) => /400 tokens per micro-batch \(as the run recorded/.test(l)), resumedLogs.join('\n'));
-  t.is((JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { microBatchTokens: unknown }).microBatchTokens, 400);
+  t.true(
+    resumedLogs.some((l) => /400 tokens per micro-batch \(as the run recorded/.test(l)),
+    resumedLogs.join('\n'),
+  );
+  t.is(
+    (JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { microBatchTokens: unknown }).microBatchTokens,
+    400,
+  );
 });

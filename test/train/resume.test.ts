@@ -13,12 +13,42 @@ import { tinyKKModel } from './helpers.js';
 
 const STEPS = 16;
 const TIMING = new Set(['gen_tokens_per_s', 'train_tokens_per_s']);
-const deterministic = (rs: MetricsRecord[]) => rs.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TIMING.has(k))));
+const deterministic = (rs: MetricsRecord[]) =>
+  rs.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TIMING.has(k))));
 
 function grpoArgs(model: string, out: string): string[] {
-  return ['--import', 'tsx', 'lib/cli/main.ts', 'grpo', '--model', model, '--task', 'test/fixtures/train/letter-reward.mjs',
-    '--examples', '6', '--out', out, '--steps', String(STEPS), '--prompts-per-step', '2', '--generations', '8',
-    '--max-completion-length', '24', '--lr', '3e-3', '--warmup-steps', '2', '--max-grad-norm', '1', '--save-every', '2', '--seed', '11'];
+  return [
+    '--import',
+    'tsx',
+    'lib/cli/main.ts',
+    'grpo',
+    '--model',
+    model,
+    '--task',
+    'test/fixtures/train/letter-reward.mjs',
+    '--examples',
+    '6',
+    '--out',
+    out,
+    '--steps',
+    String(STEPS),
+    '--prompts-per-step',
+    '2',
+    '--generations',
+    '8',
+    '--max-completion-length',
+    '24',
+    '--lr',
+    '3e-3',
+    '--warmup-steps',
+    '2',
+    '--max-grad-norm',
+    '1',
+    '--save-every',
+    '2',
+    '--seed',
+    '11',
+  ];
 }
 
 test('SIGKILL mid-run, then --resume: the same metrics as an uninterrupted run', async (t) => {
@@ -30,7 +60,10 @@ test('SIGKILL mid-run, then --resume: the same metrics as an uninterrupted run',
   t.is(a.status, 0, a.stderr);
   const full = readMetrics(join(dir, 'a.run'));
   t.is(full.length, STEPS);
-  t.true(full.some((r) => (r.zero_adv_frac as number) < 1), 'the reward gives a learning signal');
+  t.true(
+    full.some((r) => (r.zero_adv_frac as number) < 1),
+    'the reward gives a learning signal',
+  );
 
   // the same run, killed once a few steps are logged
   const runB = join(dir, 'b.run');
@@ -38,9 +71,16 @@ test('SIGKILL mid-run, then --resume: the same metrics as an uninterrupted run',
   const killedAt = await new Promise<number>((resolve, reject) => {
     const timer = setInterval(() => {
       const n = existsSync(join(runB, 'metrics.jsonl')) ? readMetrics(runB).length : 0;
-      if (n >= 5) { child.kill('SIGKILL'); clearInterval(timer); resolve(n); }
+      if (n >= 5) {
+        child.kill('SIGKILL');
+        clearInterval(timer);
+        resolve(n);
+      }
     }, 2);
-    child.on('exit', () => { clearInterval(timer); reject(new Error('the run ended before it could be killed')); });
+    child.on('exit', () => {
+      clearInterval(timer);
+      reject(new Error('the run ended before it could be killed'));
+    });
   });
   await new Promise((r) => child.once('exit', r));
   t.true(killedAt < STEPS, `killed after ${killedAt} of ${STEPS} steps`);

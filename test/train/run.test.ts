@@ -24,20 +24,40 @@ test('resume reads the checkpoint into the given model, with its optimizer step 
   const runDir = join(dir, 'run');
   mkdirSync(runDir);
   const log: string[] = [];
-  const fresh = await startRun({ runDir, resume: false, model: await loadModel(base), optimizer: TRAIN, differs: () => null, log: (l) => log.push(l) });
+  const fresh = await startRun({
+    runDir,
+    resume: false,
+    model: await loadModel(base),
+    optimizer: TRAIN,
+    differs: () => null,
+    log: (l) => log.push(l),
+  });
   t.is(fresh.start, 0);
   // three steps, a checkpoint at step 2
   for (let s = 1; s <= 3; s++) {
     await fresh.trainer.step(batch);
     appendMetrics(runDir, { step: s, loss: s });
-    if (s === 2) await saveCheckpoint(runDir, 2, { seed: 0 }, { model: (d) => fresh.model.save(d), optimizer: (d) => fresh.trainer.saveState(d) });
+    if (s === 2)
+      await saveCheckpoint(
+        runDir,
+        2,
+        { seed: 0 },
+        { model: (d) => fresh.model.save(d), optimizer: (d) => fresh.trainer.saveState(d) },
+      );
   }
   const atCheckpoint = await loadModel(join(runDir, 'checkpoint-2', 'model'));
   const expected = await atCheckpoint.batchLogprobs(batch);
 
   const model = await loadModel(base);
   const before = await model.batchLogprobs(batch);
-  const r = await startRun({ runDir, resume: true, model, optimizer: TRAIN, differs: () => null, log: (l) => log.push(l) });
+  const r = await startRun({
+    runDir,
+    resume: true,
+    model,
+    optimizer: TRAIN,
+    differs: () => null,
+    log: (l) => log.push(l),
+  });
   t.is(r.model, model, 'the same model object, so the same device');
   t.is(r.start, 2);
   t.is(r.trainer.stepCount, 2);
@@ -53,12 +73,40 @@ test('resume refuses a checkpoint of another run, and one of another model shape
   await initModel({ preset: 'tiny', vocabSize: 48, seed: 1, out: join(dir, 'b'), overrides: { num_hidden_layers: 3 } });
   const runDir = join(dir, 'run');
   mkdirSync(runDir);
-  const a = await startRun({ runDir, resume: false, model: await loadModel(join(dir, 'a')), optimizer: TRAIN, differs: () => null, log: () => {} });
-  await saveCheckpoint(runDir, 1, { seed: 7 }, { model: (d) => a.model.save(d), optimizer: (d) => a.trainer.saveState(d) });
-  await t.throwsAsync(startRun<{ seed: number }>({
-    runDir, resume: true, model: await loadModel(join(dir, 'a')), optimizer: TRAIN, log: () => {},
-    differs: (st) => (st.seed !== 8 ? `seed ${st.seed}` : null),
-  }), { message: /checkpoint-1\/state\.json: the run was started with seed 7/ });
-  await t.throwsAsync(startRun({ runDir, resume: true, model: await loadModel(join(dir, 'b')), optimizer: TRAIN, differs: () => null, log: () => {} }),
-    { message: /checkpoint-1\/model\/config\.json: numLayers is 2, this model has 3/ });
+  const a = await startRun({
+    runDir,
+    resume: false,
+    model: await loadModel(join(dir, 'a')),
+    optimizer: TRAIN,
+    differs: () => null,
+    log: () => {},
+  });
+  await saveCheckpoint(
+    runDir,
+    1,
+    { seed: 7 },
+    { model: (d) => a.model.save(d), optimizer: (d) => a.trainer.saveState(d) },
+  );
+  await t.throwsAsync(
+    startRun<{ seed: number }>({
+      runDir,
+      resume: true,
+      model: await loadModel(join(dir, 'a')),
+      optimizer: TRAIN,
+      log: () => {},
+      differs: (st) => (st.seed !== 8 ? `seed ${st.seed}` : null),
+    }),
+    { message: /checkpoint-1\/state\.json: the run was started with seed 7/ },
+  );
+  await t.throwsAsync(
+    startRun({
+      runDir,
+      resume: true,
+      model: await loadModel(join(dir, 'b')),
+      optimizer: TRAIN,
+      differs: () => null,
+      log: () => {},
+    }),
+    { message: /checkpoint-1\/model\/config\.json: numLayers is 2, this model has 3/ },
+  );
 });

@@ -16,17 +16,30 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'ws-train-'));
 test('metrics: appended lines read back; a torn last line is ignored; truncate keeps step <= N', (t) => {
   const dir = tmp();
   for (let s = 1; s <= 5; s++) appendMetrics(dir, { step: s, loss: 1 / s });
-  appendFileSync(metricsPath(dir), '{"step": 6, "lo');  // killed mid-write
-  t.deepEqual(readMetrics(dir).map((r) => r.step), [1, 2, 3, 4, 5]);
+  appendFileSync(metricsPath(dir), '{"step": 6, "lo'); // killed mid-write
+  t.deepEqual(
+    readMetrics(dir).map((r) => r.step),
+    [1, 2, 3, 4, 5],
+  );
   truncateMetrics(dir, 3);
-  t.deepEqual(readMetrics(dir), [{ step: 1, loss: 1 }, { step: 2, loss: 0.5 }, { step: 3, loss: 1 / 3 }]);
+  t.deepEqual(readMetrics(dir), [
+    { step: 1, loss: 1 },
+    { step: 2, loss: 0.5 },
+    { step: 3, loss: 1 / 3 },
+  ]);
   writeFileSync(metricsPath(dir), '{"step":1}\nnot json\n{"step":3}\n');
   t.throws(() => readMetrics(dir), { message: /metrics\.jsonl:2: not valid JSON/ });
 });
 
 const writers = (tag: string) => ({
-  model: async (d: string) => { (await import('node:fs')).mkdirSync(d); writeFileSync(join(d, 'model.txt'), tag); },
-  optimizer: async (d: string) => { (await import('node:fs')).mkdirSync(d); writeFileSync(join(d, 'opt.txt'), tag); },
+  model: async (d: string) => {
+    (await import('node:fs')).mkdirSync(d);
+    writeFileSync(join(d, 'model.txt'), tag);
+  },
+  optimizer: async (d: string) => {
+    (await import('node:fs')).mkdirSync(d);
+    writeFileSync(join(d, 'opt.txt'), tag);
+  },
 });
 
 test('checkpoints: written under a temporary name, renamed, pointed at, old ones pruned', async (t) => {
@@ -47,7 +60,20 @@ test('checkpoints: written under a temporary name, renamed, pointed at, old ones
 test('checkpoints: a writer that fails leaves the previous checkpoint in force', async (t) => {
   const dir = tmp();
   await saveCheckpoint(dir, 1, { a: 1 }, writers('one'));
-  await t.throwsAsync(saveCheckpoint(dir, 2, { a: 2 }, { ...writers('two'), optimizer: async () => { throw new Error('disk full'); } }), { message: 'disk full' });
+  await t.throwsAsync(
+    saveCheckpoint(
+      dir,
+      2,
+      { a: 2 },
+      {
+        ...writers('two'),
+        optimizer: async () => {
+          throw new Error('disk full');
+        },
+      },
+    ),
+    { message: 'disk full' },
+  );
   const c = latestCheckpoint<{ a: number }>(dir)!;
   t.is(c.step, 1);
   t.false(existsSync(join(dir, 'checkpoint-2')));
@@ -57,13 +83,22 @@ test('checkpoints: a writer that fails leaves the previous checkpoint in force',
 
 class Sink extends Writable {
   text = '';
-  _write(chunk: Buffer, _enc: string, cb: () => void) { this.text += chunk.toString(); cb(); }
+  _write(chunk: Buffer, _enc: string, cb: () => void) {
+    this.text += chunk.toString();
+    cb();
+  }
 }
 
 test('progress: plain lines with rate and ETA when not a terminal', (t) => {
   let now = 0;
   const sink = new Sink();
-  const p = new Progress({ total: 10, label: 'grpo', unit: 'step', stream: sink as unknown as NodeJS.WriteStream, now: () => now });
+  const p = new Progress({
+    total: 10,
+    label: 'grpo',
+    unit: 'step',
+    stream: sink as unknown as NodeJS.WriteStream,
+    now: () => now,
+  });
   now = 4000;
   p.update(2, { reward: 0.5 });
   now = 20000;
@@ -87,6 +122,6 @@ test('plot: metrics of two runs render to a PNG', async (t) => {
   await plotRuns([a, b], out, { names: ['warmup+RLVR', 'base+RLVR'] });
   const png = readFileSync(out);
   t.deepEqual([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
-  t.true(png.readUInt32BE(16) > 400, 'width');  // IHDR width
+  t.true(png.readUInt32BE(16) > 400, 'width'); // IHDR width
   await t.throwsAsync(plotRuns([tmp()], out), { message: /no metrics yet/ });
 });

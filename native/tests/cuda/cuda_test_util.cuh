@@ -28,7 +28,9 @@ struct Buf {
   Buf(const Buf&) = delete;
   ~Buf() { cudaFree(p); }
   void poison() { WS_CUDA_CHECK(cudaMemset(p, 0xFF, n * sizeof(T))); }  // NaN in bf16 and fp32
-  void upload(const std::vector<T>& h) { WS_CUDA_CHECK(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice)); }
+  void upload(const std::vector<T>& h) {
+    WS_CUDA_CHECK(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
+  }
   std::vector<T> download() const {
     WS_CUDA_CHECK(cudaDeviceSynchronize());
     std::vector<T> h(n);
@@ -82,7 +84,8 @@ inline bool close_bf16(const Buf<bf16>& got, const std::vector<float>& ref, floa
   const auto g = to_f32(got.download());
   return allclose(g.data(), ref.data(), ref.size(), rel_tol * std::max(max_abs(ref), 1e-6f), kEps, what);
 }
-inline bool close_f32(const Buf<float>& got, const std::vector<float>& ref, float rel_tol, float eps, const char* what) {
+inline bool close_f32(const Buf<float>& got, const std::vector<float>& ref, float rel_tol, float eps,
+                      const char* what) {
   const auto g = got.download();
   return allclose(g.data(), ref.data(), ref.size(), rel_tol * std::max(max_abs(ref), 1e-6f), eps, what);
 }

@@ -10,7 +10,10 @@ namespace cu = ws::cuda;
 
 namespace {
 
-struct Shape { std::vector<int> lens; int Hq, Hkv, D; };
+struct Shape {
+  std::vector<int> lens;
+  int Hq, Hkv, D;
+};
 
 void check_attention(const Shape& s, uint64_t seed) {
   const auto cu_h = cu_seqlens(s.lens);
@@ -26,8 +29,8 @@ void check_attention(const Shape& s, uint64_t seed) {
   lse.poison();
   cu::attention_forward(out.p, lse.p, q.dev.p, k.dev.p, v.dev.p, cu_d.p, S, T, s.Hq, s.Hkv, s.D);
   std::vector<float> out_ref(nq), lse_ref((size_t)T * s.Hq);
-  ws::cpu::attention_forward(out_ref.data(), lse_ref.data(), q.host.data(), k.host.data(), v.host.data(),
-                             cu_h.data(), S, T, s.Hq, s.Hkv, s.D);
+  ws::cpu::attention_forward(out_ref.data(), lse_ref.data(), q.host.data(), k.host.data(), v.host.data(), cu_h.data(),
+                             S, T, s.Hq, s.Hkv, s.D);
   CHECK(close_bf16(out, out_ref, 1e-2f, "attention out"));
   CHECK(close_f32(lse, lse_ref, 2e-3f, 2e-3f, "attention lse"));
   const auto out1 = out.download();
@@ -38,8 +41,8 @@ void check_attention(const Shape& s, uint64_t seed) {
 
   // Backward from the GPU's own forward (bf16 out) against the CPU's on its own forward.
   std::vector<float> dq_ref = dq.host, dk_ref = dk.host, dv_ref = dv.host;
-  cu::attention_backward(dq.dev.p, dk.dev.p, dv.dev.p, dout.dev.p, q.dev.p, k.dev.p, v.dev.p, out.p, lse.p, cu_d.p,
-                         S, T, s.Hq, s.Hkv, s.D);
+  cu::attention_backward(dq.dev.p, dk.dev.p, dv.dev.p, dout.dev.p, q.dev.p, k.dev.p, v.dev.p, out.p, lse.p, cu_d.p, S,
+                         T, s.Hq, s.Hkv, s.D);
   ws::cpu::attention_backward(dq_ref.data(), dk_ref.data(), dv_ref.data(), dout.host.data(), q.host.data(),
                               k.host.data(), v.host.data(), out_ref.data(), lse_ref.data(), cu_h.data(), S, T, s.Hq,
                               s.Hkv, s.D);
@@ -50,8 +53,8 @@ void check_attention(const Shape& s, uint64_t seed) {
   dq.dev.upload(to_bf16(dq.host));
   dk.dev.upload(to_bf16(dk.host));
   dv.dev.upload(to_bf16(dv.host));
-  cu::attention_backward(dq.dev.p, dk.dev.p, dv.dev.p, dout.dev.p, q.dev.p, k.dev.p, v.dev.p, out.p, lse.p, cu_d.p,
-                         S, T, s.Hq, s.Hkv, s.D);
+  cu::attention_backward(dq.dev.p, dk.dev.p, dv.dev.p, dout.dev.p, q.dev.p, k.dev.p, v.dev.p, out.p, lse.p, cu_d.p, S,
+                         T, s.Hq, s.Hkv, s.D);
   CHECK(bitwise_equal(dq.dev, dq1));
   CHECK(bitwise_equal(dk.dev, dk1));
   CHECK(bitwise_equal(dv.dev, dv1));
@@ -76,7 +79,9 @@ TEST(attention_packed_gqa_d128) {
 }
 
 TEST(attention_decode_matches_cpu) {
-  struct S { int B, max_len, Hq, Hkv, D; };
+  struct S {
+    int B, max_len, Hq, Hkv, D;
+  };
   for (S s : {S{1, 1000, 14, 2, 64}, S{8, 300, 4, 4, 128}, S{64, 50, 8, 2, 64}, S{3, 5, 2, 1, 96}}) {
     const size_t nq = (size_t)s.B * s.Hq * s.D, nc = (size_t)s.B * s.max_len * s.Hkv * s.D;
     BfInput q(nq, 400 + s.B), kc(nc, 401), vc(nc, 402);

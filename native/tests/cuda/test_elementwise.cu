@@ -23,7 +23,9 @@ TEST(cast_round_trip) {
 }
 
 TEST(embedding_forward_backward) {
-  struct S { int T, C, V; };
+  struct S {
+    int T, C, V;
+  };
   for (S s : {S{1, 8, 5}, S{37, 96, 50}, S{512, 896, 1000}}) {
     BfInput wte((size_t)s.V * s.C, 2);
     std::vector<int32_t> tok(s.T);
@@ -48,7 +50,9 @@ TEST(embedding_forward_backward) {
 }
 
 TEST(rmsnorm_forward_backward) {
-  struct S { int T, C; };
+  struct S {
+    int T, C;
+  };
   for (S s : {S{1, 64}, S{33, 896}, S{300, 1536}, S{7, 4000}}) {
     const float eps = 1e-6f;
     BfInput x((size_t)s.T * s.C, 10), w(s.C, 11), dout((size_t)s.T * s.C, 12), dx0((size_t)s.T * s.C, 13);
@@ -81,7 +85,9 @@ TEST(rmsnorm_forward_backward) {
 }
 
 TEST(rope_forward_backward) {
-  struct S { int T, H, D; };
+  struct S {
+    int T, H, D;
+  };
   for (S s : {S{1, 1, 64}, S{40, 14, 64}, S{129, 2, 128}, S{5, 3, 6}}) {
     const size_t n = (size_t)s.T * s.H * s.D;
     BfInput x(n, 20), dout(n, 21), dx(n, 22);
@@ -120,7 +126,9 @@ TEST(swiglu_forward_backward) {
 }
 
 TEST(grpo_advantages_mean_and_std) {
-  struct S { int groups, G; };
+  struct S {
+    int groups, G;
+  };
   for (S s : {S{1, 1}, S{3, 8}, S{64, 16}, S{5, 100}}) {
     const size_t n = (size_t)s.groups * s.G;
     auto rewards = uniform(n, 40 + n, 0.0f, 2.0f);

@@ -8,7 +8,10 @@ using namespace wstest;
 namespace cu = ws::cuda;
 
 TEST(matmul_forward_backward) {
-  struct S { int M, K, N; bool bias; };
+  struct S {
+    int M, K, N;
+    bool bias;
+  };
   for (S s : {S{1, 64, 32, true}, S{5, 64, 8, false}, S{37, 896, 136, true}, S{512, 896, 4864, false},
               S{300, 4864, 896, true}}) {
     BfInput x((size_t)s.M * s.K, 500), w((size_t)s.N * s.K, 501, 0.05f), b(s.N, 502);
@@ -83,7 +86,7 @@ void check_head(int T, int C, int V, int chunk, Kind kind, uint64_t seed) {
   CHECK(close_f32(lp, lp_ref, 1e-3f, 1e-3f, "head logp"));  // same bf16 inputs, fp32 sums on both sides
   CHECK_NEAR(rg.loss, rc.loss, 1e-2 * std::fabs(rc.loss) + 1e-3);
   CHECK(std::llabs(rg.clipped - rc.clipped) <= 1 + T / 100);  // a ratio at the clip edge may fall either way
-  if (kind != Kind::Sft) CHECK(rc.clipped > 0);                 // the case exercises clipping
+  if (kind != Kind::Sft) CHECK(rc.clipped > 0);               // the case exercises clipping
   CHECK(close_bf16(dh.dev, dh_ref, 2e-2f, "head dh"));
   CHECK(close_f32(dW.dev, dW_ref, 2e-2f, 0.08f, "head dW"));
   // rerun: logp and loss bitwise equal

@@ -42,8 +42,8 @@ TEST(adamw_multi_tensor) {
   const int step = 3;
   cu::adamw_step(ts.data(), count, lr, b1, b2, eps, step, scale);
   for (int i = 0; i < count; ++i) {
-    ws::cpu::adamw_step(p_ref[i].data(), g[i]->host.data(), m_ref[i].data(), v_ref[i].data(), ts[i].n, lr, b1, b2,
-                        eps, ts[i].weight_decay, step, scale);
+    ws::cpu::adamw_step(p_ref[i].data(), g[i]->host.data(), m_ref[i].data(), v_ref[i].data(), ts[i].n, lr, b1, b2, eps,
+                        ts[i].weight_decay, step, scale);
     CHECK(close_f32(p[i]->dev, p_ref[i], 1e-6f, 1e-6f, "adamw param"));
     CHECK(close_f32(m[i]->dev, m_ref[i], 1e-6f, 1e-6f, "adamw m"));
     CHECK(close_f32(v[i]->dev, v_ref[i], 1e-6f, 1e-6f, "adamw v"));

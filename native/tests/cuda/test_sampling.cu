@@ -25,15 +25,16 @@ void check_sampling(int B, int V, float temperature, int top_k, float top_p, uin
   int mismatches = 0;
   for (int b = 0; b < B; ++b) {
     float ref_lp = 0;
-    const int ref = ws::cpu::sample_token(logits.host.data() + (size_t)b * V, V, temperature, top_k, top_p, u[b],
-                                          &ref_lp, nullptr);
+    const int ref =
+        ws::cpu::sample_token(logits.host.data() + (size_t)b * V, V, temperature, top_k, top_p, u[b], &ref_lp, nullptr);
     if (got[b] != ref) {
       ++mismatches;
       continue;
     }
     CHECK_NEAR(got_lp[b], ref_lp, 1e-4 + 1e-4 * std::fabs(ref_lp));
   }
-  if (mismatches > B / 100) std::printf("  T=%g k=%d p=%g: %d of %d draws differ\n", temperature, top_k, top_p, mismatches, B);
+  if (mismatches > B / 100)
+    std::printf("  T=%g k=%d p=%g: %d of %d draws differ\n", temperature, top_k, top_p, mismatches, B);
   CHECK(mismatches <= B / 100);
   cu::sample_tokens(tok.p, lp.p, logits.dev.p, B, V, temperature, top_k, top_p, u_d.p);
   CHECK(bitwise_equal(tok, got));

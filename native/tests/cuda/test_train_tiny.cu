@@ -56,11 +56,13 @@ TEST(tiny_sft_run_follows_cpu_loss_curve) {
     std::fill(g_wte.begin(), g_wte.end(), 0.0f);
     std::fill(g_wn.begin(), g_wn.end(), 0.0f);
     std::fill(g_W.begin(), g_W.end(), 0.0f);
-    cpu_loss.push_back(
-        ws::cpu::fused_head(nullptr, dn.data(), g_W.data(), n.data(), c_W.data(), tgt.data(), T, C, V, obj, chunk, nullptr).loss);
+    cpu_loss.push_back(ws::cpu::fused_head(nullptr, dn.data(), g_W.data(), n.data(), c_W.data(), tgt.data(), T, C, V,
+                                           obj, chunk, nullptr)
+                           .loss);
     ws::cpu::rmsnorm_backward(dx.data(), g_wn.data(), dn.data(), x.data(), c_wn.data(), rstd.data(), T, C);
     ws::cpu::embedding_backward(g_wte.data(), dx.data(), tok.data(), T, C, V);
-    ws::cpu::adamw_step(c_wte.data(), g_wte.data(), m1.data(), v1.data(), c_wte.size(), lr, b1, b2, eps, wd, step, 1.0f);
+    ws::cpu::adamw_step(c_wte.data(), g_wte.data(), m1.data(), v1.data(), c_wte.size(), lr, b1, b2, eps, wd, step,
+                        1.0f);
     ws::cpu::adamw_step(c_wn.data(), g_wn.data(), m2.data(), v2.data(), C, lr, b1, b2, eps, wd, step, 1.0f);
     ws::cpu::adamw_step(c_W.data(), g_W.data(), m3.data(), v3.data(), c_W.size(), lr, b1, b2, eps, wd, step, 1.0f);
     // GPU step
@@ -68,7 +70,8 @@ TEST(tiny_sft_run_follows_cpu_loss_curve) {
     cu::rmsnorm_forward(b_n.p, d_rstd.p, b_x.p, b_wn.p, T, C, 1e-6f);
     for (Buf<bf16>* b : {&b_dn, &b_dx}) WS_CUDA_CHECK(cudaMemset(b->p, 0, b->n * sizeof(bf16)));
     for (Buf<float>* b : {&d_gwte, &d_gwn, &d_gW}) WS_CUDA_CHECK(cudaMemset(b->p, 0, b->n * sizeof(float)));
-    gpu_loss.push_back(cu::fused_head(nullptr, b_dn.p, d_gW.p, b_n.p, b_W.p, d_tgt.p, T, C, V, obj, chunk, nullptr).loss);
+    gpu_loss.push_back(
+        cu::fused_head(nullptr, b_dn.p, d_gW.p, b_n.p, b_W.p, d_tgt.p, T, C, V, obj, chunk, nullptr).loss);
     cu::rmsnorm_backward(b_dx.p, d_gwn.p, b_dn.p, b_x.p, b_wn.p, d_rstd.p, T, C);
     cu::embedding_backward(d_gwte.p, b_dx.p, d_tok.p, T, C, V);
     cu::AdamWTensor ts[3];
