@@ -3,7 +3,11 @@
 // time-outs and unreadable bodies. The wait before retry a (0, 1, 2, ...) is the server's
 // `retry-after-ms` or `Retry-After` (seconds or an HTTP date) when it sends one, else exponential
 // backoff with jitter: d = min(maxDelay, base·2^a), wait uniform in [d/2, d]. Other 4xx fail at
-// once with the server's error message.
+// once with the server's error message. Requests go through an undici Agent with no time-outs of its
+// own, so the attempt's time-out is the only one (Node's built-in fetch gives up on headers after
+// 300 s, whatever the caller asked), and a caller's AbortSignal ends a request or a wait at once,
+// never retried.
+import { Agent, fetch } from 'undici';
 
 export interface ClientOptions {
   /** The OpenAI base URL (`http://host:8000/v1`); a bare `http://host:8000` gets `/v1` added. */
@@ -62,8 +66,6 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | undef
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function errorMessage(text: string): string {
   try {
     const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown };
@@ -77,9 +79,26 @@ function errorMessage(text: string): string {
   return text.slice(0, 300);
 }
 
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export class OpenAIClient {
   readonly baseUrl: string;
   private readonly o: Required<Omit<ClientOptions, 'apiKey' | 'onRetry'>> & Pick<ClientOptions, 'apiKey' | 'onRetry'>;
+  private readonly agent: Agent;
 
   constructor(opts: ClientOptions) {
     this.baseUrl = baseUrl(opts.endpoint);
@@ -95,17 +114,31 @@ export class OpenAIClient {
       if (!Number.isFinite(this.o[k]) || this.o[k] < 0)
         throw new RangeError(`${k} must be a number >= 0, got ${this.o[k]}`);
     }
+    // No time-out of undici's own (0): the attempt's timer below is the only one, as documented.
+    this.agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
   }
 
-  /** POSTs `body` as JSON to `${baseUrl}${path}` and returns the parsed answer, retrying as above. */
-  async post<T>(path: string, body: unknown): Promise<T> {
+  /** Closes the client's connections (a process that is done with it need not wait for keep-alive). */
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /**
+   * POSTs `body` as JSON to `${baseUrl}${path}` and returns the parsed answer, retrying as above.
+   * `signal` ends the request (or the wait before a retry) at once with its reason.
+   */
+  async post<T>(path: string, body: unknown, opts: { signal?: AbortSignal } = {}): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     const payload = JSON.stringify(body);
+    const { signal } = opts;
     for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw signal.reason as Error;
       let failure: HttpError;
       let wait: number | undefined;
       const ctl = new AbortController();
       const timer = setTimeout(() => ctl.abort(), this.o.timeoutMs);
+      const onAbort = () => ctl.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const res = await fetch(url, {
           method: 'POST',
@@ -116,6 +149,7 @@ export class OpenAIClient {
           },
           body: payload,
           signal: ctl.signal,
+          dispatcher: this.agent,
         });
         const text = await res.text();
         if (res.ok) {
@@ -134,6 +168,7 @@ export class OpenAIClient {
           wait = retryAfterMs(res.headers);
         }
       } catch (e) {
+        if (signal?.aborted) throw signal.reason as Error;
         const timedOut = ctl.signal.aborted;
         const cause = (e as { cause?: { code?: string; message?: string } }).cause;
         failure = new HttpError(
@@ -145,6 +180,7 @@ export class OpenAIClient {
         );
       } finally {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
       }
       if (!failure.retryable || attempt >= this.o.maxRetries) {
         if (failure.retryable) failure.message += ` (gave up after ${attempt + 1} attempts)`;
@@ -157,7 +193,7 @@ export class OpenAIClient {
         delayMs = d / 2 + Math.random() * (d / 2);
       }
       this.o.onRetry?.({ attempt: attempt + 1, delayMs, reason: failure.message });
-      await sleep(delayMs);
+      await sleep(delayMs, signal);
     }
   }
 }

@@ -202,18 +202,22 @@ export class OpenAITeacher implements Teacher {
   }
 
   /** One sample of a raw prompt from /completions. */
-  async sampleRaw(prompt: string, seed: number | undefined): Promise<TeacherSample> {
+  async sampleRaw(prompt: string, seed: number | undefined, signal?: AbortSignal): Promise<TeacherSample> {
     return this.sample(
-      await this.client.post<CompletionResponse>('/completions', { ...this.body(seed), prompt }),
+      await this.client.post<CompletionResponse>('/completions', { ...this.body(seed), prompt }, { signal }),
       '/completions',
       false,
     );
   }
 
   /** One sample of chat messages from /chat/completions. */
-  async sampleChat(messages: { role: string; content: string }[], seed: number | undefined): Promise<TeacherSample> {
+  async sampleChat(
+    messages: { role: string; content: string }[],
+    seed: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<TeacherSample> {
     return this.sample(
-      await this.client.post<CompletionResponse>('/chat/completions', { ...this.body(seed), messages }),
+      await this.client.post<CompletionResponse>('/chat/completions', { ...this.body(seed), messages }, { signal }),
       '/chat/completions',
       true,
     );
@@ -222,12 +226,18 @@ export class OpenAITeacher implements Teacher {
   /**
    * Samples `samples` traces for every puzzle into `out` (JSONL), resuming: records already in
    * `out` (or its rejected file) are skipped. On a request that fails for good, the requests in
-   * flight finish and are written, then the error is thrown (re-running resumes).
+   * flight finish and are written, then the error is thrown (re-running resumes). `signal` stops
+   * it: no new request starts, those in flight are cancelled, what finished stays written, and the
+   * signal's reason is thrown.
    */
   async writeFile(
     puzzles: readonly KKPuzzle[],
     out: string,
-    opts: { style?: 'raw' | 'chat'; onProgress?: (done: number, total: number) => void } = {},
+    opts: {
+      style?: 'raw' | 'chat';
+      onProgress?: (done: number, total: number) => void;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<SampleRunResult> {
     const style = opts.style ?? 'raw';
     if (style !== 'raw' && style !== 'chat')
@@ -274,13 +284,15 @@ export class OpenAITeacher implements Teacher {
       let next = 0;
       let failure: unknown;
       const worker = async () => {
-        while (failure === undefined && next < jobs.length) {
+        while (failure === undefined && !opts.signal?.aborted && next < jobs.length) {
           const { p, index, k } = jobs[next++];
           try {
             const seed = s.seed === undefined ? undefined : s.seed + 1000003 * index + k;
             const prompt = style === 'raw' ? buildPrompt(p) : buildChatMessages(p);
             const r =
-              typeof prompt === 'string' ? await this.sampleRaw(prompt, seed) : await this.sampleChat(prompt, seed);
+              typeof prompt === 'string'
+                ? await this.sampleRaw(prompt, seed, opts.signal)
+                : await this.sampleChat(prompt, seed, opts.signal);
             const reward = kkRewardDetails(r.completion, p);
             const record = {
               ...toRecord(p),
@@ -308,6 +320,7 @@ export class OpenAITeacher implements Teacher {
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.concurrency, jobs.length) }, worker));
+      if (opts.signal?.aborted) throw opts.signal.reason as Error;
       if (failure !== undefined) {
         const msg = failure instanceof Error ? failure.message : String(failure);
         throw new Error(

@@ -302,6 +302,43 @@ test.serial(
   },
 );
 
+test.serial('an AbortSignal ends a request in flight and a wait to retry at once, never retried', async (t) => {
+  const [a, b] = fx.puzzles;
+  // in flight: the first sample is written, the second hangs until the signal fires
+  const s = await scripted([solved(a, null), 'hang', solved(b, null)]);
+  try {
+    const out = path.join(fx.tmp, 'aborted.jsonl');
+    const teacher = new OpenAITeacher({ endpoint: s.url, model: 'm', samples: 1, concurrency: 1, timeoutMs: 60_000 });
+    const ctl = new AbortController();
+    const started = Date.now();
+    setTimeout(() => ctl.abort(new Error('stopped by the test')), 300);
+    const err = await t.throwsAsync(teacher.writeFile([a, b], out, { signal: ctl.signal }));
+    t.is(err!.message, 'stopped by the test');
+    t.true(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    t.is(s.seen.length, 2, 'no retry after the abort');
+    t.deepEqual(
+      (await lines(out)).map((x) => x.index),
+      [a.index],
+    );
+  } finally {
+    await s.close();
+  }
+  // waiting to retry: a Retry-After of 30 s is cut short by the signal
+  const r = await scripted([{ status: 429, headers: { 'Retry-After': '30' }, body: {} }]);
+  try {
+    const teacher = new OpenAITeacher({ endpoint: r.url, model: 'm', samples: 1, concurrency: 1 });
+    const ctl = new AbortController();
+    const started = Date.now();
+    setTimeout(() => ctl.abort(new Error('stopped while waiting')), 300);
+    const err = await t.throwsAsync(teacher.sampleRaw('x', undefined, ctl.signal));
+    t.is(err!.message, 'stopped while waiting');
+    t.true(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    t.is(r.seen.length, 1);
+  } finally {
+    await r.close();
+  }
+});
+
 test.serial('a 4xx other than 429 fails at once; what finished is kept and a re-run resumes', async (t) => {
   const [a, b] = fx.puzzles;
   const s = await scripted([
