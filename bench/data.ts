@@ -13,10 +13,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 import { trainBpe } from '../lib/data/bpe.js';
-import { kkTracePair } from '../lib/data/kk-traces.js';
+import { kkTracePair } from '../lib/kk/traces-published.js';
 import { packBatches, packStats } from '../lib/data/pack.js';
 import { readParquet } from '../lib/data/readers.js';
-import { tokenizeSft, type SftPair } from '../lib/data/sft.js';
+import { tokenizeSft, type SftPair } from '../lib/data/sft-examples.js';
 import { Tokenizer } from '../lib/data/tokenizer.js';
 
 const args = process.argv.slice(2);

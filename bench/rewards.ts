@@ -13,12 +13,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { loadHumanEval } from '../lib/eval/humaneval.js';
-import { loadMath } from '../lib/eval/math.js';
-import { choiceTask } from '../lib/rewards/choice.js';
 import { buildTestProgram, type CodeExample } from '../lib/rewards/code.js';
-import { mathTask } from '../lib/rewards/math.js';
 import { Sandbox } from '../lib/rewards/sandbox.js';
+import { loadHumanEval } from '../lib/tasks/humaneval-task.js';
+import { loadMath, mathTask } from '../lib/tasks/math-task.js';
+import { choiceTask } from '../lib/tasks/mmlu-pro-task.js';
 
 const args = process.argv.slice(2);
 const rounds = Number(args[args.indexOf('--rounds') + 1] ?? 3) || 3;

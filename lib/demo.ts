@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { tokenizeSft } from './data/sft.js';
+import { tokenizeSft } from './data/sft-examples.js';
 import { Tokenizer } from './data/tokenizer.js';
 import { trainBpe } from './data/bpe.js';
 import { initModel } from './engine/init.js';
@@ -25,7 +25,7 @@ import { symbolicTrace, type TraceVerbosity } from './kk/trace.js';
 import { grpo, type GrpoConfig } from './train/grpo.js';
 import { plotRuns } from './train/plot.js';
 import { sft, type SftConfig } from './train/sft.js';
-import { kkExamples, kkTask } from './train/tasks.js';
+import { kkExamples, kkTask } from './tasks/kk-task.js';
 
 export interface DemoSettings {
   names: readonly string[]; // people are drawn from these (a short list: a model this small cannot yet copy names from the puzzle)

@@ -5,6 +5,7 @@ export type { Kernels, HeadObjective, HeadResult, SampleResult } from './engine/
 export * from './kk/index.js';
 export * from './rewards/index.js';
 export * from './eval/index.js';
+export * from './tasks/index.js';
 export { loadModel, Model, Trainer, TOKENIZER_FILES, DEFAULT_MAX_SHARD_BYTES } from './engine/model.js';
 export type {
   Device,
@@ -39,14 +40,11 @@ export { groupAdvantages, drGrpoNormaliser, clippedTokenLoss, clippedObjective }
 export type { RewardScaling, GroupAdvantages, ClipRange } from './train/advantages.js';
 export { warmupConstant } from './train/schedules.js';
 export { saveCheckpoint, latestCheckpoint } from './train/checkpoint.js';
+export type { RunCheckpoint, CheckpointWriters } from './train/checkpoint.js';
 export { readMetrics, appendMetrics } from './train/metrics.js';
 export type { MetricsRecord } from './train/metrics.js';
 export { plotRuns, curvesSpec, renderPng } from './train/plot.js';
 export { Progress } from './train/progress.js';
-export { kkTask, kkExamples } from './train/tasks.js';
-export type { PromptedExample } from './train/tasks.js';
-export { loadRlTask } from './train/task-registry.js';
-export type { LoadedTask, LoadTaskOptions } from './train/task-registry.js';
 export { evaluate, passAt1, EVAL_PAPER } from './eval/evaluate.js';
 export type { EvalConfig, EvalOptions, EvalProgress, EvalResult, CompletionRecord } from './eval/evaluate.js';
 export { demo, demoTable, DEMO_SETTINGS } from './demo.js';
@@ -58,8 +56,8 @@ export { trainBpe, saveTokenizer, DEMO_SPECIAL_TOKENS, QWEN_PRE_TOKENIZER, CHATM
 export type { BpeTrainOptions, BpeTrainResult, SpecialToken } from './data/bpe.js';
 export { PAPER_PREAMBLE, RAW_ASSISTANT_PREFIX, rawPrompt, renderChat, chatPrompt } from './data/prompts.js';
 export type { ChatOptions } from './data/prompts.js';
-export { sftExample, tokenizeSft } from './data/sft.js';
-export type { SftPair, SftExample, SftCounts, SftOptions as SftExampleOptions } from './data/sft.js';
+export { sftExample, tokenizeSft } from './data/sft-examples.js';
+export type { SftPair, SftExample, SftCounts, SftOptions as SftExampleOptions } from './data/sft-examples.js';
 export { packSequences, checkBatch } from './data/batch.js';
 export type { Batch, Sequence } from './data/batch.js';
 export { packBatches, packStats, firstFitDecreasing } from './data/pack.js';
@@ -68,8 +66,8 @@ export { permutation, splitValidation } from './data/shuffle.js';
 export { readJsonl, readParquet, readRecords, readPairs, getField, newReadStats, DataError } from './data/readers.js';
 export type { SourceRecord, ReadStats, ReadOptions, FieldMap } from './data/readers.js';
 export { loadSftPairs } from './data/dataset.js';
-export type { DatasetOptions, PromptTemplate, SourcedPair } from './data/dataset.js';
-export { kkTracePair } from './data/kk-traces.js';
+export type { DatasetOptions, PromptTemplate, RecordToPair, SourcedPair } from './data/dataset.js';
+export { kkTracePair } from './kk/traces-published.js';
 // Serving: `warmstart serve` (an OpenAI-compatible server over a model) and the `openai` teacher
 // (K&K traces from any OpenAI-compatible server, resumable).
 export * from './serve/index.js';

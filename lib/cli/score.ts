@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 
 import { readCompletions, scoreTask } from '../eval/score.js';
-import { benchmarkData, BENCHMARKS } from '../eval/tasks.js';
+import { benchmarkData, BENCHMARKS } from '../tasks/benchmarks.js';
 import { Sandbox } from '../rewards/sandbox.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

@@ -140,15 +140,17 @@ export function registerTrain(program: Command): void {
         { readRecords },
         { fromRecord },
         { kkRewardDetails },
+        { kkTracePair },
       ] = await Promise.all([
         import('../train/sft.js'),
         import('../engine/model.js'),
         import('../data/tokenizer.js'),
-        import('../data/sft.js'),
+        import('../data/sft-examples.js'),
         import('../data/dataset.js'),
         import('../data/readers.js'),
         import('../kk/puzzle.js'),
         import('../kk/reward.js'),
+        import('../kk/traces-published.js'),
       ]);
       const config = overrides(SFT_PAPER, o, {
         epochs: 'epochs',
@@ -175,7 +177,7 @@ export function registerTrain(program: Command): void {
         const loaded = await loadSftPairs(file, {
           promptField: o.promptField as string,
           completionField: o.completionField as string,
-          kk: Boolean(o.kkColumns),
+          pairOf: o.kkColumns ? kkTracePair : undefined,
           template: o.template as 'none' | 'raw' | 'chat',
           tokenizer,
           skipBad: Boolean(o.skipBad),
@@ -282,7 +284,7 @@ export function registerTrain(program: Command): void {
         import('../train/grpo.js'),
         import('../engine/model.js'),
         import('../data/tokenizer.js'),
-        import('../train/task-registry.js'),
+        import('../tasks/load.js'),
       ]);
       const config = overrides(GRPO_PAPER, o, {
         steps: 'steps',
@@ -374,7 +376,7 @@ export function registerTrain(program: Command): void {
         import('../eval/evaluate.js'),
         import('../engine/model.js'),
         import('../data/tokenizer.js'),
-        import('../train/task-registry.js'),
+        import('../tasks/load.js'),
       ]);
       const rep = progressReporter('seq');
       const tokenizer = Tokenizer.load(o.model as string);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
 
 import type { TokenizerFiles } from './tokenizer.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 /** Qwen2/2.5/3's pre-tokenizer: its split regex, then byte-level mapping without a prefix space. */
 export const QWEN_PRE_TOKENIZER = {
@@ -304,11 +305,7 @@ export function trainBpe(texts: Iterable<string>, opts: BpeTrainOptions): BpeTra
 export function saveTokenizer(files: TokenizerFiles, dir: string): void {
   const { tokenizer, config, generationConfig } = files;
   mkdirSync(dir, { recursive: true });
-  const put = (name: string, value: unknown) => {
-    const tmp = join(dir, `.${name}.tmp-${process.pid}`);
-    writeFileSync(tmp, JSON.stringify(value, null, 1) + '\n');
-    renameSync(tmp, join(dir, name));
-  };
+  const put = (name: string, value: unknown) => writeFileAtomic(join(dir, name), JSON.stringify(value, null, 1) + '\n');
   put('tokenizer.json', tokenizer);
   if (config) put('tokenizer_config.json', config);
   if (generationConfig) put('generation_config.json', generationConfig);

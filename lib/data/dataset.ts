@@ -1,10 +1,13 @@
 // From a file to (prompt, completion) pairs: the reader (JSONL, gzip, Parquet), the field map or
-// the K&K preset, and the prompt format, in one call shared by the CLI and the library API.
-import { kkTracePair } from './kk-traces.js';
+// a record-to-pair function (lib/kk's kkTracePair for the published K&K columns), and the prompt
+// format, in one call shared by the CLI and the library API.
 import { chatPrompt, rawPrompt } from './prompts.js';
-import { DataError, newReadStats, readPairs, readRecords, type ReadStats } from './readers.js';
-import type { SftPair } from './sft.js';
+import { DataError, newReadStats, readPairs, readRecords, type ReadStats, type SourceRecord } from './readers.js';
+import type { SftPair } from './sft-examples.js';
 import type { Tokenizer } from './tokenizer.js';
+
+/** One record → (prompt, completion); `format` turns the user message into the prompt text. */
+export type RecordToPair = (rec: SourceRecord, format: (user: string) => string) => SftPair;
 
 /** How the prompt text is made: `none` uses the prompt field as it is; `raw` and `chat` wrap it (prompts.ts). */
 export type PromptTemplate = 'none' | 'raw' | 'chat';
@@ -14,9 +17,12 @@ export interface DatasetOptions {
   promptField?: string;
   /** Field holding the completion. Default 'completion'. */
   completionField?: string;
-  /** Build pairs from the published K&K columns (quiz, cot_*, solution_text_format) instead of fields. */
-  kk?: boolean;
-  /** Prompt format. Default 'none', or 'raw' with `kk`. */
+  /**
+   * Build each pair from the whole record instead of the two fields, e.g. lib/kk's kkTracePair for
+   * the published K&K columns (quiz, cot_*, solution_text_format). A DataError it throws is a bad record.
+   */
+  pairOf?: RecordToPair;
+  /** Prompt format. Default 'none', or 'raw' with `pairOf`. */
   template?: PromptTemplate;
   /** Needed for the 'chat' template. */
   tokenizer?: Tokenizer;
@@ -31,7 +37,7 @@ export async function loadSftPairs(
   file: string,
   opts: DatasetOptions = {},
 ): Promise<{ pairs: SourcedPair[]; stats: ReadStats }> {
-  const template = opts.template ?? (opts.kk ? 'raw' : 'none');
+  const template = opts.template ?? (opts.pairOf ? 'raw' : 'none');
   if (!['none', 'raw', 'chat'].includes(template))
     throw new RangeError(`template must be none, raw or chat, got ${template}`);
   if (template === 'chat' && !opts.tokenizer) throw new Error('the chat template needs a tokenizer');
@@ -39,10 +45,10 @@ export async function loadSftPairs(
     template === 'raw' ? rawPrompt(user) : template === 'chat' ? chatPrompt(opts.tokenizer!, user) : user;
   const stats = newReadStats();
   const pairs: SourcedPair[] = [];
-  if (opts.kk) {
+  if (opts.pairOf) {
     for await (const rec of readRecords(file, { skipBad: opts.skipBad, stats })) {
       try {
-        pairs.push({ ...kkTracePair(rec, wrap), where: rec.where });
+        pairs.push({ ...opts.pairOf(rec, wrap), where: rec.where });
       } catch (err) {
         if (!(err instanceof DataError) || !opts.skipBad) throw err;
         stats.records--;

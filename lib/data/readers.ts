@@ -10,13 +10,10 @@ import { createGunzip } from 'node:zlib';
 
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 
-import type { SftPair } from './sft.js';
+import { DataError, lineWhere, parseJsonlLine, type SourceRecord } from '../util/jsonl.js';
+import type { SftPair } from './sft-examples.js';
 
-/** A record and where it came from (`file:line 12` or `file:row 12`, both 1-based). */
-export interface SourceRecord {
-  where: string;
-  value: Record<string, unknown>;
-}
+export { DataError, type SourceRecord } from '../util/jsonl.js';
 
 /** Counts kept by a read: records yielded, records skipped, and the first few skip reasons. */
 export interface ReadStats {
@@ -34,17 +31,6 @@ export interface ReadOptions {
 
 export function newReadStats(): ReadStats {
   return { records: 0, skipped: 0, errors: [] };
-}
-
-/** Thrown for a bad record; `where` names file and line/row. */
-export class DataError extends Error {
-  constructor(
-    readonly where: string,
-    reason: string,
-  ) {
-    super(`${where}: ${reason}`);
-    this.name = 'DataError';
-  }
 }
 
 function skipOrThrow(err: DataError, opts: ReadOptions): void {
@@ -82,22 +68,12 @@ export async function* readJsonl(file: string, opts: ReadOptions = {}): AsyncGen
     for await (const line of lines) {
       n++;
       if (line.trim() === '') continue;
-      const where = `${file}:line ${n}`;
-      let value: unknown;
+      const where = lineWhere(file, n);
+      let value: Record<string, unknown>;
       try {
-        value = JSON.parse(line);
+        value = parseJsonlLine(line, where);
       } catch (err) {
-        skipOrThrow(new DataError(where, `invalid JSON (${(err as Error).message})`), opts);
-        continue;
-      }
-      if (!value || typeof value !== 'object' || Array.isArray(value)) {
-        skipOrThrow(
-          new DataError(
-            where,
-            `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
-          ),
-          opts,
-        );
+        skipOrThrow(err as DataError, opts);
         continue;
       }
       if (opts.stats) opts.stats.records++;
@@ -105,7 +81,7 @@ export async function* readJsonl(file: string, opts: ReadOptions = {}): AsyncGen
     }
   } catch (err) {
     if (err instanceof DataError) throw err;
-    throw new Error(`${file}:line ${n + 1}: cannot read (${(err as Error).message})`);
+    throw new Error(`${lineWhere(file, n + 1)}: cannot read (${(err as Error).message})`);
   } finally {
     lines.close();
     raw.destroy();

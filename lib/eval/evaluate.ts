@@ -7,7 +7,8 @@ import { createWriteStream, renameSync } from 'node:fs';
 import { mixSeed } from '../train/order.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { Model } from '../engine/model.js';
-import type { PromptedExample, RewardTask } from '../train/tasks.js';
+import type { PromptedExample, RewardTask } from '../tasks/task.js';
+import { commitFile, tempPath } from '../util/atomic.js';
 
 export interface EvalConfig {
   samples: number; // k
@@ -99,7 +100,7 @@ export async function evaluate<E>(opts: EvalOptions<E>): Promise<EvalResult> {
   const correct = examples.map(() => new Array<boolean>(c.samples).fill(false));
   let rewardSum = 0;
   let lengthSum = 0;
-  const tmp = opts.out ? `${opts.out}.tmp-${process.pid}` : null;
+  const tmp = opts.out ? tempPath(opts.out) : null;
   const sink = tmp ? createWriteStream(tmp) : null;
   try {
     for (let b = 0; b < jobs.length; b += c.batchSize) {
@@ -140,7 +141,7 @@ export async function evaluate<E>(opts: EvalOptions<E>): Promise<EvalResult> {
   } finally {
     if (sink) await new Promise<void>((res, rej) => sink.end((err?: Error | null) => (err ? rej(err) : res())));
   }
-  if (tmp && opts.out) renameSync(tmp, opts.out);
+  if (tmp && opts.out) commitFile(tmp, opts.out);
   const p = passAt1(correct);
   return {
     task: task.name,

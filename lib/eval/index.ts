@@ -1,9 +1,3 @@
-// Evaluation data and scoring: benchmark loaders, the paper's splits, pass@1 of completion files.
-// (Model-based evaluation, evaluate.ts, is exported by its own line where it is used.)
-export * from './jsonl.js';
-export * from './math.js';
-export * from './humaneval.js';
-export * from './mmlu-pro.js';
-export * from './splits.js';
+// Evaluation: pass@1 of completion files. (Model-based evaluation, evaluate.ts, is exported by
+// its own line where it is used; the benchmarks, loaders and splits are in lib/tasks.)
 export * from './score.js';
-export * from './tasks.js';

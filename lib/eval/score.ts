@@ -6,9 +6,9 @@
 // `sample` is optional (default: order of appearance per id); `tokens` is optional (the mean
 // token length is reported only when every line has it). Every problem in the file must have the
 // same number of samples, 0..k-1.
-import type { RewardTask } from '../rewards/task.js';
+import type { RewardTask } from '../tasks/task.js';
 import { passAt1 } from './evaluate.js';
-import { readJsonlFile, stringField } from './jsonl.js';
+import { readJsonlFile, stringField } from '../util/jsonl.js';
 
 export interface CompletionLine {
   id: string;

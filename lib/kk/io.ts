@@ -7,6 +7,8 @@ import path from 'node:path';
 
 import { parquetReadObjects } from 'hyparquet';
 
+import { writeFileAtomic } from '../util/atomic.js';
+import { lineWhere, readJsonlFile } from '../util/jsonl.js';
 import { fromRecord, toRecord, type KKPuzzle } from './puzzle.js';
 
 function bigintsToNumbers(v: unknown): unknown {
@@ -35,19 +37,7 @@ export async function readParquetRows(file: string): Promise<Record<string, unkn
 
 /** Records of a JSONL file (blank lines skipped); errors name the line. */
 export async function readJsonlRows(file: string): Promise<{ row: unknown; line: number }[]> {
-  const text = await fs.readFile(file, 'utf8');
-  const out: { row: unknown; line: number }[] = [];
-  text.split('\n').forEach((l, i) => {
-    if (l.trim() === '') return;
-    try {
-      out.push({ row: JSON.parse(l), line: i + 1 });
-    } catch (err) {
-      throw new SyntaxError(
-        `${file} line ${i + 1}: invalid JSON (${err instanceof Error ? err.message : String(err)})`,
-      );
-    }
-  });
-  return out;
+  return (await readJsonlFile(file)).map((r) => ({ row: r.value, line: r.line }));
 }
 
 /**
@@ -63,7 +53,7 @@ export async function loadPuzzles(file: string): Promise<KKPuzzle[]> {
   }
   if (ext === '.jsonl' || ext === '.ndjson') {
     const rows = await readJsonlRows(file);
-    return rows.map(({ row, line }, i) => withIndex(fromRecord(row, `${file} line ${line}`), i));
+    return rows.map(({ row, line }, i) => withIndex(fromRecord(row, lineWhere(file, line)), i));
   }
   if (ext === '.json') {
     let data: unknown;
@@ -83,18 +73,11 @@ function withIndex(p: KKPuzzle, i: number): KKPuzzle {
   return p;
 }
 
-/** Writes rows as JSONL, atomically (temporary file, then rename). */
+/** Writes rows as JSONL, atomically (lib/util/atomic.ts). */
 export async function writeJsonl(file: string, rows: Iterable<unknown>): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
   const lines: string[] = [];
   for (const r of rows) lines.push(JSON.stringify(r));
-  try {
-    await fs.writeFile(tmp, lines.length ? lines.join('\n') + '\n' : '');
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(file, lines.length ? lines.join('\n') + '\n' : '');
 }
 
 /** Writes puzzles as K&K JSONL records (statements in tuple notation), readable by {@link loadPuzzles}. */

@@ -3,7 +3,6 @@
 //   "the answer is (X)" / "answer: X"  ·  the last standalone capital A–J
 // that appears (the last occurrence of each pattern), compared with the gold letter.
 import { checkFormat, FORMAT_PENALTY } from './format.js';
-import type { RewardTask } from './task.js';
 
 /** One multiple-choice question; `answer` is the gold letter. */
 export interface ChoiceExample {
@@ -35,16 +34,3 @@ export function extractChoice(text: string): string | null {
   }
   return null;
 }
-
-/** MMLU-Pro as a reward task (see RewardTask for `reward` vs `correct`). */
-export const choiceTask: RewardTask<ChoiceExample> = {
-  name: 'mmlu-pro',
-  reward(completion, example) {
-    const f = checkFormat(completion);
-    if (!f.ok) return CHOICE_REWARD.format;
-    return extractChoice(f.answer) === example.answer ? CHOICE_REWARD.correct : CHOICE_REWARD.wrong;
-  },
-  correct(completion, example) {
-    return extractChoice(completion) === example.answer;
-  },
-};

@@ -2,7 +2,6 @@
 // problem's tests in the sandbox (sandbox.ts), pass only if every test ran to the end.
 import { answerSection, checkFormat, FORMAT_PENALTY } from './format.js';
 import { Sandbox, type RunResult, type SandboxLimits } from './sandbox.js';
-import type { RewardTask } from './task.js';
 
 /** One HumanEval(+) problem (the dataset's fields; HumanEval+ has the same, with larger tests). */
 export interface CodeExample {
@@ -45,35 +44,4 @@ export function runTests(
   limits?: Partial<SandboxLimits>,
 ): Promise<RunResult> {
   return sandbox.run(buildTestProgram(code, example), limits);
-}
-
-/**
- * HumanEval(+) as a reward task. Both methods return Promises; runs share the task's sandbox pool
- * (at most `workers` programs at once), so the driver may score a whole group concurrently.
- */
-export function codeTask(sandbox: Sandbox = new Sandbox()): RewardTask<CodeExample> & { sandbox: Sandbox } {
-  // reward() and correct() of one completion usually run the same program: run it once.
-  const recent = new Map<string, Promise<RunResult>>();
-  const passes = async (code: string, example: CodeExample): Promise<boolean> => {
-    const program = buildTestProgram(code, example);
-    let run = recent.get(program);
-    if (!run) {
-      run = sandbox.run(program);
-      recent.set(program, run);
-      if (recent.size > 256) recent.delete(recent.keys().next().value!);
-    }
-    return (await run).passed;
-  };
-  return {
-    name: 'humaneval',
-    sandbox,
-    async reward(completion, example) {
-      const f = checkFormat(completion);
-      if (!f.ok) return CODE_REWARD.format;
-      return (await passes(extractCode(f.answer), example)) ? CODE_REWARD.correct : CODE_REWARD.wrong;
-    },
-    async correct(completion, example) {
-      return passes(extractCode(answerSection(completion)), example);
-    },
-  };
 }

@@ -1,6 +1,5 @@
-// Verifiable rewards: the shared format gate and task shape, MATH, multiple choice, and code run
-// in a sandbox.
-export * from './task.js';
+// Verifiable rewards: the shared format gate, MATH, multiple choice, and code run in a sandbox.
+// (The tasks built on them are in lib/tasks.)
 export * from './format.js';
 export * from './latex.js';
 export * from './math-answer.js';

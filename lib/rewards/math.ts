@@ -3,7 +3,6 @@
 import { answerSection, checkFormat, FORMAT_PENALTY } from './format.js';
 import { lastBoxed } from './math-answer.js';
 import { mathEqual } from './math-equal.js';
-import type { RewardTask } from './task.js';
 
 /** One MATH problem: `answer` is the gold final answer's LaTeX, without \boxed. */
 export interface MathExample {
@@ -21,19 +20,3 @@ export const MATH_REWARD = { format: FORMAT_PENALTY, noAnswer: -1, correct: 2, w
 export function extractMathAnswer(completion: string): string | null {
   return lastBoxed(answerSection(completion)) ?? lastBoxed(completion);
 }
-
-/** MATH as a reward task (see RewardTask for `reward` vs `correct`). */
-export const mathTask: RewardTask<MathExample> = {
-  name: 'math',
-  reward(completion, example) {
-    const f = checkFormat(completion);
-    if (!f.ok) return MATH_REWARD.format;
-    const boxed = lastBoxed(f.answer);
-    if (boxed === null) return MATH_REWARD.noAnswer;
-    return mathEqual(boxed, example.answer) ? MATH_REWARD.correct : MATH_REWARD.wrong;
-  },
-  correct(completion, example) {
-    const ans = extractMathAnswer(completion);
-    return ans !== null && mathEqual(ans, example.answer);
-  },
-};

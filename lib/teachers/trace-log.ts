@@ -6,6 +6,8 @@
 // process that no longer exists is taken over.
 import { promises as fs, constants } from 'node:fs';
 
+import { parseJsonl } from '../util/jsonl.js';
+
 export interface TraceLog {
   readonly file: string;
   /** Records already in the file, by key (the first of each key when a key repeats). */
@@ -86,20 +88,10 @@ export async function openTraceLog(
       }
     }
     const existing = new Map<string, Record<string, unknown>>();
-    text.split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      const where = `${file} line ${i + 1}`;
-      let row: unknown;
-      try {
-        row = JSON.parse(line);
-      } catch (e) {
-        throw new SyntaxError(`${where}: not JSON (${(e as Error).message}); fix or remove the line, then re-run`);
-      }
-      if (typeof row !== 'object' || row === null || Array.isArray(row))
-        throw new TypeError(`${where}: expected a JSON object`);
-      const key = keyOf(row as Record<string, unknown>, where);
-      if (!existing.has(key)) existing.set(key, row as Record<string, unknown>);
-    });
+    for (const { where, value } of parseJsonl(text, file)) {
+      const key = keyOf(value, where);
+      if (!existing.has(key)) existing.set(key, value);
+    }
     const fh = await fs.open(file, 'a');
     let chain = Promise.resolve();
     return {

@@ -8,23 +8,19 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { swapDirectory, writeJsonAtomic } from '../util/atomic.js';
+
 export interface CheckpointWriters {
   model: (dir: string) => Promise<void>;
   optimizer: (dir: string) => Promise<void>;
 }
 
-export interface Checkpoint<S> {
+export interface RunCheckpoint<S> {
   dir: string; // the checkpoint folder
   step: number;
   state: S;
   modelDir: string;
   optimizerDir: string;
-}
-
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, file);
 }
 
 export async function saveCheckpoint<S>(
@@ -42,15 +38,8 @@ export async function saveCheckpoint<S>(
   await writers.model(join(tmp, 'model'));
   await writers.optimizer(join(tmp, 'optimizer'));
   writeJsonAtomic(join(tmp, 'state.json'), { step, state });
-  if (existsSync(final)) {
-    // Same step written again (a resumed run re-saving): swap the complete old one out first.
-    const old = join(runDir, `.old-${name}-${process.pid}`);
-    renameSync(final, old);
-    renameSync(tmp, final);
-    rmSync(old, { recursive: true, force: true });
-  } else {
-    renameSync(tmp, final);
-  }
+  // The same step written again (a resumed run re-saving) swaps the complete old one out first.
+  swapDirectory(tmp, final, join(runDir, `.old-${name}-${process.pid}`));
   writeJsonAtomic(join(runDir, 'latest.json'), { checkpoint: name, step });
   pruneCheckpoints(runDir, keep, name);
   return final;
@@ -72,7 +61,7 @@ function pruneCheckpoints(runDir: string, keep: number, current: string): void {
 }
 
 // The checkpoint latest.json points at, or null when the run has none.
-export function latestCheckpoint<S>(runDir: string): Checkpoint<S> | null {
+export function latestCheckpoint<S>(runDir: string): RunCheckpoint<S> | null {
   const pointer = join(runDir, 'latest.json');
   if (!existsSync(pointer)) return null;
   let latest: { checkpoint?: unknown; step?: unknown };

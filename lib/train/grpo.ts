@@ -27,7 +27,7 @@ import {
 import { mixSeed, stepIndices } from './order.js';
 import { startRun, trainerOptions, type OptimizerConfig } from './run.js';
 import { warmupConstant } from './schedules.js';
-import type { PromptedExample, RewardTask } from './tasks.js';
+import type { PromptedExample, RewardTask } from '../tasks/task.js';
 
 export interface GrpoConfig extends OptimizerConfig {
   steps: number;

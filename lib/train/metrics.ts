@@ -4,6 +4,9 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { writeFileAtomic } from '../util/atomic.js';
+import { readJsonlFileSync } from '../util/jsonl.js';
+
 export type MetricsRecord = { step: number } & Record<string, number | string | null>;
 
 export function metricsPath(runDir: string): string {
@@ -18,27 +21,12 @@ export function appendMetrics(runDir: string, record: MetricsRecord): void {
 export function readMetrics(runDir: string): MetricsRecord[] {
   const file = metricsPath(runDir);
   if (!existsSync(file)) return [];
-  const text = readFileSync(file, 'utf8');
-  const lines = text.split('\n');
-  const out: MetricsRecord[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line.trim() === '') continue;
-    const complete = i < lines.length - 1; // followed by a newline
-    try {
-      out.push(JSON.parse(line) as MetricsRecord);
-    } catch (err) {
-      if (complete) throw new Error(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`);
-    }
-  }
-  return out;
+  return readJsonlFileSync(file, { tornTail: true }).map((r) => r.value as MetricsRecord);
 }
 
 // Keeps the records with step <= lastStep (atomically: write a temporary file, then rename).
 export function truncateMetrics(runDir: string, lastStep: number): void {
   const file = metricsPath(runDir);
   const kept = readMetrics(runDir).filter((r) => r.step <= lastStep);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, kept.map((r) => JSON.stringify(r) + '\n').join(''));
-  renameSync(tmp, file);
+  writeFileAtomic(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
 }

@@ -8,6 +8,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 import { readMetrics, type MetricsRecord } from './metrics.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 // The curves drawn, in panel order, with their titles; a panel appears when some run logs it.
 export const PLOTTED_METRICS: ReadonlyArray<readonly [string, string]> = [
@@ -87,8 +88,6 @@ export async function plotRuns(
     return { run: opts.names?.[i] ?? basename(resolve(dir)), records };
   });
   const png = await renderPng(curvesSpec(series, opts.title));
-  const tmp = `${out}.tmp-${process.pid}`;
-  writeFileSync(tmp, png);
-  renameSync(tmp, out);
+  writeFileAtomic(out, png);
   return out;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 
 import { trainBpe } from '../../lib/data/bpe.js';
-import { kkTracePair } from '../../lib/data/kk-traces.js';
+import { kkTracePair } from '../../lib/kk/traces-published.js';
 import { renderChat } from '../../lib/data/prompts.js';
 import { readParquet } from '../../lib/data/readers.js';
 import { Tokenizer } from '../../lib/data/tokenizer.js';

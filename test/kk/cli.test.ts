@@ -8,7 +8,8 @@ import { Command } from 'commander';
 import { registerKk } from '../../lib/cli/kk.js';
 import { loadSftPairs } from '../../lib/data/dataset.js';
 import { buildPrompt, kkReward, loadPuzzles, readJsonlRows } from '../../lib/kk/index.js';
-import { loadRlTask } from '../../lib/train/task-registry.js';
+import { kkTracePair } from '../../lib/kk/traces-published.js';
+import { loadRlTask } from '../../lib/tasks/load.js';
 import { KK_DATA } from './published.js';
 
 // Runs `warmstart kk ...` in-process; returns what it printed and the exit code it set.
@@ -111,7 +112,7 @@ test.serial(
     await kk('traces', '--teacher', 'symbolic', '--in', file, '--out', out, '--limit', '5');
     const prompts = {
       'kk traces': (await readJsonlRows(out)).map((r) => (r.row as { prompt: string }).prompt),
-      'warmup pairs (published columns)': (await loadSftPairs(file, { kk: true })).pairs
+      'warmup pairs (published columns)': (await loadSftPairs(file, { pairOf: kkTracePair })).pairs
         .slice(0, 5)
         .map((p) => p.prompt),
       'RLVR kk task': (await loadRlTask('kk', { data: file, split: 'train', seed: 0, limit: 5 })).examples.map(

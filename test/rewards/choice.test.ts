@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 
 import test from 'ava';
 
-import { CHOICE_REWARD, choiceTask, extractChoice, type ChoiceExample } from '../../lib/rewards/choice.js';
+import { CHOICE_REWARD, extractChoice, type ChoiceExample } from '../../lib/rewards/choice.js';
+import { choiceTask } from '../../lib/tasks/mmlu-pro-task.js';
 
 interface Gpt4oRow {
   question_id: number;

@@ -6,13 +6,12 @@ import test from 'ava';
 import {
   buildTestProgram,
   CODE_REWARD,
-  codeTask,
   extractCode,
   runTests,
   type CodeExample,
 } from '../../lib/rewards/code.js';
 import { Sandbox } from '../../lib/rewards/sandbox.js';
-import { loadHumanEval } from '../../lib/eval/humaneval.js';
+import { codeTask, loadHumanEval } from '../../lib/tasks/humaneval-task.js';
 import { leftovers } from './procs.js';
 
 const DATA = new URL('../../../shared/data/humaneval/HumanEval.jsonl.gz', import.meta.url).pathname;

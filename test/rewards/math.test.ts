@@ -6,7 +6,8 @@ import { evaluate } from 'mathjs';
 import { latexToMathjs } from '../../lib/rewards/latex.js';
 import { lastBoxed, normalizeAnswer } from '../../lib/rewards/math-answer.js';
 import { mathEqual } from '../../lib/rewards/math-equal.js';
-import { extractMathAnswer, MATH_REWARD, mathTask, type MathExample } from '../../lib/rewards/math.js';
+import { extractMathAnswer, MATH_REWARD, type MathExample } from '../../lib/rewards/math.js';
+import { mathTask } from '../../lib/tasks/math-task.js';
 
 const golds: string[] = readFileSync(new URL('../../../shared/data/math500/math500.jsonl', import.meta.url), 'utf8')
   .trim()

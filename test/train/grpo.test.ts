@@ -11,7 +11,7 @@ import { loadModel, Model } from '../../lib/engine/model.js';
 import { GRPO_PAPER, grpo } from '../../lib/train/grpo.js';
 import { readMetrics } from '../../lib/train/metrics.js';
 import { generationBytesPerSequence, resolveGenerationBatch } from '../../lib/train/micro-batch.js';
-import type { RewardTask } from '../../lib/train/tasks.js';
+import type { RewardTask } from '../../lib/tasks/task.js';
 import { tinyKK, type TinyKK } from './helpers.js';
 
 const letterA: RewardTask<null> = {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import test from 'ava';
 
-import { tokenizeSft } from '../../lib/data/sft.js';
+import { tokenizeSft } from '../../lib/data/sft-examples.js';
 import { presetConfig } from '../../lib/engine/init.js';
 import { loadModel, type Device } from '../../lib/engine/model.js';
 import {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import test from 'ava';
 
 import { trainBpe } from '../../lib/data/bpe.js';
-import { tokenizeSft } from '../../lib/data/sft.js';
+import { tokenizeSft } from '../../lib/data/sft-examples.js';
 import { Tokenizer } from '../../lib/data/tokenizer.js';
 import { DEMO_TEMPLATE } from '../../lib/demo.js';
 import { initModel } from '../../lib/engine/init.js';
@@ -21,7 +21,7 @@ import { buildPrompt, formatAnswer } from '../../lib/kk/prompt.js';
 import { GRPO_PAPER, grpo } from '../../lib/train/grpo.js';
 import { readMetrics } from '../../lib/train/metrics.js';
 import { SFT_PAPER, sft } from '../../lib/train/sft.js';
-import { kkExamples, kkTask } from '../../lib/train/tasks.js';
+import { kkExamples, kkTask } from '../../lib/tasks/kk-task.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const NAMES = ['Aria', 'Ben'];

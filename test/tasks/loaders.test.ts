@@ -5,9 +5,9 @@ import { gzipSync } from 'node:zlib';
 
 import test from 'ava';
 
-import { loadHumanEval } from '../../lib/eval/humaneval.js';
-import { loadMath } from '../../lib/eval/math.js';
-import { loadMmluPro } from '../../lib/eval/mmlu-pro.js';
+import { loadHumanEval } from '../../lib/tasks/humaneval-task.js';
+import { loadMath } from '../../lib/tasks/math-task.js';
+import { loadMmluPro } from '../../lib/tasks/mmlu-pro-task.js';
 
 const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'warmstart-eval-test-'));

@@ -1,5 +1,6 @@
-// The shape every verifiable-reward task has, so the RLVR driver and the scorer treat MATH,
-// multiple choice, code and Knights & Knaves alike.
+// The shape every verifiable-reward task has, so the RLVR driver, the evaluator, the scorer and
+// the server treat MATH, multiple choice, code and Knights & Knaves alike; and the prompted
+// examples they all consume.
 
 /**
  * A task with a verifiable reward.
@@ -17,4 +18,11 @@ export interface RewardTask<E> {
   readonly name: string;
   reward(completion: string, example: E): number | Promise<number>;
   correct(completion: string, example: E): boolean | Promise<boolean>;
+}
+
+/** A task's example with the prompt text the model continues. */
+export interface PromptedExample<E> {
+  id: string;
+  prompt: string;
+  example: E;
 }

@@ -3,15 +3,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { loadPuzzles } from '../kk/io.js';
-import { choiceTask } from '../rewards/choice.js';
-import { codeTask } from '../rewards/code.js';
-import { mathTask } from '../rewards/math.js';
 import type { Sandbox } from '../rewards/sandbox.js';
-import type { RewardTask } from '../rewards/task.js';
-import { kkTask } from '../train/tasks.js';
-import { loadHumanEval } from './humaneval.js';
-import { loadMath } from './math.js';
-import { loadMmluPro } from './mmlu-pro.js';
+import { codeTask, loadHumanEval } from './humaneval-task.js';
+import { kkTask } from './kk-task.js';
+import { loadMath, mathTask } from './math-task.js';
+import { choiceTask, loadMmluPro } from './mmlu-pro-task.js';
+import type { RewardTask } from './task.js';
 
 export interface Benchmark {
   name: string;
@@ -37,7 +34,7 @@ export const BENCHMARKS: Record<string, Benchmark> = {
   kk: {
     name: 'kk',
     defaultData: '../shared/data/knights-and-knaves-logic-rl/3ppl/test.parquet',
-    // ids as lib/train/tasks.ts's kkExamples gives them
+    // ids as kkExamples (kk-task.ts) gives them
     load: async (file) => (await loadPuzzles(file)).map((p, i) => ({ ...p, id: `kk-${p.index ?? i}` })),
     task: () => kkTask('paper') as RewardTask<never>,
   },

@@ -6,12 +6,12 @@
 //   </think>
 //   <answer> {solution_text_format} </answer>
 //
-// and the prompt is the paper's K&K question (lib/kk/prompt.ts's kkUserMessage) in a chosen
+// and the prompt is the paper's K&K question (prompt.ts's kkUserMessage) in a chosen
 // prompt format (raw by default, then the same text as lib/kk's buildPrompt), ending in `<think>`.
-import { kkUserMessage } from '../kk/prompt.js';
-import { rawPrompt } from './prompts.js';
-import { DataError, type SourceRecord } from './readers.js';
-import type { SftPair } from './sft.js';
+import { rawPrompt } from '../data/prompts.js';
+import type { SftPair } from '../data/sft-examples.js';
+import { DataError, type SourceRecord } from '../util/jsonl.js';
+import { kkUserMessage } from './prompt.js';
 
 function str(rec: SourceRecord, key: string): string {
   const v = rec.value[key];

@@ -1,7 +1,10 @@
+// MMLU-Pro as a task: the questions, their prompt and the reward (lib/rewards/choice.ts).
 // MMLU-Pro JSONL: question_id, question, options (up to 10; "N/A" padding dropped), answer
 // (letter A–J, checked against answer_index), category.
-import type { ChoiceExample } from '../rewards/choice.js';
-import { readJsonlFile, stringField } from './jsonl.js';
+import { CHOICE_REWARD, extractChoice, type ChoiceExample } from '../rewards/choice.js';
+import { checkFormat } from '../rewards/format.js';
+import { readJsonlFile, stringField } from '../util/jsonl.js';
+import type { RewardTask } from './task.js';
 
 const LETTERS = 'ABCDEFGHIJ';
 
@@ -31,3 +34,23 @@ export async function loadMmluPro(file: string): Promise<ChoiceExample[]> {
     };
   });
 }
+
+// The user turn of the raw prompt: the answer goes inside <answer> </answer> as the format gate wants.
+export function choiceUserMessage(q: ChoiceExample): string {
+  const letters = 'ABCDEFGHIJ';
+  const options = q.options.map((o, i) => `${letters[i]}. ${o}`).join('\n');
+  return `${q.question}\n\nOptions:\n${options}\n\nAnswer with the letter of the correct option within \\boxed{} inside the <answer> </answer> tags.`;
+}
+
+/** MMLU-Pro as a reward task (see RewardTask for `reward` vs `correct`). */
+export const choiceTask: RewardTask<ChoiceExample> = {
+  name: 'mmlu-pro',
+  reward(completion, example) {
+    const f = checkFormat(completion);
+    if (!f.ok) return CHOICE_REWARD.format;
+    return extractChoice(f.answer) === example.answer ? CHOICE_REWARD.correct : CHOICE_REWARD.wrong;
+  },
+  correct(completion, example) {
+    return extractChoice(completion) === example.answer;
+  },
+};

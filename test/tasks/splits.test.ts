@@ -1,9 +1,9 @@
 import test from 'ava';
 
-import { loadHumanEval } from '../../lib/eval/humaneval.js';
-import { loadMath } from '../../lib/eval/math.js';
-import { loadMmluPro } from '../../lib/eval/mmlu-pro.js';
-import { humanEvalSplit, mathTrainSplit, mmluProSplit, seededPermutation, seededSplit } from '../../lib/eval/splits.js';
+import { loadHumanEval } from '../../lib/tasks/humaneval-task.js';
+import { loadMath } from '../../lib/tasks/math-task.js';
+import { loadMmluPro } from '../../lib/tasks/mmlu-pro-task.js';
+import { humanEvalSplit, mathTrainSplit, mmluProSplit, seededPermutation, seededSplit } from '../../lib/tasks/splits.js';
 
 const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
 

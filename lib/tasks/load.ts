@@ -11,13 +11,17 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { rawPrompt } from '../data/prompts.js';
-import { humanEvalSplit, mathTrainSplit, mmluProSplit } from '../eval/splits.js';
-import { benchmarkData, BENCHMARKS } from '../eval/tasks.js';
 import { loadPuzzles } from '../kk/io.js';
 import type { ChoiceExample } from '../rewards/choice.js';
 import type { CodeExample } from '../rewards/code.js';
 import type { MathExample } from '../rewards/math.js';
-import { kkExamples, kkTask, type PromptedExample, type RewardTask } from './tasks.js';
+import { benchmarkData, BENCHMARKS } from './benchmarks.js';
+import { codeUserMessage } from './humaneval-task.js';
+import { kkExamples, kkTask } from './kk-task.js';
+import { mathUserMessage } from './math-task.js';
+import { choiceUserMessage } from './mmlu-pro-task.js';
+import { humanEvalSplit, mathTrainSplit, mmluProSplit } from './splits.js';
+import type { PromptedExample, RewardTask } from './task.js';
 
 export interface LoadedTask {
   task: RewardTask<unknown>;
@@ -31,20 +35,8 @@ export interface LoadTaskOptions {
   split: 'train' | 'eval';
 }
 
-// User turns of the raw prompts: the answer goes inside <answer> </answer> as the format gate wants.
-export function mathUserMessage(problem: string): string {
-  return `${problem}\nPlease reason step by step, and put your final answer within \\boxed{} inside the <answer> </answer> tags.`;
-}
 
-export function choiceUserMessage(q: ChoiceExample): string {
-  const letters = 'ABCDEFGHIJ';
-  const options = q.options.map((o, i) => `${letters[i]}. ${o}`).join('\n');
-  return `${q.question}\n\nOptions:\n${options}\n\nAnswer with the letter of the correct option within \\boxed{} inside the <answer> </answer> tags.`;
-}
 
-export function codeUserMessage(p: CodeExample): string {
-  return `Complete the following Python function. Put the whole function in a \`\`\`python code block inside the <answer> </answer> tags.\n\n\`\`\`python\n${p.prompt}\`\`\``;
-}
 
 const DEFAULT_KK = {
   train: '../shared/data/knights-and-knaves-logic-rl/3ppl/train.parquet',

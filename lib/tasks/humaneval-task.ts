@@ -1,0 +1,64 @@
+// HumanEval(+) as a task: the problems, their prompt and the reward (lib/rewards/code.ts).
+// HumanEval and HumanEval+ JSONL (optionally gzip): task_id, prompt, test, entry_point and, when
+// present, canonical_solution. HumanEval+ (evalplus) has the same fields with larger tests.
+import { buildTestProgram, CODE_REWARD, extractCode, type CodeExample } from '../rewards/code.js';
+import { answerSection, checkFormat } from '../rewards/format.js';
+import { Sandbox, type RunResult } from '../rewards/sandbox.js';
+import { readJsonlFile, stringField } from '../util/jsonl.js';
+import type { RewardTask } from './task.js';
+
+export async function loadHumanEval(file: string): Promise<CodeExample[]> {
+  const rows = await readJsonlFile(file);
+  const seen = new Set<string>();
+  return rows.map((row) => {
+    const ex: CodeExample = {
+      id: stringField(row, 'task_id'),
+      prompt: stringField(row, 'prompt'),
+      test: stringField(row, 'test'),
+      entry_point: stringField(row, 'entry_point'),
+    };
+    if (!/^[A-Za-z_]\w*$/.test(ex.entry_point))
+      throw new Error(`${row.where}: "entry_point" is not a Python name: ${ex.entry_point}`);
+    if (!/def\s+check\s*\(/.test(ex.test)) throw new Error(`${row.where}: "test" does not define check(candidate)`);
+    if (seen.has(ex.id)) throw new Error(`${row.where}: duplicate task_id ${ex.id}`);
+    seen.add(ex.id);
+    if (typeof row.value.canonical_solution === 'string') ex.canonical_solution = row.value.canonical_solution;
+    return ex;
+  });
+}
+
+// The user turn of the raw prompt: the answer goes inside <answer> </answer> as the format gate wants.
+export function codeUserMessage(p: CodeExample): string {
+  return `Complete the following Python function. Put the whole function in a \`\`\`python code block inside the <answer> </answer> tags.\n\n\`\`\`python\n${p.prompt}\`\`\``;
+}
+
+/**
+ * HumanEval(+) as a reward task. Both methods return Promises; runs share the task's sandbox pool
+ * (at most `workers` programs at once), so the driver may score a whole group concurrently.
+ */
+export function codeTask(sandbox: Sandbox = new Sandbox()): RewardTask<CodeExample> & { sandbox: Sandbox } {
+  // reward() and correct() of one completion usually run the same program: run it once.
+  const recent = new Map<string, Promise<RunResult>>();
+  const passes = async (code: string, example: CodeExample): Promise<boolean> => {
+    const program = buildTestProgram(code, example);
+    let run = recent.get(program);
+    if (!run) {
+      run = sandbox.run(program);
+      recent.set(program, run);
+      if (recent.size > 256) recent.delete(recent.keys().next().value!);
+    }
+    return (await run).passed;
+  };
+  return {
+    name: 'humaneval',
+    sandbox,
+    async reward(completion, example) {
+      const f = checkFormat(completion);
+      if (!f.ok) return CODE_REWARD.format;
+      return (await passes(extractCode(f.answer), example)) ? CODE_REWARD.correct : CODE_REWARD.wrong;
+    },
+    async correct(completion, example) {
+      return passes(extractCode(answerSection(completion)), example);
+    },
+  };
+}
