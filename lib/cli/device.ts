@@ -7,6 +7,7 @@ import { Option } from 'commander';
 import { cuda } from '../engine/addon.js';
 import type { Device } from '../engine/model.js';
 import type { GenerationBatch, MicroBatchTokens } from '../train/micro-batch.js';
+import { parsePositiveIntOrAuto } from './flags.js';
 
 export function deviceOption(): Option {
   return new Option(
@@ -33,16 +34,5 @@ export function microBatchOption(): Option {
   ).argParser(parseMicroBatchTokens);
 }
 
-/** A parser for a flag that takes a positive integer or "auto", naming the flag in its error. */
-function positiveIntOrAuto(flag: string): (v: string) => number | 'auto' {
-  return (v) => {
-    if (v === 'auto') return 'auto';
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isInteger(x) || x < 1)
-      throw new Error(`${flag}: expected a positive integer or "auto", got "${v}"`);
-    return x;
-  };
-}
-
-export const parseMicroBatchTokens: (v: string) => MicroBatchTokens = positiveIntOrAuto('--micro-batch-tokens');
-export const parseGenerationBatch: (v: string) => GenerationBatch = positiveIntOrAuto('--generation-batch');
+export const parseMicroBatchTokens: (v: string) => MicroBatchTokens = parsePositiveIntOrAuto('--micro-batch-tokens');
+export const parseGenerationBatch: (v: string) => GenerationBatch = parsePositiveIntOrAuto('--generation-batch');

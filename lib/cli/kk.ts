@@ -16,12 +16,8 @@ import {
   writeTraces,
 } from '../kk/index.js';
 import '../teachers/openai.js'; // registers the `openai` teacher
+import { parseInteger } from './flags.js';
 
-function int(flag: string, v: string, min: number): number {
-  if (!/^-?\d+$/.test(v.trim()) || Number(v) < min)
-    throw new RangeError(`${flag}: expected an integer >= ${min}, got "${v}"`);
-  return Number(v);
-}
 
 function histogram(sizes: Map<number, number>): string {
   return [...sizes].map(([n, c]) => `${n} people: ${c}`).join(', ');
@@ -48,10 +44,10 @@ export function registerKk(program: Command): void {
       const exclude = o.exclude ? await loadPuzzles(o.exclude) : undefined;
       const puzzles = generatePuzzles({
         people: o.people,
-        count: int('--count', o.count, 0),
-        seed: int('--seed', o.seed, -(2 ** 31)),
-        depth: int('--depth', o.depth, 2),
-        width: int('--width', o.width, 2),
+        count: parseInteger('--count', 0)(o.count),
+        seed: parseInteger('--seed', -(2 ** 31))(o.seed),
+        depth: parseInteger('--depth', 2)(o.depth),
+        width: parseInteger('--width', 2)(o.width),
         roles: roles as [string, string],
         dedupe: o.dedupe as 'puzzle' | 'statements',
         exclude,
@@ -88,7 +84,7 @@ export function registerKk(program: Command): void {
   traces.action(async (o: Record<string, string>) => {
     const spec = teacherSpec(o.teacher);
     let puzzles = await loadPuzzles(o.in);
-    if (o.limit !== undefined) puzzles = puzzles.slice(0, int('--limit', o.limit, 0));
+    if (o.limit !== undefined) puzzles = puzzles.slice(0, parseInteger('--limit', 0)(o.limit));
     const teacher = await spec.create(o);
     let last = Date.now();
     const onProgress = (done: number, total: number) => {

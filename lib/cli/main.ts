@@ -7,7 +7,11 @@ import { registerDoctor } from './doctor.js';
 import { registerKk } from './kk.js';
 import { registerScore } from './score.js';
 import { registerServe } from './serve.js';
-import { registerTrain } from './train.js';
+import { registerDemo } from './demo-command.js';
+import { registerEval } from './eval-command.js';
+import { registerGrpo } from './grpo-command.js';
+import { registerPlot } from './plot-command.js';
+import { registerSft } from './sft-command.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,7 +24,11 @@ export function buildProgram(): Command {
   registerKk(program);
   registerScore(program);
   registerServe(program);
-  registerTrain(program);
+  registerSft(program);
+  registerGrpo(program);
+  registerEval(program);
+  registerPlot(program);
+  registerDemo(program);
   return program;
 }
 

@@ -6,12 +6,8 @@ import type { Command } from 'commander';
 import type { Device } from '../engine/model.js';
 import { serve } from '../serve/server.js';
 import { checkDeviceFlag, deviceOption } from './device.js';
+import { parseInteger, stopOnSignal } from './flags.js';
 
-function int(flag: string, v: string, min: number): number {
-  if (!/^\d+$/.test(v.trim()) || Number(v) < min)
-    throw new RangeError(`${flag}: expected an integer >= ${min}, got "${v}"`);
-  return Number(v);
-}
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -43,34 +39,29 @@ export function registerServe(program: Command): void {
       const server = await serve(o.model, {
         device,
         host: o.host,
-        port: int('--port', o.port, 0),
+        port: parseInteger('--port', 0)(o.port),
         modelName: o.servedModelName,
         apiKey,
-        maxTokens: int('--max-tokens', o.maxTokens, 1),
-        maxQueue: int('--max-queue', o.maxQueue, 1),
-        maxBatchSequences: int('--max-batch', o.maxBatch, 1),
-        maxBatchKvMiB: int('--max-batch-kv-mib', o.maxBatchKvMib, 1),
-        maxBodyBytes: int('--max-body-kib', o.maxBodyKib, 1) * 1024,
+        maxTokens: parseInteger('--max-tokens', 1)(o.maxTokens),
+        maxQueue: parseInteger('--max-queue', 1)(o.maxQueue),
+        maxBatchSequences: parseInteger('--max-batch', 1)(o.maxBatch),
+        maxBatchKvMiB: parseInteger('--max-batch-kv-mib', 1)(o.maxBatchKvMib),
+        maxBodyBytes: parseInteger('--max-body-kib', 1)(o.maxBodyKib) * 1024,
       });
       console.log(
         `serving ${server.modelName} on ${server.url}/v1 (OpenAI-compatible${apiKey ? `; API key from $${o.apiKeyEnv}` : ''}); Ctrl-C stops`,
       );
       if (!LOOPBACK.has(o.host) && !apiKey)
         console.error(`warning: listening on ${o.host} without an API key (set $${o.apiKeyEnv})`);
-      const graceMs = int('--shutdown-grace', o.shutdownGrace, 0) * 1000;
+      const graceMs = parseInteger('--shutdown-grace', 0)(o.shutdownGrace) * 1000;
       await new Promise<void>((done) => {
-        let stopping = false;
-        const stop = (signal: NodeJS.Signals) => {
-          if (stopping) process.exit(130);
-          stopping = true;
+        stopOnSignal((signal) => {
           console.error(`${signal}: finishing requests in flight (again to exit now)`);
           server.close({ graceMs }).then(done, (e: unknown) => {
             console.error(`warmstart serve: ${e instanceof Error ? e.message : String(e)}`);
             done();
           });
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        });
       });
       console.error('stopped');
     });

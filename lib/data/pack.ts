@@ -20,7 +20,7 @@ export interface PackOptions {
 }
 
 /** A batch with the indices (into the packed input) of the sequences it holds, in stream order. */
-export interface PackedBatch extends Batch {
+export interface BatchWithMembers extends Batch {
   members: Int32Array;
 }
 
@@ -58,7 +58,7 @@ export function firstFitDecreasing(lengths: ArrayLike<number>, budget: number, o
 }
 
 /** Packs whole sequences into batches (see the file comment for the order). */
-export function packBatches(seqs: readonly Sequence[], opts: PackOptions): PackedBatch[] {
+export function packBatches(seqs: readonly Sequence[], opts: PackOptions): BatchWithMembers[] {
   const lengths = seqs.map((s) => s.ids.length);
   const seeded = opts.seed !== undefined;
   const epoch = opts.epoch ?? 0;

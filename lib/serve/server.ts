@@ -6,7 +6,8 @@
 //                                top_p, top_k, stop, seed, stream (+ stream_options.include_usage)
 //   POST /v1/chat/completions    messages rendered with the model's chat template; same options
 //
-// Requests are batched into the engine's `generate` by lib/serve/batcher.ts. Errors have
+// Requests are batched into the engine's `generate` by lib/serve/batcher.ts; the two generation
+// endpoints are completions.ts, their event-stream framing sse.ts. Errors have
 // OpenAI's body {"error": {message, type, param, code}}: 400 for a bad body (naming the field),
 // 401 without the API key when one is set, 404 for an unknown model or route, 405, 413 for a body
 // over the limit, 429 when the queue is full (with Retry-After), 503 while shutting down. A
@@ -14,26 +15,19 @@
 // decoded piece, a possible stop string held back until it is ruled out), a finish chunk per
 // choice as it ends, then `data: [DONE]`. A completion ends at its stop string as soon as it is
 // sampled, streamed or not; a client that goes away stops its completions.
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 
-import { renderChat } from '../data/prompts.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { kvCacheBytesPerToken } from '../engine/config.js';
 import { loadModel, type Device, type Model } from '../engine/model.js';
-import { AbortedError, Batcher, QueueFullError, type GenJob, type JobResult } from './batcher.js';
-import { finishText, TextStream, type FinishedText, type StopRules } from './detokenize.js';
-import { ApiError, badRequest } from './errors.js';
-import {
-  parseChatRequest,
-  parseCompletionRequest,
-  type ChatRequest,
-  type CompletionRequest,
-  type Limits,
-} from './requests.js';
+import { AbortedError, Batcher } from './batcher.js';
+import { checkModelName, completionsHandler } from './completions.js';
+import { ApiError, badRequest, sendJson, toApiError } from './errors.js';
+import { parseChatRequest, parseCompletionRequest, type Limits } from './requests.js';
 
 export interface ServerOptions {
   /** Interface to listen on. Default 127.0.0.1 (loopback only). */
@@ -75,19 +69,6 @@ export interface WarmstartServer {
 }
 
 const MiB = 1 << 20;
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-function toApiError(e: unknown): ApiError {
-  if (e instanceof ApiError) return e;
-  if (e instanceof QueueFullError)
-    return new ApiError(429, 'rate_limit_error', e.message, { code: 'queue_full', headers: { 'Retry-After': '1' } });
-  return new ApiError(500, 'server_error', e instanceof Error ? e.message : String(e));
-}
 
 /** The body, up to `limit` bytes; past it, a 413 (the rest is read and dropped so the client sees the answer). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -136,13 +117,6 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
-/** Writes one server-sent event; waits while the socket is full (or until the client leaves). */
-/** Writes one server-sent event, unless the response is closed (Node buffers what the socket cannot take yet). */
-function send(res: ServerResponse, data: unknown): void {
-  if (res.destroyed || res.writableEnded) return;
-  res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
-}
-
 function sameKey(given: string, key: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(key);
@@ -186,219 +160,15 @@ export async function startServer(
     kvBytesPerToken: kvCacheBytesPerToken(cfg, model.device),
   });
 
-  // Tokens that end every completion: the model's end-of-sequence tokens; chat also ends at the
-  // ChatML end of turn when the tokenizer has one.
-  const eos = new Set<number>(tokenizer.stopTokenIds);
-  for (const id of [cfg.eosTokenId].flat()) if (typeof id === 'number') eos.add(id);
-  const imEnd = tokenizer.tokenToId('<|im_end|>');
-
-  function stopRules(stops: string[], chat: boolean): { rules: StopRules; ids: number[] } {
-    const tokenStops = new Map<number, string>();
-    for (const s of stops) {
-      const ids = tokenizer.encode(s);
-      if (ids.length === 1) tokenStops.set(ids[0], s);
-    }
-    const ids = new Set([...eos, ...tokenStops.keys()]);
-    if (chat && imEnd !== undefined) ids.add(imEnd);
-    return { rules: { strings: stops, tokenStops }, ids: [...ids] };
-  }
-
-  function checkModel(name: string): void {
-    if (name !== modelName)
-      throw new ApiError(
-        404,
-        'not_found_error',
-        `The model \`${name}\` does not exist; this server serves \`${modelName}\``,
-        { param: 'model', code: 'model_not_found' },
-      );
-  }
-
-  function tokens(prompt: string | number[], where: string): number[] {
-    const ids = typeof prompt === 'string' ? Array.from(tokenizer.encode(prompt)) : prompt;
-    if (ids.length === 0) throw badRequest(`${where} is empty`, where);
-    const bad = ids.findIndex((id) => id >= cfg.vocabSize);
-    if (bad >= 0)
-      throw badRequest(
-        `${where} token id ${ids[bad]} at [${bad}] is not below the vocabulary size ${cfg.vocabSize}`,
-        where,
-      );
-    return ids;
-  }
-
-  function budget(promptLen: number, asked: number | undefined, dflt: number, where: string): number {
-    const room = context - promptLen;
-    if (room < 1 || (asked !== undefined && asked > room)) {
-      throw badRequest(
-        `This model's maximum context length is ${context} tokens. However, you requested ${promptLen + (asked ?? 1)} tokens (${promptLen} in ${where}, ${asked ?? 1} for the completion).`,
-        asked !== undefined ? 'max_tokens' : where,
-        'context_length_exceeded',
-      );
-    }
-    return asked ?? Math.min(dflt, room, limits.maxTokens);
-  }
-
-  // ---- the two generation endpoints
-  async function generate(
-    req: CompletionRequest | ChatRequest,
-    res: ServerResponse,
-    signal: AbortSignal,
-  ): Promise<void> {
-    checkModel(req.model);
-    const chat = req.kind === 'chat';
-    let prompts: number[][];
-    if (req.kind === 'chat') {
-      let text: string;
-      try {
-        text = renderChat(tokenizer, req.messages, { addGenerationPrompt: true });
-      } catch (e) {
-        throw badRequest(`the chat template cannot render these messages: ${(e as Error).message}`, 'messages');
-      }
-      prompts = [tokens(text, 'messages')];
-    } else {
-      prompts = req.prompts.map((p, i) => tokens(p, req.prompts.length > 1 ? `prompt[${i}]` : 'prompt'));
-    }
-    const p = req.params;
-    const { rules, ids } = stopRules(p.stop, chat);
-    const jobs: GenJob[] = prompts.map((prompt, i) => ({
-      prompt,
-      n: p.n,
-      maxTokens: budget(
-        prompt.length,
-        p.maxTokens,
-        chat ? limits.maxTokens : 16,
-        prompts.length > 1 ? `prompt[${i}]` : chat ? 'the messages' : 'the prompt',
-      ),
-      // top-k past the vocabulary cuts nothing; a top-p below the sampler's floor keeps the top token
-      temperature: p.temperature,
-      topP: Math.max(p.topP, 1e-9),
-      topK: p.topK >= cfg.vocabSize ? 0 : p.topK,
-      stopTokens: ids,
-      seed: p.seed,
-    }));
-    if (batcher.queued + jobs.length > maxQueue) throw new QueueFullError(maxQueue);
-    const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`;
-    const now = Math.floor(Date.now() / 1000);
-    const chunkObject = chat ? 'chat.completion.chunk' : 'text_completion';
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
-      id,
-      object: chunkObject,
-      created: now,
-      model: modelName,
-      choices,
-      ...extra,
-    });
-    const piece = (index: number, text: string) =>
-      chunk([
-        chat
-          ? { index, delta: { content: text }, logprobs: null, finish_reason: null }
-          : { index, text, logprobs: null, finish_reason: null },
-      ]);
-    if (req.stream) {
-      res.writeHead(200, {
-        'Content-Type': 'text/event-stream; charset=utf-8',
-        'Cache-Control': 'no-cache',
-        'X-Accel-Buffering': 'no',
-      });
-      res.flushHeaders();
-      if (chat)
-        send(
-          res,
-          chunk(
-            Array.from({ length: p.n }, (_, index) => ({
-              index,
-              delta: { role: 'assistant', content: '' },
-              logprobs: null,
-              finish_reason: null,
-            })),
-          ),
-        );
-    }
-    // Each completion's text as it is sampled: streamed, and ended at its first stop string.
-    const stopIds = new Set(ids);
-    const streams = jobs.map(() => Array.from({ length: p.n }, () => new TextStream(tokenizer, rules, stopIds)));
-    const watch = req.stream || rules.strings.length > 0;
-    const results = jobs.map((j, pi) =>
-      batcher.submit(j, {
-        signal,
-        onTokens: watch
-          ? (i, toks) => {
-              const ts = streams[pi][i];
-              const text = ts.push(toks);
-              if (req.stream && text !== '') send(res, piece(pi * p.n + i, text));
-              return ts.ended;
-            }
-          : undefined,
-      }),
-    );
-    results.forEach((r) => r.catch(() => undefined)); // a rejection is seen below; none goes unhandled
-
-    const object = chat ? 'chat.completion' : 'text_completion';
-    const usage = (done: FinishedText[][]) => {
-      const promptTokens = prompts.reduce((a, q) => a + q.length, 0);
-      const completionTokens = done.flat().reduce((a, f) => a + f.completionTokens, 0);
-      return {
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
-        total_tokens: promptTokens + completionTokens,
-      };
-    };
-    const finish = (r: JobResult) => r.tokens.map((t, i) => finishText(tokenizer, t, r.finishReasons[i], rules));
-
-    if (!req.stream) {
-      const done = (await Promise.all(results)).map(finish);
-      const choices = done.flatMap((fs, pi) =>
-        fs.map((f, j) => {
-          const index = pi * p.n + j;
-          return chat
-            ? {
-                index,
-                message: { role: 'assistant', content: f.text },
-                logprobs: null,
-                finish_reason: f.finishReason,
-                stop_reason: f.stopReason,
-              }
-            : { index, text: f.text, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason };
-        }),
-      );
-      sendJson(
-        res,
-        200,
-        { id, object, created: now, model: modelName, choices, usage: usage(done) },
-        draining ? { Connection: 'close' } : {},
-      );
-      return;
-    }
-
-    const done: FinishedText[][] = [];
-    try {
-      // Each prompt's choices finish as soon as its completions end.
-      await Promise.all(
-        results.map(async (r, pi) => {
-          const fs = finish(await r);
-          done[pi] = fs;
-          fs.forEach((f, j) => {
-            const index = pi * p.n + j;
-            const rest = streams[pi][j].rest(f);
-            if (rest !== '') send(res, piece(index, rest));
-            send(
-              res,
-              chunk([
-                chat
-                  ? { index, delta: {}, logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason }
-                  : { index, text: '', logprobs: null, finish_reason: f.finishReason, stop_reason: f.stopReason },
-              ]),
-            );
-          });
-        }),
-      );
-      if (req.includeUsage) send(res, chunk([], { usage: usage(done) }));
-    } catch (e) {
-      // Headers are out: the error goes into the stream, as OpenAI's servers do.
-      send(res, toApiError(e).body());
-    }
-    send(res, '[DONE]');
-    res.end();
-  }
+  const generate = completionsHandler({
+    model,
+    tokenizer,
+    batcher,
+    limits,
+    maxQueue,
+    modelName,
+    closeAfterReply: () => draining,
+  });
 
   // ---- routing
   let draining = false;
@@ -461,7 +231,7 @@ export async function startServer(
     }
     if (path.startsWith('/v1/models/')) {
       allow('GET');
-      checkModel(decodeURIComponent(path.slice('/v1/models/'.length)));
+      checkModelName(decodeURIComponent(path.slice('/v1/models/'.length)), modelName);
       sendJson(res, 200, modelCard());
       return;
     }

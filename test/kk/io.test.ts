@@ -52,14 +52,14 @@ test('errors name the file, the line and the field', async (t) => {
     return f;
   };
   const badJson = await write('a.jsonl', `${good}\n\n{"quiz": oops}\n`);
-  await t.throwsAsync(loadPuzzles(badJson), { message: new RegExp(`${badJson} line 3: invalid JSON`) });
+  await t.throwsAsync(loadPuzzles(badJson), { message: new RegExp(`${badJson}:line 3: invalid JSON`) });
   const noSolution = await write('b.jsonl', `${good}\n${JSON.stringify({ ...JSON.parse(good), solution: [true] })}\n`);
   await t.throwsAsync(loadPuzzles(noSolution), {
-    message: new RegExp(`${noSolution} line 2: field "solution" must be an array of 3 booleans`),
+    message: new RegExp(`${noSolution}:line 2: field "solution" must be an array of 3 booleans`),
   });
   const badStatements = await write('c.jsonl', JSON.stringify({ ...JSON.parse(good), statements: "(('lying', 7),)" }));
   await t.throwsAsync(loadPuzzles(badStatements), {
-    message: /c\.jsonl line 1: field "statements": 1 statements for 3 people/,
+    message: /c\.jsonl:line 1: field "statements": 1 statements for 3 people/,
   });
   await t.throwsAsync(loadPuzzles(await write('d.csv', 'x')), { message: /d\.csv: unknown puzzle file type ".csv"/ });
   await t.throwsAsync(loadPuzzles(await write('e.parquet', 'not parquet at all')), {

@@ -444,7 +444,7 @@ test.serial('a torn last line is cut off and redone; a live lock, a foreign file
     await fs.rm(`${out}.lock`);
     // an output written for other puzzles is refused, not mixed
     await t.throwsAsync(teacher.writeFile([{ ...b, index: a.index }], out), {
-      message: /torn\.jsonl line 1: puzzle \d+ has a different quiz/,
+      message: /torn\.jsonl:line 1: puzzle \d+ has a different quiz/,
     });
     t.is(s.seen.length, 3);
 

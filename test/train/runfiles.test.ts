@@ -28,7 +28,7 @@ test('metrics: appended lines read back; a torn last line is ignored; truncate k
     { step: 3, loss: 1 / 3 },
   ]);
   writeFileSync(metricsPath(dir), '{"step":1}\nnot json\n{"step":3}\n');
-  t.throws(() => readMetrics(dir), { message: /metrics\.jsonl:2: not valid JSON/ });
+  t.throws(() => readMetrics(dir), { message: /metrics\.jsonl:line 2: invalid JSON/ });
 });
 
 const writers = (tag: string) => ({

@@ -1,0 +1,37 @@
+// What the long commands (sft, grpo, eval, demo) show while they run: one progress display per
+// phase, log lines that do not break it, and the stop message of the first Ctrl-C.
+import { Progress } from '../train/progress.js';
+import { stopOnSignal } from './flags.js';
+
+// One progress display per label (a new label finishes the previous one).
+export function progressReporter(unit = 'step') {
+  let current: { label: string; bar: Progress } | null = null;
+  return {
+    update(label: string, done: number, total: number, fields: Record<string, number> = {}) {
+      if (!current || current.label !== label) {
+        current?.bar.finish();
+        // the rate counts from this first update (the step that produced it started earlier)
+        current = { label, bar: new Progress({ total, label, unit, minIntervalMs: 2000 }) };
+        current.bar.resumeFrom(done);
+      }
+      current.bar.update(done, fields);
+    },
+    log(message: string) {
+      if (current) current.bar.log(message);
+      else process.stderr.write(message + '\n');
+    },
+    finish() {
+      current?.bar.finish();
+      current = null;
+    },
+  };
+}
+
+export type Reporter = ReturnType<typeof progressReporter>;
+
+// SIGINT/SIGTERM -> abort after the current step (a checkpoint is written); twice -> exit now.
+export function stopAfterStep(rep: Reporter): { signal: AbortSignal; dispose: () => void } {
+  return stopOnSignal((sig) =>
+    rep.log(`${sig}: stopping after this step and writing a checkpoint (again to quit at once)`),
+  );
+}
