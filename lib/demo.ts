@@ -20,7 +20,6 @@ import { loadModel, type Model } from './engine/model.js';
 import { evaluate, type EvalConfig, type EvalResult } from './eval/evaluate.js';
 import { generatePuzzles } from './kk/generate.js';
 import { buildPrompt } from './kk/prompt.js';
-import type { KKPuzzle } from './kk/puzzle.js';
 import { symbolicTrace, type TraceVerbosity } from './kk/trace.js';
 import { grpo, type GrpoConfig } from './train/grpo.js';
 import { plotRuns } from './train/plot.js';

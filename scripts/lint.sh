@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The style gates CI runs (.ci/run): Prettier for TypeScript/JavaScript, clang-format for C++ and
-# CUDA. `bash scripts/lint.sh --fix` rewrites the files instead of checking them.
+# CUDA, ESLint (eslint.config.js), no import cycle between the folders of lib/, and every citation
+# of docs/ARCHITECTURE.md naming a section that exists. `bash scripts/lint.sh --fix` rewrites the files instead of checking them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fix=0
 [ "${1:-}" = "--fix" ] && fix=1
 
-js=('lib/**/*.ts' 'test/**/*.ts' 'bench/**/*.{ts,mjs}' 'bin/*.js' 'scripts/*.{cjs,js,mjs}')
+js=('lib/**/*.ts' 'test/**/*.ts' 'bench/**/*.{ts,mjs}' 'bin/*.js' 'scripts/*.{cjs,js,mjs}' 'eslint.config.js')
 if [ $fix = 1 ]; then npx prettier --log-level warn --write "${js[@]}"; else npx prettier --log-level warn --check "${js[@]}"; fi
 
 if ! command -v clang-format >/dev/null; then
@@ -15,4 +16,7 @@ if ! command -v clang-format >/dev/null; then
 fi
 mapfile -t cpp < <(git ls-files --cached --others --exclude-standard -- 'native/*' 'bench/*' | grep -E '\.(cc|h|cu|cuh)$')
 if [ $fix = 1 ]; then clang-format -i "${cpp[@]}"; else clang-format --dry-run -Werror "${cpp[@]}"; fi
-echo "lint: clean (${#cpp[@]} C++/CUDA files, Prettier on TypeScript)"
+if [ $fix = 1 ]; then npx eslint --fix lib test bench bin scripts eslint.config.js; else npx eslint lib test bench bin scripts eslint.config.js; fi
+node scripts/check-folder-cycles.mjs
+node scripts/check-doc-refs.mjs
+echo "lint: clean (${#cpp[@]} C++/CUDA files, Prettier and ESLint on TypeScript)"

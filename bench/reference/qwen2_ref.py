@@ -18,7 +18,7 @@ per sequence by construction), in float64 by default:
           rope(x) = x cos + rotate_half(x) sin, rotate_half([x1, x2]) = [-x2, x1]
 
 Also: a tiny safetensors reader/writer in pure Python (F32, BF16, F16), the Hugging Face folder
-loader, per-token logprobs at a temperature, the one objective of DESIGN.md and PyTorch's AdamW
+loader, per-token logprobs at a temperature, the one objective (docs/ARCHITECTURE.md "The objective") and PyTorch's AdamW
 and clip_grad_norm_ rules written out, so make_fixtures.py states exactly what it ran.
 
 Run with Debian's /usr/bin/python3 (python3-torch, libopenblas0-pthread).
@@ -204,7 +204,7 @@ def logprobs(cfg, p, ids, temperature=1.0):
 
 def objective(cfg, p, seqs, token_weights, normaliser, advantages=None, old_logprobs=None,
               clip_low=0.2, clip_high=0.2):
-    """DESIGN.md's one loss, summed over all targets of all sequences, divided by normaliser:
+    """The one loss (docs/ARCHITECTURE.md "The objective"), summed over all targets of all sequences, divided by normaliser:
         L_t = -min(rho*A, clip(rho, 1-clip_low, 1+clip_high)*A) * w_t,  rho = exp(logp - old)
     Without old_logprobs (SFT): rho = 1 on-policy and the reported value is -A*logp*w (same
     gradient). Without advantages: A = 1. w_t = token_weights[s][t] (aligned to the token)."""

@@ -34,7 +34,6 @@ interface SourceOpts {
   skipBad?: boolean;
 }
 
-
 function sourceOptions(cmd: Command): Command {
   return cmd
     .option('--tokenizer <path>', 'model folder or tokenizer.json', DEFAULT_TOKENIZER)

@@ -1,6 +1,6 @@
 // `warmstart demo`: the whole recipe on a tiny model on the CPU in minutes, no download.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 import { type Command } from 'commander';
 

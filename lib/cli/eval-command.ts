@@ -1,5 +1,4 @@
 // `warmstart eval`: pass@1 as the paper reports it, sampling a model on a benchmark (lib/tasks).
-import { join } from 'node:path';
 
 import { type Command } from 'commander';
 

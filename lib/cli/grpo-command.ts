@@ -90,7 +90,7 @@ export function registerGrpo(program: Command): void {
         saveEvery: 'saveEvery',
         seed: 'seed',
       });
-      config.clipHigh = (o.clipHigh) ?? config.clipLow;
+      config.clipHigh = o.clipHigh ?? config.clipLow;
       const out = o.out as string;
       const runDir = (o.runDir as string | undefined) ?? `${out}.run`;
       const rep = progressReporter();

@@ -18,7 +18,6 @@ import {
 import '../teachers/openai.js'; // registers the `openai` teacher
 import { parseInteger } from './flags.js';
 
-
 function histogram(sizes: Map<number, number>): string {
   return [...sizes].map(([n, c]) => `${n} people: ${c}`).join(', ');
 }

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 
 import { type Command } from 'commander';
 
-
 interface PlotFlags {
   out?: string;
   title?: string;

@@ -8,7 +8,6 @@ import { serve } from '../serve/server.js';
 import { checkDeviceFlag, deviceOption } from './device.js';
 import { parseInteger, stopOnSignal } from './flags.js';
 
-
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export function registerServe(program: Command): void {

@@ -1,5 +1,5 @@
-// The packed batch: the contract between the data pipeline and the engine (DESIGN.md "Batches
-// are packed"). Several whole sequences are laid end to end in one token stream, with no padding.
+// The packed batch: the contract between the data pipeline and the engine (docs/ARCHITECTURE.md
+// "Packed batches"). Several whole sequences are laid end to end in one token stream, with no padding.
 //
 //   sequence s occupies tokens[cuSeqlens[s] .. cuSeqlens[s+1])
 //   positions restart at 0 in every sequence

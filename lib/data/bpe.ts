@@ -10,7 +10,7 @@
 // to the pair with the smaller ids. The merges, in order, are the tokenizer's merge ranks. Every
 // byte is in the vocabulary, so any text encodes. Special tokens are added at the end of the
 // vocabulary as added tokens (never split), as Qwen does.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';

@@ -20,7 +20,7 @@ type F32 = Float32Array;
 type I32 = Int32Array;
 type OptF32 = Float32Array | null | undefined;
 
-/** The objective of the fused head (DESIGN.md); every field is optional. */
+/** The objective of the fused head (docs/ARCHITECTURE.md "The objective"); every field is optional. */
 export interface HeadObjective {
   /** [T] per-token loss weight (default all 1; SFT: the completion mask) */
   weights?: F32 | null;

@@ -2,7 +2,7 @@
 // top-p 0.95), accuracy computed per sample index j (acc_j = fraction of problems whose j-th
 // sample is correct), pass@1 = mean_j acc_j ± std_j acc_j, plus the mean completion length in
 // tokens. Every completion is written to a JSONL file with its reward.
-import { createWriteStream, renameSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 
 import { mixSeed } from '../train/order.js';
 import type { Tokenizer } from '../data/tokenizer.js';

@@ -2,7 +2,7 @@
 //   \boxed{X} (also \boxed{\text{X}}, \boxed{(X)})  ·  <answer> X </answer> (also "X. text")
 //   "the answer is (X)" / "answer: X"  ·  the last standalone capital A–J
 // that appears (the last occurrence of each pattern), compared with the gold letter.
-import { checkFormat, FORMAT_PENALTY } from './format.js';
+import { FORMAT_PENALTY } from './format.js';
 
 /** One multiple-choice question; `answer` is the gold letter. */
 export interface ChoiceExample {

@@ -1,6 +1,6 @@
 // HumanEval / HumanEval+ reward: extract the program from the completion, run it with the
 // problem's tests in the sandbox (sandbox.ts), pass only if every test ran to the end.
-import { answerSection, checkFormat, FORMAT_PENALTY } from './format.js';
+import { FORMAT_PENALTY } from './format.js';
 import { Sandbox, type RunResult, type SandboxLimits } from './sandbox.js';
 
 /** One HumanEval(+) problem (the dataset's fields; HumanEval+ has the same, with larger tests). */

@@ -139,8 +139,10 @@ export function normalizeAnswer(answer: string): string {
   }
   // drop whitespace, except one space that ends a command name before a letter (\cot x)
   s = s
+    // NUL marks a space to keep (a command's separator) while the other whitespace goes
     .replace(/(\\[a-zA-Z]+)\s+(?=[a-zA-Z])/g, '$1\u0000')
     .replace(/\s+/g, '')
+    // eslint-disable-next-line no-control-regex -- the NUL marker set two lines above
     .replace(/\u0000/g, ' ');
   s = s.replace(/[.,;:]+$/, '').replace(/\\\.$/, '');
   // x = 5, x\in[2,3], y=2x+3 (one variable on the left, one `=`): keep the right-hand side.

@@ -1,8 +1,7 @@
 // MATH (and MATH-500) reward: the final answer is the last \boxed{…} of the completion's
 // <answer> section, compared with the gold answer by mathEqual (math-equal.ts).
-import { answerSection, checkFormat, FORMAT_PENALTY } from './format.js';
+import { answerSection, FORMAT_PENALTY } from './format.js';
 import { lastBoxed } from './math-answer.js';
-import { mathEqual } from './math-equal.js';
 
 /** One MATH problem: `answer` is the gold final answer's LaTeX, without \boxed. */
 export interface MathExample {

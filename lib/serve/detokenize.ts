@@ -44,7 +44,6 @@ export function finishText(
   const full = decode(tok, content);
   const hit = firstStop(full, stop.strings);
   let text = full;
-  let used = content;
   let finishReason = engineFinish;
   let stopReason: string | null =
     engineFinish === 'stop' ? (stop.tokenStops.get(tokens[tokens.length - 1]) ?? null) : null;
@@ -59,7 +58,6 @@ export function finishText(
       else lo = mid + 1;
     }
     text = full.slice(0, hit.at);
-    used = content.slice(0, lo);
     finishReason = 'stop';
     stopReason = hit.stop;
     completionTokens = lo;

@@ -42,7 +42,12 @@ export function badRequest(message: string, param: string | null = null, code: s
 }
 
 /** A JSON reply with its length. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -55,4 +60,3 @@ export function toApiError(e: unknown): ApiError {
     return new ApiError(429, 'rate_limit_error', e.message, { code: 'queue_full', headers: { 'Retry-After': '1' } });
   return new ApiError(500, 'server_error', e instanceof Error ? e.message : String(e));
 }
-

@@ -35,9 +35,6 @@ export interface LoadTaskOptions {
   split: 'train' | 'eval';
 }
 
-
-
-
 const DEFAULT_KK = {
   train: '../shared/data/knights-and-knaves-logic-rl/3ppl/train.parquet',
   eval: '../shared/data/knights-and-knaves-logic-rl/3ppl/test.parquet',

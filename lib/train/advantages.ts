@@ -1,5 +1,5 @@
 // Dr. GRPO advantages and the normaliser of its loss (Liu et al. 2025, "Understanding R1-Zero-Like
-// Training"), and the clipped per-token objective they feed (DESIGN.md's one objective).
+// Training"), and the clipped per-token objective they feed (docs/ARCHITECTURE.md "The objective").
 //
 //   groups of G completions per prompt, rewards r_1..r_G:
 //   Dr. GRPO:   A_i = r_i - mean(r)                       (no std division)

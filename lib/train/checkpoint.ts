@@ -5,7 +5,7 @@
 // It is written under a temporary name and renamed into place, then RUN_DIR/latest.json (also
 // written to a temporary file and renamed) points at it. A crash at any moment leaves either
 // the previous checkpoint or the new one, never half of one.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { swapDirectory, writeJsonAtomic } from '../util/atomic.js';

@@ -3,7 +3,8 @@
 //   2. samples G completions per prompt with the engine (temperature, top-p; logprobs returned),
 //   3. scores each completion with the task's verifiable reward,
 //   4. A_i = r_i - mean(group)  (--scale-rewards group: divided by std + 1e-4, plain GRPO),
-//   5. takes mu policy updates on the P*G sequences with DESIGN.md's clipped objective,
+//   5. takes mu policy updates on the P*G sequences with the clipped objective
+//      (docs/ARCHITECTURE.md "The objective"),
 //      normaliser P*G*maxCompletionLength (Dr. GRPO); with mu = 1 the old logprobs are the
 //      current ones detached, so the ratio is exactly 1 (as TRL does); with mu > 1 they are the
 //      policy's logprobs before the first update; --beta adds the k3 KL against a frozen reference.

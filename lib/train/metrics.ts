@@ -1,7 +1,7 @@
 // RUN_DIR/metrics.jsonl: one JSON object per optimizer step (and per evaluation), appended and
 // flushed line by line so a killed run loses at most the line being written. On resume the
 // lines after the checkpoint's step are dropped, since the resumed run writes them again.
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from '../util/atomic.js';

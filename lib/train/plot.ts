@@ -1,6 +1,6 @@
 // `warmstart plot`: training curves from one or more RUN_DIR/metrics.jsonl files as a PNG.
 // vega-lite spec -> compiled vega spec -> headless vega view -> SVG -> PNG with resvg.
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 
 import { Resvg } from '@resvg/resvg-js';

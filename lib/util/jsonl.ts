@@ -37,7 +37,10 @@ export function parseJsonlLine(line: string, where: string): Record<string, unkn
     throw new DataError(where, `invalid JSON (${(err as Error).message})`);
   }
   if (!value || typeof value !== 'object' || Array.isArray(value))
-    throw new DataError(where, `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+    throw new DataError(
+      where,
+      `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+    );
   return value as Record<string, unknown>;
 }
 

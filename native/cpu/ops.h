@@ -90,7 +90,7 @@ void sgemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
 void set_sgemm_backend(int backend);
 
 // ---- fused_head.cc -------------------------------------------------------------------------
-// The language-model head and the one objective of DESIGN.md, chunk by chunk over tokens:
+// The language-model head and the one objective (docs/ARCHITECTURE.md "The objective"), chunk by chunk over tokens:
 //   z[t, :] = h[t, :] · W^T / temperature,  logp[t] = z[t, y_t] - logsumexp(z[t, :])
 //   rho = exp(logp - old_logp)
 //   L_t = -min(rho·A_t, clip(rho, 1-clip_low, 1+clip_high)·A_t) · w_t

@@ -1,6 +1,6 @@
 // The CUDA ops: the contract of native/cpu/ops.h on the GPU, one .cu file per op.
 //
-// Precision (DESIGN.md): activations and the weights used in compute are bf16; master weights,
+// Precision (docs/ARCHITECTURE.md "Precision"): activations and the weights used in compute are bf16; master weights,
 // Adam moments, weight gradients and the small per-token/per-row vectors (lse, rstd, logp) are
 // fp32; every reduction (dot products, norms, softmax, log-sum-exp, column sums) accumulates in
 // fp32 (grad norm and the head's loss in double).

@@ -3,14 +3,13 @@
 //   per layer: x += o_proj(attn(rope(q), rope(k), v)) with q,k,v = Linear+bias(rmsnorm(x))
 //              x += down(silu(gate(rmsnorm(x))) * up(rmsnorm(x)))
 //   logits = rmsnorm(x) · W^T, W = lm_head or the embedding (tied)
-// Packed batches (tokens, positions, cu_seqlens) as in DESIGN.md. The model owns four flat fp32
-// buffers laid out alike (parameters, gradients, Adam m, Adam v) and an activation arena sized
-// for the largest batch seen; a step allocates nothing once the arena fits the batch.
-// On CUDA all of them live on the GPU, plus a bf16 copy of the parameters (same offsets) that
-// the forward and backward read; the activations are bf16 (dispatch.h). The host keeps a mirror
-// of the parameters and Adam moments for loading, saving and initialisation (sync_to_*).
-// Within a layer q/k/v (and gate/up) are stored back to back, so each pair is one matmul, while
-// every tensor keeps its own Hugging Face name and shape.
+// Packed batches (tokens, positions, cu_seqlens) as in docs/ARCHITECTURE.md "Packed batches". The model owns four flat
+// fp32 buffers laid out alike (parameters, gradients, Adam m, Adam v) and an activation arena sized for the largest
+// batch seen; a step allocates nothing once the arena fits the batch. On CUDA all of them live on the GPU, plus a bf16
+// copy of the parameters (same offsets) that the forward and backward read; the activations are bf16 (dispatch.h). The
+// host keeps a mirror of the parameters and Adam moments for loading, saving and initialisation (sync_to_*). Within a
+// layer q/k/v (and gate/up) are stored back to back, so each pair is one matmul, while every tensor keeps its own
+// Hugging Face name and shape.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -39,7 +38,7 @@ struct ParamInfo {
   bool decay = false;             // AdamW weight decay applies (matrices; not biases or norm weights)
 };
 
-// A packed batch (DESIGN.md): sequence s owns tokens [cu_seqlens[s], cu_seqlens[s+1]).
+// A packed batch (docs/ARCHITECTURE.md "Packed batches"): sequence s owns tokens [cu_seqlens[s], cu_seqlens[s+1]).
 struct PackedBatch {
   const int32_t* tokens = nullptr;
   const int32_t* positions = nullptr;

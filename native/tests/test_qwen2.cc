@@ -1,7 +1,7 @@
 // Qwen2 graph tests on a tiny random model: gradients of the whole model against finite
-// differences (in the DESIGN.md objective, with weights, advantages, old logprobs and clipping),
-// packed == one sequence at a time, gradient accumulation == one big batch, tied embeddings,
-// greedy KV-cache generation == argmax of the teacher-forced logits, seeded sampling reproducible.
+// differences (in the objective of docs/ARCHITECTURE.md "The objective", with weights, advantages, old logprobs and
+// clipping), packed == one sequence at a time, gradient accumulation == one big batch, tied embeddings, greedy KV-cache
+// generation == argmax of the teacher-forced logits, seeded sampling reproducible.
 #include <algorithm>
 #include <atomic>
 #include <cmath>

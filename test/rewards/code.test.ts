@@ -3,13 +3,7 @@ import { existsSync } from 'node:fs';
 
 import test from 'ava';
 
-import {
-  buildTestProgram,
-  CODE_REWARD,
-  extractCode,
-  runTests,
-  type CodeExample,
-} from '../../lib/rewards/code.js';
+import { buildTestProgram, CODE_REWARD, extractCode, runTests, type CodeExample } from '../../lib/rewards/code.js';
 import { Sandbox } from '../../lib/rewards/sandbox.js';
 import { codeTask, loadHumanEval } from '../../lib/tasks/humaneval-task.js';
 import { leftovers } from './procs.js';

@@ -3,7 +3,13 @@ import test from 'ava';
 import { loadHumanEval } from '../../lib/tasks/humaneval-task.js';
 import { loadMath } from '../../lib/tasks/math-task.js';
 import { loadMmluPro } from '../../lib/tasks/mmlu-pro-task.js';
-import { humanEvalSplit, mathTrainSplit, mmluProSplit, seededPermutation, seededSplit } from '../../lib/tasks/splits.js';
+import {
+  humanEvalSplit,
+  mathTrainSplit,
+  mmluProSplit,
+  seededPermutation,
+  seededSplit,
+} from '../../lib/tasks/splits.js';
 
 const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
 

@@ -1,6 +1,6 @@
 // CUDA-vs-CPU parity for the cuBLASLt matmuls (Linear forward/backward, bias epilogue and bias
-// gradient) and the fused head with the DESIGN.md objective (SFT and clipped Dr. GRPO with KL),
-// at several shapes up to the real Qwen2.5 vocabulary (151936), outputs poisoned, bitwise reruns.
+// gradient) and the fused head with the objective of docs/ARCHITECTURE.md "The objective" (SFT and clipped Dr. GRPO
+// with KL), at several shapes up to the real Qwen2.5 vocabulary (151936), outputs poisoned, bitwise reruns.
 #include "../../cpu/ops.h"
 #include "cuda_test_util.cuh"
 
