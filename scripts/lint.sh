@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The style gates CI runs (.ci/run): Prettier for TypeScript/JavaScript, clang-format for C++ and
 # CUDA, ESLint (eslint.config.js), no import cycle between the folders of lib/, and every citation
-# of docs/ARCHITECTURE.md naming a section that exists. `bash scripts/lint.sh --fix` rewrites the files instead of checking them.
+# of the architecture notes (docs/) naming a section that exists.
+# `bash scripts/lint.sh --fix` rewrites the files instead of checking them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fix=0
