@@ -68,6 +68,11 @@ export type { SourceRecord, ReadStats, ReadOptions, FieldMap } from './data/read
 export { loadSftPairs } from './data/dataset.js';
 export type { DatasetOptions, PromptTemplate, RecordToPair, SourcedPair } from './data/dataset.js';
 export { kkTracePair } from './kk/traces-published.js';
+// JSONL: the one reader every loader uses (errors name FILE:line N).
+export { readJsonlFile, readJsonlFileSync, parseJsonl, stringField } from './util/jsonl.js';
+export type { JsonlRecord, ParseJsonlOptions } from './util/jsonl.js';
+/** @deprecated The record type of readJsonlFile is JsonlRecord. */
+export type { JsonlRecord as JsonlRow } from './util/jsonl.js';
 // Serving: `warmstart serve` (an OpenAI-compatible server over a model) and the `openai` teacher
 // (K&K traces from any OpenAI-compatible server, resumable).
 export * from './serve/index.js';
