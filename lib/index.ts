@@ -11,6 +11,7 @@ export type {
   Device,
   SaveDtype,
   LoadOptions,
+  LoadProgress,
   LogprobOptions,
   GenerateOptions,
   Generation,

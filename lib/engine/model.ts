@@ -39,6 +39,18 @@ export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
 
 export interface LoadOptions {
   device?: Device;
+  /**
+   * Called as the weights are read (after each ~64 MiB of parameters, the latest counts only, and
+   * once at the end with loadedBytes === totalBytes): bytes of tensor data read and in all.
+   */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Stops the load (within one ~64 MiB chunk); loadModel then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface LoadProgress {
+  loadedBytes: number;
+  totalBytes: number;
 }
 
 export interface LogprobOptions {
@@ -649,9 +661,44 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Mo
   if (typeof dir !== 'string' || dir === '') throw new TypeError('loadModel: dir must be a non-empty string');
   const device = checkDevice(opts.device ?? 'cpu', 'loadModel');
   if (!existsSync(dir)) throw new Error(`${dir}: no such model folder`);
+  const { onProgress, signal } = opts;
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw new TypeError('loadModel: onProgress must be a function');
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new TypeError('loadModel: signal must be an AbortSignal');
+  signal?.throwIfAborted();
   const config = readConfig(join(dir, 'config.json'));
   const native = newNative(config, device);
-  await native.load(dir);
+  // The engine asks after each chunk whether to stop (a true return); a throwing onProgress stops it too.
+  let settled = false;
+  let failure: { error: unknown } | null = null;
+  let last = -1;
+  const progress = (loadedBytes: number, totalBytes: number): boolean => {
+    if (settled || failure !== null) return true;
+    if (signal?.aborted) return true;
+    if (onProgress && loadedBytes !== last) {
+      last = loadedBytes;
+      try {
+        onProgress({ loadedBytes, totalBytes });
+      } catch (error) {
+        failure = { error };
+        return true;
+      }
+    }
+    return false;
+  };
+  let total: number;
+  try {
+    total = await native.load(dir, onProgress || signal ? progress : undefined);
+  } catch (e) {
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    signal?.throwIfAborted();
+    throw e;
+  } finally {
+    settled = true;
+  }
+  signal?.throwIfAborted();
+  if (onProgress && last !== total) onProgress({ loadedBytes: total, totalBytes: total });
   return new Model(config, native, resolve(dir), device);
 }
 

@@ -185,7 +185,10 @@ SafetensorsFile::SafetensorsFile(SafetensorsFile&& o) noexcept { *this = std::mo
 SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& o) noexcept {
   if (this != &o) {
     if (map_) ::munmap(map_, map_size_);
+    if (fd_ >= 0) ::close(fd_);
     path_ = std::move(o.path_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
     map_ = o.map_;
     map_size_ = o.map_size_;
     data_ = o.data_;
@@ -201,6 +204,7 @@ SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& o) noexcept {
 
 SafetensorsFile::~SafetensorsFile() {
   if (map_) ::munmap(map_, map_size_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
@@ -223,10 +227,9 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     throw ws::Error(
         ws::str(path, ": truncated safetensors file (", size, " bytes; the 8-byte header length is missing)"));
   }
+  f.fd_ = fd;  // kept for read_f32_range; closed with f
   void* m = ::mmap(nullptr, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int map_errno = errno;
-  ::close(fd);
-  WS_CHECK(m != MAP_FAILED, path, ": mmap failed: ", errno_text(map_errno));
+  WS_CHECK(m != MAP_FAILED, path, ": mmap failed: ", errno_text(errno));
   f.map_ = m;
   f.map_size_ = (size_t)size;
   const uint8_t* base = (const uint8_t*)m;
@@ -281,37 +284,56 @@ const TensorInfo* SafetensorsFile::find(const std::string& name) const {
   return it == index_.end() ? nullptr : &tensors_[it->second];
 }
 
-void convert_to_f32(DType dt, const uint8_t* src, int64_t n, float* out, const std::string& what) {
-  WS_CHECK(dt == DType::F32 || dt == DType::BF16 || dt == DType::F16, what, ": unsupported dtype ", dtype_name(dt),
-           " (F32, BF16 and F16 can be loaded)");
-  size_t es = dtype_size(dt);
-  ws::parallel_for(n, int64_t(1) << 16, [&](int64_t b, int64_t e) {
-    const uint8_t* s = src + (size_t)b * es;
-    if (dt == DType::F32) {
-      std::memcpy(out + b, s, (size_t)(e - b) * 4);
-    } else if (dt == DType::BF16) {
-      for (int64_t i = b; i < e; ++i, s += 2) {
-        uint16_t h;
-        std::memcpy(&h, s, 2);
-        out[i] = bf16_to_f32(h);
-      }
-    } else {
-      for (int64_t i = b; i < e; ++i, s += 2) {
-        uint16_t h;
-        std::memcpy(&h, s, 2);
-        out[i] = f16_to_f32(h);
-      }
-    }
-  });
-}
-
 void SafetensorsFile::read_f32(const std::string& name, float* out, int64_t numel) const {
   const TensorInfo* t = find(name);
   WS_CHECK(t, path_, ": no tensor \"", name, "\"");
   WS_CHECK(t->numel() == numel, path_, ": tensor \"", name, "\" has ", t->numel(), " elements (shape ",
            shape_text(t->shape), "), the caller expects ", numel);
   WS_CHECK(out || numel == 0, path_, ": tensor \"", name, "\": null output buffer");
-  convert_to_f32(t->dtype, data(*t), numel, out, ws::str(path_, ": tensor \"", name, "\""));
+  check_convertible(*t);
+  constexpr int64_t kPiece = int64_t(1) << 20;
+  const int64_t pieces = (numel + kPiece - 1) / kPiece;
+  ws::parallel_for(pieces, 1, [&](int64_t p0, int64_t p1) {
+    std::vector<uint16_t> scratch;
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t first = p * kPiece;
+      read_f32_range(*t, first, std::min(kPiece, numel - first), out + first, scratch);
+    }
+  });
+}
+
+void SafetensorsFile::check_convertible(const TensorInfo& t) const {
+  WS_CHECK(t.dtype == DType::F32 || t.dtype == DType::BF16 || t.dtype == DType::F16, path_, ": tensor \"", t.name,
+           "\": unsupported dtype ", dtype_name(t.dtype), " (F32, BF16 and F16 can be loaded)");
+}
+
+void SafetensorsFile::read_f32_range(const TensorInfo& t, int64_t first, int64_t count, float* out,
+                                     std::vector<uint16_t>& scratch) const {
+  check_convertible(t);
+  WS_CHECK(first >= 0 && count >= 0 && first + count <= t.numel(), path_, ": tensor \"", t.name, "\": elements [",
+           first, ", ", first + count, ") are outside its ", t.numel());
+  if (count == 0) return;
+  const size_t es = dtype_size(t.dtype);
+  const uint64_t at = (uint64_t)(data_ - static_cast<const uint8_t*>(map_)) + t.begin + (uint64_t)first * es;
+  void* dst = out;
+  if (t.dtype != DType::F32) {
+    if (scratch.size() < (size_t)count) scratch.resize((size_t)count);
+    dst = scratch.data();
+  }
+  // pread straight into place (or the 16-bit scratch): no mapping, so the file's pages never
+  // count in this process's memory; each byte is read once.
+  size_t want = (size_t)count * es, got = 0;
+  while (got < want) {
+    ssize_t r = ::pread(fd_, static_cast<char*>(dst) + got, want - got, (off_t)(at + got));
+    if (r < 0 && errno == EINTR) continue;
+    WS_CHECK(r > 0, path_, ": tensor \"", t.name, "\": read failed at byte ", at + got, ": ",
+             r == 0 ? std::string("unexpected end of file (truncated while open?)") : errno_text(errno));
+    got += (size_t)r;
+  }
+  if (t.dtype == DType::BF16)
+    for (int64_t i = 0; i < count; ++i) out[i] = bf16_to_f32(scratch[(size_t)i]);
+  else if (t.dtype == DType::F16)
+    for (int64_t i = 0; i < count; ++i) out[i] = f16_to_f32(scratch[(size_t)i]);
 }
 
 // ---- checkpoints ---------------------------------------------------------------------------------
@@ -371,6 +393,12 @@ const std::string& Checkpoint::file_of(const std::string& name) const {
   auto it = where_.find(name);
   WS_CHECK(it != where_.end(), dir_, ": checkpoint has no tensor \"", name, "\"");
   return files_[it->second.first]->path();
+}
+
+const SafetensorsFile& Checkpoint::file_holding(const std::string& name) const {
+  auto it = where_.find(name);
+  WS_CHECK(it != where_.end(), dir_, ": checkpoint has no tensor \"", name, "\"");
+  return *files_[it->second.first];
 }
 
 void Checkpoint::read_f32(const std::string& name, float* out, int64_t numel) const {

@@ -48,7 +48,8 @@ struct TensorInfo {
 
 constexpr uint64_t kMaxHeaderBytes = 100ull * 1000 * 1000;
 
-// One memory-mapped safetensors file (read-only). Movable, not copyable; unmaps on destruction.
+// One safetensors file (read-only): the header is read through a mapping, the tensors with pread
+// (read_f32, read_f32_range). Movable, not copyable; unmaps and closes on destruction.
 class SafetensorsFile {
  public:
   static SafetensorsFile open(const std::string& path);  // throws ws::Error naming the file
@@ -67,10 +68,18 @@ class SafetensorsFile {
   // Converts tensor `name` to f32 into out[0, numel). Throws (naming file and tensor) when the
   // tensor is absent, numel differs from the tensor's, or the dtype is not F32/BF16/F16.
   void read_f32(const std::string& name, float* out, int64_t numel) const;
+  // Elements [first, first + count) of tensor t (one of tensors()) as f32 into out[0, count):
+  // read with pread straight into out (F32), or into `scratch` and widened (BF16/F16). Safe to
+  // call from several threads at once (each with its own scratch). Throws naming the file and
+  // tensor for another dtype, a range outside the tensor or a read error.
+  void read_f32_range(const TensorInfo& t, int64_t first, int64_t count, float* out,
+                      std::vector<uint16_t>& scratch) const;
+  void check_convertible(const TensorInfo& t) const;  // throws unless F32/BF16/F16
 
  private:
   SafetensorsFile() = default;
   std::string path_;
+  int fd_ = -1;
   void* map_ = nullptr;
   size_t map_size_ = 0;
   const uint8_t* data_ = nullptr;  // start of the data section
@@ -78,10 +87,6 @@ class SafetensorsFile {
   std::map<std::string, size_t> index_;
   std::map<std::string, std::string> metadata_;
 };
-
-// Converts n elements of a F32/BF16/F16 buffer to f32 (parallel with ws::parallel_for for big n).
-// Throws ws::Error for other dtypes; `what` names the tensor in the message.
-void convert_to_f32(DType src_dtype, const uint8_t* src, int64_t n, float* out, const std::string& what);
 
 // A Hugging Face model folder's weights: `model.safetensors` when present (Transformers' order),
 // else `model.safetensors.index.json` (weight_map: tensor -> shard file; each shard opened once;
@@ -98,6 +103,7 @@ class Checkpoint {
   const std::string& file_of(const std::string& name) const;  // path of the file holding it
   void read_f32(const std::string& name, float* out, int64_t numel) const;
   size_t num_files() const { return files_.size(); }
+  const SafetensorsFile& file_holding(const std::string& name) const;  // throws naming the folder and tensor
 
  private:
   std::string dir_;

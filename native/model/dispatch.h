@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "../core/error.h"
+#include "../core/host_memory.h"
 #include "../cpu/ops.h"
 #ifdef WS_CUDA
 #include "../cuda/ops.cuh"
@@ -44,7 +46,8 @@ inline const float* at(Device d, const float* p, int64_t i) {
   return reinterpret_cast<const float*>(reinterpret_cast<const char*>(p) + i * act_bytes(d));
 }
 
-// Zero-filled memory on a device, owned; moves only.
+// Zero-filled memory on a device, owned; moves only. On the host, large blocks are zero pages
+// that cost nothing until touched (core/host_memory.h).
 class Buffer {
  public:
   Buffer() = default;
@@ -64,9 +67,7 @@ class Buffer {
     }
 #endif
     WS_CHECK(d == Device::CPU, "no ", device_name(d), " support in this build");
-    p_ = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!p_) throw ws::Error(ws::str("out of memory allocating ", bytes, " bytes"));
-    std::memset(p_, 0, bytes);
+    p_ = ws::host_alloc_zeroed(bytes);  // large blocks: zero pages the first user touches, no memset
     d_ = d;
     bytes_ = bytes;
   }
@@ -76,12 +77,17 @@ class Buffer {
       ws::cuda::device_free(p_);
     else
 #endif
-      std::free(p_);
+      ws::host_free(p_, bytes_);
     p_ = nullptr;
     bytes_ = 0;
   }
   float* f32() const { return static_cast<float*>(p_); }
   size_t bytes() const { return bytes_; }
+  void swap(Buffer& o) noexcept {
+    std::swap(d_, o.d_);
+    std::swap(p_, o.p_);
+    std::swap(bytes_, o.bytes_);
+  }
 
  private:
   Device d_ = Device::CPU;

@@ -64,11 +64,11 @@ Qwen2::Qwen2(const Qwen2Config& cfg, Device device) : cfg_(cfg), device_(device)
   norm_off_ = add("model.norm.weight", {C});
   if (!cfg.tied) head_off_ = add("lm_head.weight", {V, C});
   flat_size_ = align_up(off);
-  params_buf_.assign(flat_size_, 0.0f);
   WS_CHECK_RANGE(device_available(device), "device '", device_name(device),
                  "' is not available in this build (the CUDA addon runs it: npm run build:cuda)");
+  params_buf_.reset(Device::CPU, flat_size_ * sizeof(float));  // zero pages until written (loading writes once)
   if (device == Device::CPU) {
-    W_ = master_ = params_buf_.data();
+    W_ = master_ = params_buf_.f32();
   } else {
     dev_params_.reset(device, flat_size_ * sizeof(float));
     dev_weights_.reset(device, flat_size_ * act_bytes(device));
@@ -78,21 +78,40 @@ Qwen2::Qwen2(const Qwen2Config& cfg, Device device) : cfg_(cfg), device_(device)
   }
 }
 
+void Qwen2::adopt_master(Buffer& fresh) {
+  WS_CHECK(fresh.bytes() == (size_t)flat_size_ * sizeof(float), "adopt_master: buffer of ", fresh.bytes(),
+           " bytes for ", flat_size_, " parameters");
+  if (device_ == Device::CPU) {
+    params_buf_.swap(fresh);
+    W_ = master_ = params_buf_.f32();
+  } else {
+    dev_params_.swap(fresh);
+    master_ = dev_params_.f32();
+    op::to_compute(device_, W_, master_, flat_size_);
+  }
+  fresh_ = false;
+}
+
+void Qwen2::master_written() {
+  if (device_ != Device::CPU) op::to_compute(device_, W_, master_, flat_size_);
+  fresh_ = false;
+}
+
 void Qwen2::sync_to_host() {
   if (device_ == Device::CPU) return;
-  op::to_host(device_, params_buf_.data(), master_, flat_size_ * sizeof(float));
+  op::to_host(device_, params_buf_.f32(), master_, flat_size_ * sizeof(float));
   if (!train_state_) return;
-  op::to_host(device_, m_.data(), M_, flat_size_ * sizeof(float));
-  op::to_host(device_, v_.data(), V_, flat_size_ * sizeof(float));
+  op::to_host(device_, m_.f32(), M_, flat_size_ * sizeof(float));
+  op::to_host(device_, v_.f32(), V_, flat_size_ * sizeof(float));
 }
 
 void Qwen2::sync_to_device() {
   if (device_ == Device::CPU) return;
-  op::to_device(device_, master_, params_buf_.data(), flat_size_ * sizeof(float));
+  op::to_device(device_, master_, params_buf_.f32(), flat_size_ * sizeof(float));
   op::to_compute(device_, W_, master_, flat_size_);
   if (!train_state_) return;
-  op::to_device(device_, M_, m_.data(), flat_size_ * sizeof(float));
-  op::to_device(device_, V_, v_.data(), flat_size_ * sizeof(float));
+  op::to_device(device_, M_, m_.f32(), flat_size_ * sizeof(float));
+  op::to_device(device_, V_, v_.f32(), flat_size_ * sizeof(float));
 }
 
 float* Qwen2::grads() {
@@ -117,7 +136,7 @@ Qwen2::LayerW Qwen2::layer_ptrs(float* base, int l) const {
 void Qwen2::init_random(uint64_t seed, float std) {
   for (size_t i = 0; i < params_.size(); ++i) {
     const ParamInfo& p = params_[i];
-    float* x = params_buf_.data() + p.offset;
+    float* x = params_buf_.f32() + p.offset;
     bool norm = p.name.find("norm") != std::string::npos;
     if (p.shape.size() == 2) {
       Rng r(seed, i);
@@ -127,15 +146,18 @@ void Qwen2::init_random(uint64_t seed, float std) {
     }
   }
   sync_to_device();
+  fresh_ = false;
 }
 
 void Qwen2::ensure_train_state() {
   if (train_state_) return;
-  m_.assign(flat_size_, 0.0f);
-  v_.assign(flat_size_, 0.0f);
+  // Zero pages: nothing is written here; the first backward and AdamW step touch them, on the
+  // threads that use them (core/host_memory.h), so the first step costs about what later ones do.
+  m_.reset(Device::CPU, flat_size_ * sizeof(float));
+  v_.reset(Device::CPU, flat_size_ * sizeof(float));
   if (device_ == Device::CPU) {
-    grads_.assign(flat_size_, 0.0f);
-    G_ = grads_.data(), M_ = m_.data(), V_ = v_.data();
+    grads_.reset(Device::CPU, flat_size_ * sizeof(float));
+    G_ = grads_.f32(), M_ = m_.f32(), V_ = v_.f32();
   } else {
     dev_grads_.reset(device_, flat_size_ * sizeof(float));
     dev_m_.reset(device_, flat_size_ * sizeof(float));
@@ -437,6 +459,7 @@ double Qwen2::optimizer_step(const AdamWConfig& o) {
   }
   float scale = o.max_grad_norm > 0 ? ws::cpu::clip_scale(norm, o.max_grad_norm) : 1.0f;
   ++step_;
+  fresh_ = false;
   for (auto& p : params_)
     op::adamw_step(device_, master_ + p.offset, at(device_, W_, p.offset), G_ + p.offset, M_ + p.offset, V_ + p.offset,
                    p.numel, o.lr, o.beta1, o.beta2, o.eps, p.decay ? o.weight_decay : 0.0f, (int)step_, scale);

@@ -100,10 +100,20 @@ class Qwen2 {
   const ParamInfo* find_param(const std::string& name) const;
   // Host parameters. On CUDA a mirror: call sync_to_host() before reading it and
   // sync_to_device() after writing it (both no-ops on the CPU; call them under mutex()).
-  float* param_data() { return params_buf_.data(); }
+  float* param_data() { return params_buf_.f32(); }
   void sync_to_host();
   void sync_to_device();
   int64_t flat_size() const { return flat_size_; }
+  // The fp32 master weights on the model's device (== param_data() on the CPU).
+  float* master_data() { return master_; }
+  // True until weights were set (init_random, a load, an optimizer step): a load may then write
+  // them in place, as nothing of value can be lost. After writing master_data() in place, call
+  // master_written(): it refreshes the compute copy (CUDA) and ends fresh().
+  bool fresh() const { return fresh_; }
+  void master_written();
+  // Takes `fresh` (flat_size() fp32 master weights on the model's device, e.g. just loaded) as
+  // the parameters, refreshes the compute copy, and hands the old buffer back in `fresh`.
+  void adopt_master(Buffer& fresh);
 
   // Every call below takes this lock: one computation at a time per model.
   std::mutex& mutex() { return mu_; }
@@ -133,11 +143,11 @@ class Qwen2 {
   void set_step_count(int64_t s) { step_ = s; }
   float* adam_m() {
     ensure_train_state();
-    return m_.data();
+    return m_.f32();
   }
   float* adam_v() {
     ensure_train_state();
-    return v_.data();
+    return v_.f32();
   }
   float* grads();
 
@@ -194,12 +204,12 @@ class Qwen2 {
   std::vector<ParamInfo> params_;
   int64_t flat_size_ = 0, embed_off_ = 0, norm_off_ = 0, head_off_ = 0;
   std::vector<int64_t> layer_off_;
-  std::vector<float> params_buf_, grads_, m_, v_;                // on CUDA: host mirrors (params, m, v)
+  Buffer params_buf_, grads_, m_, v_;                            // host; on CUDA: mirrors (params, m, v)
   Buffer dev_params_, dev_weights_, dev_grads_, dev_m_, dev_v_;  // CUDA: fp32, bf16, fp32 x3
   // What the graph reads and writes, on the model's device: compute weights (bf16 on CUDA),
   // fp32 master weights, gradients and Adam moments. On the CPU W_ == master_.
   float *W_ = nullptr, *master_ = nullptr, *G_ = nullptr, *M_ = nullptr, *V_ = nullptr;
-  bool train_state_ = false;
+  bool train_state_ = false, fresh_ = true;
   int64_t step_ = 0, pending_ = 0;
 
   // Activation arena: capacity in tokens, and whether it holds every layer's activations.

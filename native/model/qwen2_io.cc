@@ -3,12 +3,19 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <set>
 
 #include "../core/error.h"
+#include "../core/threadpool.h"
+#ifdef WS_CUDA
+#include "../cuda/upload.h"
+#endif
 
 namespace ws::model {
+
+using ws::model::Device;
 
 namespace {
 std::string shape_text(const std::vector<int64_t>& s) {
@@ -18,7 +25,40 @@ std::string shape_text(const std::vector<int64_t>& s) {
 }
 }  // namespace
 
-void load_weights(Qwen2& m, const std::string& dir) {
+namespace {
+
+// A run of elements of one tensor and where they go in the flat parameter buffer.
+struct Piece {
+  const ws::io::SafetensorsFile* file;
+  const ws::io::TensorInfo* info;
+  int64_t first, count, dst;  // elements of the tensor; dst: offset in floats
+};
+
+constexpr int64_t kPiece = int64_t(1) << 20;  // elements one thread reads at a time (4 MiB of fp32)
+constexpr int64_t kChunk = int64_t(1) << 24;  // elements between progress reports (and per CUDA upload)
+
+// Reads the pieces [p0, p1) in parallel into out + (dst - base).
+void read_pieces(const std::vector<Piece>& ps, size_t p0, size_t p1, float* out, int64_t base) {
+  ws::parallel_for((int64_t)(p1 - p0), 1, [&](int64_t a, int64_t b) {
+    std::vector<uint16_t> scratch;
+    for (int64_t i = a; i < b; ++i) {
+      const Piece& p = ps[p0 + (size_t)i];
+      p.file->read_f32_range(*p.info, p.first, p.count, out + (p.dst - base), scratch);
+    }
+  });
+}
+
+}  // namespace
+
+uint64_t load_host_bytes(double num_params, Device d) {
+  const double scratch = (double)ws::num_threads() * kPiece * 2;  // one 16-bit piece per reader
+  if (d == Device::CPU) return (uint64_t)(num_params * sizeof(float) + scratch);
+  return (uint64_t)(2.0 * kChunk * sizeof(float) + scratch);  // two pinned chunks
+}
+
+void load_weights(Qwen2& m, const std::string& dir, const LoadControl& ctl) {
+  // Every check first (names, shapes, dtypes), so that once writing starts only an I/O error or
+  // an abort can stop it.
   auto ck = ws::io::Checkpoint::open(dir);
   const std::string where = dir + (ck.sharded() ? "/model.safetensors.index.json" : "/model.safetensors");
   std::set<std::string> expected;
@@ -30,19 +70,66 @@ void load_weights(Qwen2& m, const std::string& dir) {
       throw ws::Error(
           ws::str(where, ": unexpected tensor \"", name, "\" (not part of the model config.json describes)"));
   }
-  std::vector<float> staged(m.flat_size(), 0.0f);
-  for (auto& p : m.params()) {
+  std::vector<Piece> pieces;
+  uint64_t total = 0;
+  for (auto& p : m.params()) {  // in flat-buffer order
     const ws::io::TensorInfo* t = ck.find(p.name);
     if (!t) throw ws::Error(ws::str(where, ": missing tensor \"", p.name, "\""));
     if (t->shape != p.shape)
       throw ws::Error(ws::str(ck.file_of(p.name), ": tensor \"", p.name, "\" has shape ", shape_text(t->shape),
                               ", config.json implies ", shape_text(p.shape)));
-    ck.read_f32(p.name, staged.data() + p.offset, p.numel);
+    const ws::io::SafetensorsFile& f = ck.file_holding(p.name);
+    f.check_convertible(*t);
+    total += t->nbytes();
+    for (int64_t first = 0; first < p.numel; first += kPiece)
+      pieces.push_back({&f, t, first, std::min(kPiece, p.numel - first), p.offset + first});
   }
-  std::lock_guard<std::mutex> lock(m.mutex());
-  m.sync_to_host();  // the optimizer state too, which sync_to_device writes back
-  std::memcpy(m.param_data(), staged.data(), staged.size() * sizeof(float));
-  m.sync_to_device();
+
+  // A fresh model (no weights yet: loadModel) is written in place; one that holds weights gets
+  // them only once all were read (into a second buffer, swapped in).
+  std::unique_lock<std::mutex> lock(m.mutex(), std::defer_lock);
+  const bool in_place = m.fresh();
+  if (in_place) lock.lock();
+  ws::model::Buffer staged;
+  if (!in_place) staged.reset(m.device(), (size_t)m.flat_size() * sizeof(float));
+  float* dst = in_place ? m.master_data() : staged.f32();  // on the model's device
+
+  // Chunks of consecutive pieces spanning at most kChunk floats of the flat buffer.
+  const bool host = m.device() == Device::CPU;
+#ifdef WS_CUDA
+  std::unique_ptr<ws::cuda::PinnedUpload> up;
+  if (!host) up = std::make_unique<ws::cuda::PinnedUpload>((size_t)kChunk * sizeof(float));
+#endif
+  uint64_t done = 0;
+  for (size_t c0 = 0; c0 < pieces.size();) {
+    if (ctl.cancel && ctl.cancel->load()) throw ws::Error(ws::str(dir, ": loading aborted"));
+    size_t c1 = c0 + 1;
+    while (c1 < pieces.size() && pieces[c1].dst + pieces[c1].count - pieces[c0].dst <= kChunk) ++c1;
+    if (host) {
+      read_pieces(pieces, c0, c1, dst, 0);
+    } else {
+#ifdef WS_CUDA
+      float* h = static_cast<float*>(up->next());
+      read_pieces(pieces, c0, c1, h, pieces[c0].dst);
+      for (size_t i = c0; i < c1; ++i)
+        up->copy(dst + pieces[i].dst, (size_t)(pieces[i].dst - pieces[c0].dst) * sizeof(float),
+                 (size_t)pieces[i].count * sizeof(float));
+      up->submit();
+#endif
+    }
+    for (size_t i = c0; i < c1; ++i) done += (uint64_t)pieces[i].count * ws::io::dtype_size(pieces[i].info->dtype);
+    if (ctl.progress) ctl.progress(done, total);
+    c0 = c1;
+  }
+#ifdef WS_CUDA
+  if (up) up->finish();
+#endif
+  if (in_place) {
+    m.master_written();
+  } else {
+    std::lock_guard<std::mutex> g(m.mutex());
+    m.adopt_master(staged);
+  }
 }
 
 std::vector<std::string> save_weights(Qwen2& m, const std::string& dir, const ws::io::SaveOptions& opt) {
@@ -75,7 +162,9 @@ void load_optimizer(Qwen2& m, const std::string& path) {
   if (f.tensors().size() != 2 * m.params().size())
     throw ws::Error(ws::str(path, ": holds ", f.tensors().size(), " tensors, this model's optimizer state has ",
                             2 * m.params().size()));
-  std::vector<float> mm(m.flat_size(), 0.0f), vv(m.flat_size(), 0.0f);
+  Buffer mm, vv;  // zero pages: read into once, then copied in (all or nothing)
+  mm.reset(Device::CPU, (size_t)m.flat_size() * sizeof(float));
+  vv.reset(Device::CPU, (size_t)m.flat_size() * sizeof(float));
   for (auto& p : m.params()) {
     for (int k = 0; k < 2; ++k) {
       std::string name = p.name + (k ? ".exp_avg_sq" : ".exp_avg");
@@ -84,13 +173,13 @@ void load_optimizer(Qwen2& m, const std::string& path) {
       if (t->shape != p.shape)
         throw ws::Error(ws::str(path, ": tensor \"", name, "\" has shape ", shape_text(t->shape), ", expected ",
                                 shape_text(p.shape)));
-      f.read_f32(name, (k ? vv : mm).data() + p.offset, p.numel);
+      f.read_f32(name, (k ? vv : mm).f32() + p.offset, p.numel);
     }
   }
   std::lock_guard<std::mutex> lock(m.mutex());
   m.sync_to_host();
-  std::memcpy(m.adam_m(), mm.data(), mm.size() * sizeof(float));
-  std::memcpy(m.adam_v(), vv.data(), vv.size() * sizeof(float));
+  std::memcpy(m.adam_m(), mm.f32(), mm.bytes());
+  std::memcpy(m.adam_v(), vv.f32(), vv.bytes());
   m.sync_to_device();
   m.set_step_count(step);
   m.zero_grad();

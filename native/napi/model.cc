@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/host_memory.h"
 #include "../io/safetensors.h"
 #include "../model/qwen2.h"
 #include "../model/qwen2_io.h"
@@ -225,14 +226,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         range_error(env,
                     str("config.numKvHeads (", c.num_kv_heads, ") must divide config.numHeads (", c.num_heads, ")"));
       if (c.head_dim % 2 != 0) range_error(env, str("config.headDim must be even, got ", c.head_dim));
-      // Refuse a model whose parameters alone exceed the machine's memory (rather than be killed).
-      double C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
-      double qd = (double)c.num_heads * c.head_dim, kvd = (double)c.num_kv_heads * c.head_dim;
-      double n = V * C * (c.tied ? 1 : 2) + C + c.num_layers * (2 * C + (qd + 2 * kvd) * (C + 1) + C * qd + 3 * C * F);
-      double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
-      if (n * 4 > mem)
-        range_error(env, str("config: the model's ", n, " parameters need ", n * 4 / (1 << 30),
-                             " GiB, more than this machine's ", mem / (1 << 30), " GiB"));
       ws::model::Device device = ws::model::Device::CPU;
       if (!absent(arg(info, 1))) {
         std::string name = string(env, arg(info, 1), "device");
@@ -243,6 +236,17 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         if (!ws::model::device_available(device))
           range_error(env, "device 'cuda' needs the CUDA addon (npm run build:cuda); this is the CPU build");
       }
+      // Refuse a model that loading cannot fit in the memory this process may use (physical RAM
+      // or the cgroup's limit, whichever is smaller) rather than be killed half-way.
+      double C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+      double qd = (double)c.num_heads * c.head_dim, kvd = (double)c.num_kv_heads * c.head_dim;
+      double n = V * C * (c.tied ? 1 : 2) + C + c.num_layers * (2 * C + (qd + 2 * kvd) * (C + 1) + C * qd + 3 * C * F);
+      const double need = (double)ws::model::load_host_bytes(n, device);
+      const double phys = (double)ws::physical_memory(), lim = (double)ws::host_memory_limit();
+      if (need > lim)
+        range_error(env, str("config: loading the model's ", n, " parameters needs ", need / (1 << 30), " GiB of host memory, more than the ",
+                             lim / (1 << 30), " GiB this process may use (",
+                             lim < phys ? "its cgroup's memory limit" : "the machine's memory", ")"));
       model_ = std::make_shared<Qwen2>(c, device);
     });
   }
@@ -259,14 +263,59 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return p;
   }
 
-  // load(dir): reads every tensor of the model from a Hugging Face folder into a fresh buffer;
-  // the model's parameters change only when all of them were read and checked.
+  // load(dir, onProgress?) -> Promise<number> (bytes of tensor data read). A fresh model is
+  // written in place; one that holds weights keeps them unless every tensor was read (qwen2_io.h).
+  // onProgress(done, total) runs on the main thread after chunks of about 64 MiB, the latest
+  // counts only (calls may still arrive after the Promise settles); when it returns true (or
+  // throws), the load stops before its next chunk and the Promise rejects with "loading aborted".
   Napi::Value load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::string dir = path_arg(env, arg(info, 0), "dir");
+    Napi::Value on_progress = arg(info, 1);
+    if (!absent(on_progress) && !on_progress.IsFunction()) type_error(env, "onProgress must be a function");
+    struct Progress {
+      Napi::ThreadSafeFunction tsfn;
+      std::atomic<bool> cancel{false}, scheduled{false};
+      std::atomic<uint64_t> done{0}, total{0};
+    };
+    std::shared_ptr<Progress> pr;
+    if (!absent(on_progress)) {
+      pr = std::make_shared<Progress>();
+      pr->tsfn = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "warmstart.load.onProgress", 0, 1);
+    }
     auto m = model_;
+    auto total = std::make_shared<uint64_t>(0);
     return run(
-        env, [m, dir] { naming("dir", [&] { ws::model::load_weights(*m, dir); }); }, nullptr);
+        env,
+        [m, dir, pr, total] {
+          struct Release {  // the callback's last use, whatever happens
+            Progress* p;
+            ~Release() {
+              if (p) p->tsfn.Release();
+            }
+          } release{pr.get()};
+          ws::model::LoadControl ctl;
+          ctl.progress = [pr, total](uint64_t done, uint64_t all) {
+            *total = all;
+            if (!pr) return;
+            pr->done = done;
+            pr->total = all;
+            if (pr->scheduled.exchange(true)) return;  // one call on its way reads the latest counts
+            pr->tsfn.NonBlockingCall([pr](Napi::Env, Napi::Function js) {
+              pr->scheduled = false;
+              try {
+                Napi::Value r = js.Call({Napi::Number::New(js.Env(), (double)pr->done.load()),
+                                         Napi::Number::New(js.Env(), (double)pr->total.load())});
+                if (r.IsBoolean() && r.As<Napi::Boolean>().Value()) pr->cancel = true;
+              } catch (const Napi::Error&) {
+                pr->cancel = true;
+              }
+            });
+          };
+          if (pr) ctl.cancel = &pr->cancel;
+          naming("dir", [&] { ws::model::load_weights(*m, dir, ctl); });
+        },
+        [total](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, (double)*total); });
   }
 
   // initRandom(seed, std)
