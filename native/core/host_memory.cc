@@ -16,8 +16,8 @@
 namespace ws {
 
 namespace {
-constexpr size_t kMapMin = size_t(1) << 20;   // mmap from 1 MiB
-constexpr size_t kHuge = size_t(2) << 20;     // transparent huge page size on x86-64 and arm64
+constexpr size_t kMapMin = size_t(1) << 20;  // mmap from 1 MiB
+constexpr size_t kHuge = size_t(2) << 20;    // transparent huge page size on x86-64 and arm64
 size_t map_bytes(size_t bytes) { return (bytes + kHuge - 1) / kHuge * kHuge; }
 }  // namespace
 

@@ -16,10 +16,10 @@ class PinnedUpload {
   PinnedUpload(const PinnedUpload&) = delete;
   PinnedUpload& operator=(const PinnedUpload&) = delete;
   size_t chunk_bytes() const { return bytes_; }
-  void* next();                                          // the chunk to fill (its last upload done)
-  void copy(void* dst, size_t offset, size_t bytes);     // queue chunk[offset, +bytes) -> dst (device)
-  void submit();                                         // the chunk's copies are queued: switch chunks
-  void finish();                                         // wait for every queued copy
+  void* next();                                       // the chunk to fill (its last upload done)
+  void copy(void* dst, size_t offset, size_t bytes);  // queue chunk[offset, +bytes) -> dst (device)
+  void submit();                                      // the chunk's copies are queued: switch chunks
+  void finish();                                      // wait for every queued copy
 
  private:
   void release();

@@ -307,6 +307,12 @@ void SafetensorsFile::check_convertible(const TensorInfo& t) const {
            "\": unsupported dtype ", dtype_name(t.dtype), " (F32, BF16 and F16 can be loaded)");
 }
 
+void SafetensorsFile::prefetch(const TensorInfo& t, int64_t first, int64_t count) const {
+  const size_t es = dtype_size(t.dtype);
+  const uint64_t at = (uint64_t)(data_ - static_cast<const uint8_t*>(map_)) + t.begin + (uint64_t)first * es;
+  ::posix_fadvise(fd_, (off_t)at, (off_t)((uint64_t)count * es), POSIX_FADV_WILLNEED);
+}
+
 void SafetensorsFile::read_f32_range(const TensorInfo& t, int64_t first, int64_t count, float* out,
                                      std::vector<uint16_t>& scratch) const {
   check_convertible(t);

@@ -75,6 +75,9 @@ class SafetensorsFile {
   void read_f32_range(const TensorInfo& t, int64_t first, int64_t count, float* out,
                       std::vector<uint16_t>& scratch) const;
   void check_convertible(const TensorInfo& t) const;  // throws unless F32/BF16/F16
+  // Asks the kernel to start reading elements [first, first + count) of t into the page cache
+  // (posix_fadvise WILLNEED), so a later read_f32_range finds them there; advice only.
+  void prefetch(const TensorInfo& t, int64_t first, int64_t count) const;
 
  private:
   SafetensorsFile() = default;

@@ -100,11 +100,21 @@ void load_weights(Qwen2& m, const std::string& dir, const LoadControl& ctl) {
   std::unique_ptr<ws::cuda::PinnedUpload> up;
   if (!host) up = std::make_unique<ws::cuda::PinnedUpload>((size_t)kChunk * sizeof(float));
 #endif
-  uint64_t done = 0;
-  for (size_t c0 = 0; c0 < pieces.size();) {
-    if (ctl.cancel && ctl.cancel->load()) throw ws::Error(ws::str(dir, ": loading aborted"));
+  // The chunk after [c0, c1): its pieces are handed to the kernel's readahead while c0's are read.
+  auto chunk_end = [&](size_t c0) {
     size_t c1 = c0 + 1;
     while (c1 < pieces.size() && pieces[c1].dst + pieces[c1].count - pieces[c0].dst <= kChunk) ++c1;
+    return c1;
+  };
+  auto prefetch = [&](size_t a, size_t b) {
+    for (size_t i = a; i < b; ++i) pieces[i].file->prefetch(*pieces[i].info, pieces[i].first, pieces[i].count);
+  };
+  uint64_t done = 0;
+  if (!pieces.empty()) prefetch(0, chunk_end(0));
+  for (size_t c0 = 0; c0 < pieces.size();) {
+    if (ctl.cancel && ctl.cancel->load()) throw ws::Error(ws::str(dir, ": loading aborted"));
+    const size_t c1 = chunk_end(c0);
+    if (c1 < pieces.size()) prefetch(c1, chunk_end(c1));
     if (host) {
       read_pieces(pieces, c0, c1, dst, 0);
     } else {

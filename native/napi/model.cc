@@ -244,8 +244,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       const double need = (double)ws::model::load_host_bytes(n, device);
       const double phys = (double)ws::physical_memory(), lim = (double)ws::host_memory_limit();
       if (need > lim)
-        range_error(env, str("config: loading the model's ", n, " parameters needs ", need / (1 << 30), " GiB of host memory, more than the ",
-                             lim / (1 << 30), " GiB this process may use (",
+        range_error(env, str("config: loading the model's ", n, " parameters needs ", need / (1 << 30),
+                             " GiB of host memory, more than the ", lim / (1 << 30), " GiB this process may use (",
                              lim < phys ? "its cgroup's memory limit" : "the machine's memory", ")"));
       model_ = std::make_shared<Qwen2>(c, device);
     });
@@ -281,7 +281,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     std::shared_ptr<Progress> pr;
     if (!absent(on_progress)) {
       pr = std::make_shared<Progress>();
-      pr->tsfn = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "warmstart.load.onProgress", 0, 1);
+      pr->tsfn =
+          Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "warmstart.load.onProgress", 0, 1);
     }
     auto m = model_;
     auto total = std::make_shared<uint64_t>(0);

@@ -44,8 +44,12 @@ void randomise(Qwen2& m, uint64_t seed) {
     if (p.shape.size() == 1)
       for (int64_t i = 0; i < p.numel; ++i) m.param_data()[p.offset + i] += r[p.offset + i];
   float* x = m.param_data() + m.params()[0].offset;
-  const uint32_t special[] = {0x3f808000u /* tie, even */, 0x3f818000u /* tie, odd */, 0x3f80ffffu, 0x00000001u,
-                              0x7f7fffffu /* rounds to inf in f16 */, 0x80000000u};
+  const uint32_t special[] = {0x3f808000u /* tie, even */,
+                              0x3f818000u /* tie, odd */,
+                              0x3f80ffffu,
+                              0x00000001u,
+                              0x7f7fffffu /* rounds to inf in f16 */,
+                              0x80000000u};
   for (size_t i = 0; i < sizeof special / sizeof special[0]; ++i) std::memcpy(&x[i], &special[i], 4);
 }
 
