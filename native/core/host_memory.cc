@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "error.h"
+#include "threadpool.h"
 
 namespace ws {
 
@@ -49,6 +50,20 @@ void host_free(void* p, size_t bytes) {
     std::free(p);
   else
     ::munmap(p, map_bytes(bytes));
+}
+
+void host_prefault(void* p, size_t bytes) {
+  if (!p || bytes == 0) return;
+  char* base = static_cast<char*>(p);
+  const int64_t pages = (int64_t)((bytes + kHuge - 1) / kHuge);  // 2 MiB steps (the last may be short)
+  ws::parallel_for(pages, 1, [&](int64_t a, int64_t b) {
+    char* s = base + (size_t)a * kHuge;
+    const size_t n = std::min(bytes, (size_t)b * kHuge) - (size_t)a * kHuge;
+#ifdef MADV_POPULATE_WRITE
+    if (bytes >= kMapMin && ::madvise(s, n, MADV_POPULATE_WRITE) == 0) return;
+#endif
+    std::memset(s, 0, n);
+  });
 }
 
 namespace {

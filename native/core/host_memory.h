@@ -19,6 +19,12 @@ namespace ws {
 
 void* host_alloc_zeroed(size_t bytes);  // throws ws::Error ("out of memory ...") on failure
 void host_free(void* p, size_t bytes);  // p may be null
+// Faults in [p, p + bytes) of a host_alloc_zeroed block by writing it, split across the thread
+// pool (madvise MADV_POPULATE_WRITE where the kernel has it, else memset). A buffer that is
+// first read and then written (gradients that ops add into, Adam moments) otherwise takes two
+// faults per page, the second replacing the shared zero page, which on a busy machine costs
+// several times this one pass.
+void host_prefault(void* p, size_t bytes);
 
 // The cgroup limit alone (UINT64_MAX when none is set or none can be read).
 uint64_t cgroup_memory_limit(const std::string& proc_self_cgroup = "/proc/self/cgroup",

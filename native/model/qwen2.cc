@@ -151,13 +151,16 @@ void Qwen2::init_random(uint64_t seed, float std) {
 
 void Qwen2::ensure_train_state() {
   if (train_state_) return;
-  // Zero pages: nothing is written here; the first backward and AdamW step touch them, on the
-  // threads that use them (core/host_memory.h), so the first step costs about what later ones do.
+  // Zero pages, allocated at the first step. On the CPU they are faulted in at once by one write
+  // pass split across the threads (core/host_memory.h: ops that read before they write, as the
+  // gradient adds and AdamW do, would take two faults per page), so the first step costs about
+  // what later ones do. On CUDA the host mirrors stay untouched until a save reads them.
   m_.reset(Device::CPU, flat_size_ * sizeof(float));
   v_.reset(Device::CPU, flat_size_ * sizeof(float));
   if (device_ == Device::CPU) {
     grads_.reset(Device::CPU, flat_size_ * sizeof(float));
     G_ = grads_.f32(), M_ = m_.f32(), V_ = v_.f32();
+    for (float* b : {G_, M_, V_}) ws::host_prefault(b, flat_size_ * sizeof(float));
   } else {
     dev_grads_.reset(device_, flat_size_ * sizeof(float));
     dev_m_.reset(device_, flat_size_ * sizeof(float));
