@@ -6,6 +6,10 @@
 //     top-p:  the largest K with mass(key >= K, within top-k) >= top_p·mass(top-k)
 //     draw:   the largest K with mass(key >= K, within the nucleus) > u·mass(nucleus);
 //             the token is the lowest id whose key is that K.
+//   Without top-k and top-p the draw walks ids in order, as the CPU sampler does, so one uniform
+//   gives the same token on both devices: thread t sums p over its chunk of ids
+//   [t·C, (t+1)·C), one fixed-order block scan gives the running sums, and the first thread
+//   whose running sum passes u·total walks its chunk to the first id whose cumulative p does.
 //   logprob = (l_tok - max)/temperature - log sum_v e^((l_v - max)/temperature);
 //   temperature <= 0: the first argmax, logprob at temperature 1.
 // Sums are fp32 in a fixed order (deterministic); ties in the logits go to the lowest id.
@@ -51,11 +55,74 @@ __device__ uint32_t largest_key(const Row& r, uint32_t floor, float target, floa
   return K;
 }
 
+// Inclusive prefix sum over the block in a fixed order (lanes by shuffles 1, 2, 4, 8, 16 apart,
+// then the warp totals the same way), written to scan[threadIdx.x]. blockDim.x == kThreads.
+__device__ float block_inclusive_scan(float x, float* scan, float* warp_tot) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int o = 1; o < 32; o <<= 1) {
+    const float y = __shfl_up_sync(0xffffffffu, x, o);
+    if (lane >= o) x += y;
+  }
+  __syncthreads();  // warp_tot may still be read by an earlier reduction
+  if (lane == 31) warp_tot[warp] = x;
+  __syncthreads();
+  if (warp == 0) {
+    float w = warp_tot[lane];
+    for (int o = 1; o < 32; o <<= 1) {
+      const float y = __shfl_up_sync(0xffffffffu, w, o);
+      if (lane >= o) w += y;
+    }
+    warp_tot[lane] = w;
+  }
+  __syncthreads();
+  if (warp > 0) x += warp_tot[warp - 1];
+  scan[threadIdx.x] = x;
+  __syncthreads();
+  return x;
+}
+
+// The first id whose cumulative probability (ids in order) exceeds u·total: the CPU sampler's
+// draw when every token is kept. Thread t owns ids [t·C, min(V, (t+1)·C)), C = ceil(V / kThreads).
+__device__ int draw_in_id_order(const Row& r, float u, int argmax, float* scan, float* red) {
+  const int C = (r.V + kThreads - 1) / kThreads;
+  const int begin = min(r.V, (int)threadIdx.x * C), end = min(r.V, begin + C);
+  float s = 0.0f;
+  for (int v = begin; v < end; ++v) s += r.prob(v);
+  const float incl = block_inclusive_scan(s, scan, red);
+  const float target = u * scan[kThreads - 1];
+  // The first thread whose running sum passes the target (sums of p >= 0 rise, but a scan's
+  // rounding need not, so take the lowest such thread); where rounding leaves none, the last
+  // thread with any probability, whose walk then ends on its last such id.
+  __shared__ int s_first, s_last, s_token;
+  if (threadIdx.x == 0) {
+    s_first = kThreads;
+    s_last = 0;
+  }
+  __syncthreads();
+  if (incl > target) atomicMin(&s_first, (int)threadIdx.x);
+  if (s > 0.0f) atomicMax(&s_last, (int)threadIdx.x);
+  __syncthreads();
+  if ((int)threadIdx.x == (s_first < kThreads ? s_first : s_last)) {
+    float cum = threadIdx.x > 0 ? scan[threadIdx.x - 1] : 0.0f;
+    int token = -1, last = -1;
+    for (int v = begin; v < end && token < 0; ++v) {
+      const float p = r.prob(v);
+      if (p > 0.0f) last = v;
+      if ((cum += p) > target) token = v;
+    }
+    // Rounding (u·total at or past the last running sum): the last id with any probability.
+    s_token = token >= 0 ? token : last >= 0 ? last : argmax;
+  }
+  __syncthreads();
+  return s_token;
+}
+
 __global__ void __launch_bounds__(kThreads) sample_kernel(int32_t* tokens, float* logprobs, const float* logits, int V,
                                                           float temperature, int top_k, float top_p, const float* u) {
   __shared__ float red[32];
   __shared__ float s_val[32];
   __shared__ int s_idx[32];
+  __shared__ float s_scan[kThreads];
   const int b = blockIdx.x;
   const float* l = logits + (int64_t)b * V;
   // First argmax (value, then lowest id).
@@ -94,7 +161,9 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(int32_t* tokens, float
   const Row r{l, V, lmax, greedy ? 1.0f : 1.0f / temperature};
   const float total = mass_at_least<false>(r, 0u, 0u, red);
   int token = argmax;
-  if (!greedy) {
+  if (!greedy && (top_k <= 0 || top_k >= V) && top_p >= 1.0f) {
+    token = draw_in_id_order(r, u[b], argmax, s_scan, red);
+  } else if (!greedy) {
     const int k = top_k > 0 && top_k < V ? top_k : V;
     uint32_t floor = 0;
     float kept = total;
