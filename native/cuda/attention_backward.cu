@@ -29,20 +29,24 @@ __global__ void attention_delta_kernel(float* delta, const bf16* dout, const bf1
   if (lane == 0) delta[row] = s;
 }
 
-template <int D>
+// Shared memory of one block. The fp32 output staging is used only after the loop (behind a
+// barrier), so it lies over P and dP; the dQ pass has no P in bf16. At D = 128 that is
+// 120.5 KiB for dK/dV and 111.5 KiB for dQ (two blocks per SM on Hopper's 228 KiB).
+template <int D, bool DkDv>
 struct BwdSmem {
   static constexpr int ldh = D + kPadH, lds = kTile + kPadF, ldp = kTile + kPadH, ldo = D + kPadF;
-  static constexpr size_t a = 0;                                     // K (pass 1) or Q (pass 2)
-  static constexpr size_t b = a + sizeof(bf16) * kTile * ldh;        // V or dO
-  static constexpr size_t c = b + sizeof(bf16) * kTile * ldh;        // Q or K (streamed)
-  static constexpr size_t d = c + sizeof(bf16) * kTile * ldh;        // dO or V (streamed)
-  static constexpr size_t p32 = d + sizeof(bf16) * kTile * ldh;      // P (fp32)
-  static constexpr size_t dp32 = p32 + sizeof(float) * kTile * lds;  // dP (fp32)
-  static constexpr size_t p16 = dp32 + sizeof(float) * kTile * lds;  // P (bf16)
-  static constexpr size_t ds16 = p16 + sizeof(bf16) * kTile * ldp;   // dS (bf16)
-  static constexpr size_t o32 = ds16 + sizeof(bf16) * kTile * ldp;   // output staging (fp32)
-  static constexpr size_t vec = o32 + sizeof(float) * kTile * ldo;   // lse, delta per row
+  static constexpr size_t a = 0;                                                 // K (pass 1) or Q (pass 2)
+  static constexpr size_t b = a + sizeof(bf16) * kTile * ldh;                    // V or dO
+  static constexpr size_t c = b + sizeof(bf16) * kTile * ldh;                    // Q or K (streamed)
+  static constexpr size_t d = c + sizeof(bf16) * kTile * ldh;                    // dO or V (streamed)
+  static constexpr size_t p32 = d + sizeof(bf16) * kTile * ldh;                  // P (fp32)
+  static constexpr size_t dp32 = p32 + sizeof(float) * kTile * lds;              // dP (fp32)
+  static constexpr size_t p16 = dp32 + sizeof(float) * kTile * lds;              // P (bf16), dK/dV only
+  static constexpr size_t ds16 = p16 + (DkDv ? sizeof(bf16) * kTile * ldp : 0);  // dS (bf16)
+  static constexpr size_t vec = ds16 + sizeof(bf16) * kTile * ldp;               // lse, delta per row
   static constexpr size_t bytes = vec + sizeof(float) * 2 * kTile;
+  static constexpr size_t o32 = p32;  // output staging (fp32), after the loop
+  static_assert(sizeof(float) * kTile * ldo <= vec - o32, "the output staging must fit before lse/delta");
 };
 
 // Adds c·acc (this warp's 16 rows) into rows [row0, row0 + rows) of a [T, H, D] bf16 tensor.
@@ -68,7 +72,7 @@ __global__ void __launch_bounds__(kThreads)
     attention_dkdv_kernel(bf16* dk, bf16* dv, const bf16* dout, const bf16* q, const bf16* k, const bf16* v,
                           const float* lse, const float* delta, const int32_t* cu, int num_seqs, int Hq, int Hkv,
                           float scale, float scale_log2) {
-  using L = BwdSmem<D>;
+  using L = BwdSmem<D, true>;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Ks = reinterpret_cast<bf16*>(smem + L::a);
   bf16* Vs = reinterpret_cast<bf16*>(smem + L::b);
@@ -83,7 +87,7 @@ __global__ void __launch_bounds__(kThreads)
   float* delta_s = lse_s + kTile;
 
   int s, kt;
-  if (!find_tile(cu, num_seqs, blockIdx.x, &s, &kt)) return;
+  if (!find_tile<TileOrder::kFirstFirst>(cu, num_seqs, blockIdx.x, &s, &kt)) return;
   const int g = blockIdx.y, group = Hq / Hkv;
   const int seq0 = cu[s], len = cu[s + 1] - seq0;
   const int k_first = kt * kTile, nk = min(kTile, len - k_first);
@@ -93,6 +97,9 @@ __global__ void __launch_bounds__(kThreads)
 
   load_tile<D>(Ks, L::ldh, k, seq0 + k_first, nk, Hkv, g);
   load_tile<D>(Vs, L::ldh, v, seq0 + k_first, nk, Hkv, g);
+  // dk and dv stay in registers (2·D/2 fp32 per thread: 128 at D = 128), so the products below
+  // are not unrolled over k (each step still issues 4 or D/16 independent mma): unrolled, the
+  // fragments loaded ahead pushed D = 128 past 255 registers into spills.
   FragC dk_acc[D / 16], dv_acc[D / 16];
 #pragma unroll
   for (int j = 0; j < D / 16; ++j) {
@@ -118,14 +125,14 @@ __global__ void __launch_bounds__(kThreads)
       // S^T = K Q^T for this warp's keys -> P^T (fp32 and bf16)
 #pragma unroll
       for (int j = 0; j < kTile / 16; ++j) wmma::fill_fragment(acc[j], 0.0f);
-      warp_mma<D, kTile / 16, FragBT>(acc, Ks + r0 * L::ldh, L::ldh, Qs, L::ldh);
+      warp_mma<D, kTile / 16, FragBT, 1>(acc, Ks + r0 * L::ldh, L::ldh, Qs, L::ldh);
 #pragma unroll
       for (int j = 0; j < kTile / 16; ++j)
         wmma::store_matrix_sync(PT + r0 * L::lds + j * 16, acc[j], L::lds, wmma::mem_row_major);
         // dP^T = V dO^T
 #pragma unroll
       for (int j = 0; j < kTile / 16; ++j) wmma::fill_fragment(acc[j], 0.0f);
-      warp_mma<D, kTile / 16, FragBT>(acc, Vs + r0 * L::ldh, L::ldh, dOs, L::ldh);
+      warp_mma<D, kTile / 16, FragBT, 1>(acc, Vs + r0 * L::ldh, L::ldh, dOs, L::ldh);
 #pragma unroll
       for (int j = 0; j < kTile / 16; ++j)
         wmma::store_matrix_sync(dPT + r0 * L::lds + j * 16, acc[j], L::lds, wmma::mem_row_major);
@@ -138,10 +145,11 @@ __global__ void __launch_bounds__(kThreads)
         dST16[r * L::ldp + c] = to_bf(p * (dPT[r * L::lds + c] - delta_s[c]));
       }
       __syncwarp();
-      warp_mma<kTile, D / 16, FragB>(dv_acc, PT16 + r0 * L::ldp, L::ldp, dOs, L::ldh);
-      warp_mma<kTile, D / 16, FragB>(dk_acc, dST16 + r0 * L::ldp, L::ldp, Qs, L::ldh);
+      warp_mma<kTile, D / 16, FragB, 1>(dv_acc, PT16 + r0 * L::ldp, L::ldp, dOs, L::ldh);
+      warp_mma<kTile, D / 16, FragB, 1>(dk_acc, dST16 + r0 * L::ldp, L::ldp, Qs, L::ldh);
     }
   }
+  __syncthreads();  // the staging lies over P and dP, which other warps may still read
   add_rows<D>(dv, dv_acc, stage, L::ldo, r0, seq0 + k_first, nk, Hkv, g, 1.0f);
   add_rows<D>(dk, dk_acc, stage, L::ldo, r0, seq0 + k_first, nk, Hkv, g, scale);
 }
@@ -151,7 +159,7 @@ __global__ void __launch_bounds__(kThreads)
     attention_dq_kernel(bf16* dq, const bf16* dout, const bf16* q, const bf16* k, const bf16* v, const float* lse,
                         const float* delta, const int32_t* cu, int num_seqs, int Hq, int Hkv, float scale,
                         float scale_log2) {
-  using L = BwdSmem<D>;
+  using L = BwdSmem<D, false>;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem + L::a);
   bf16* dOs = reinterpret_cast<bf16*>(smem + L::b);
@@ -165,7 +173,7 @@ __global__ void __launch_bounds__(kThreads)
   float* delta_s = lse_s + kTile;
 
   int s, qt;
-  if (!find_tile(cu, num_seqs, blockIdx.x, &s, &qt)) return;
+  if (!find_tile<TileOrder::kLastFirst>(cu, num_seqs, blockIdx.x, &s, &qt)) return;
   const int h = blockIdx.y, g = h / (Hq / Hkv);
   const int seq0 = cu[s], len = cu[s + 1] - seq0;
   const int q_first = qt * kTile, nq = min(kTile, len - q_first);
@@ -213,18 +221,23 @@ __global__ void __launch_bounds__(kThreads)
     __syncwarp();
     warp_mma<kTile, D / 16, FragB>(dq_acc, dS16 + r0 * L::ldp, L::ldp, Ks, L::ldh);
   }
+  __syncthreads();  // the staging lies over P and dP, which other warps may still read
   add_rows<D>(dq, dq_acc, stage, L::ldo, r0, seq0 + q_first, nq, Hq, h, scale);
 }
+
+// Two dQ blocks per SM at D = 128 on Hopper: 228 KiB of shared memory per SM, 1 KiB of it
+// reserved per block.
+static_assert(2 * (BwdSmem<128, false>::bytes + 1024) <= 228 * 1024, "dQ must fit twice per SM at D = 128");
 
 template <int D>
 void launch(bf16* dq, bf16* dk, bf16* dv, const bf16* dout, const bf16* q, const bf16* k, const bf16* v,
             const float* lse, const float* delta, const int32_t* cu, int num_seqs, int T, int Hq, int Hkv,
             cudaStream_t stream) {
-  const size_t bytes = BwdSmem<D>::bytes;
   const float scale = 1.0f / sqrtf((float)D), scale_log2 = scale * kLog2e;
   if (dk || dv) {
     // dk and dv come from one pass, so they are given together.
     WS_CHECK_RANGE(dk && dv, "attention_backward: dk and dv must both be given or both be null on CUDA");
+    const size_t bytes = BwdSmem<D, true>::bytes;
     WS_CUDA_CHECK(
         cudaFuncSetAttribute(attention_dkdv_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
     attention_dkdv_kernel<D><<<dim3(T / kTile + num_seqs, Hkv), kThreads, bytes, stream>>>(
@@ -232,8 +245,12 @@ void launch(bf16* dq, bf16* dk, bf16* dv, const bf16* dout, const bf16* q, const
     WS_CUDA_LAUNCH_CHECK();
   }
   if (dq) {
+    const size_t bytes = BwdSmem<D, false>::bytes;
     WS_CUDA_CHECK(
         cudaFuncSetAttribute(attention_dq_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+    // All of the SM's memory as shared memory, so that two dQ blocks fit at D = 128.
+    WS_CUDA_CHECK(cudaFuncSetAttribute(attention_dq_kernel<D>, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                       cudaSharedmemCarveoutMaxShared));
     attention_dq_kernel<D><<<dim3(T / kTile + num_seqs, Hq), kThreads, bytes, stream>>>(
         dq, dout, q, k, v, lse, delta, cu, num_seqs, Hq, Hkv, scale, scale_log2);
     WS_CUDA_LAUNCH_CHECK();

@@ -46,7 +46,7 @@ __global__ void __launch_bounds__(kThreads)
   float* row_alpha = row_l + kTile;
 
   int s, qt;
-  if (!find_tile(cu, num_seqs, blockIdx.x, &s, &qt)) return;
+  if (!find_tile<TileOrder::kLastFirst>(cu, num_seqs, blockIdx.x, &s, &qt)) return;
   const int h = blockIdx.y, g = h / (Hq / Hkv);
   const int seq0 = cu[s], len = cu[s + 1] - seq0;
   const int q_first = qt * kTile;  // position of the tile's first row in the sequence

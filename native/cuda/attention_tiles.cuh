@@ -26,15 +26,19 @@ using FragBT = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major>
 using FragC = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
 
 // Block `b` of a launch over all tiles of all sequences -> sequence s and tile index within it.
-// Tiles of a sequence are visited last-first, so the costliest causal tiles start earliest.
+// Within a sequence the costliest tiles start first: a forward or dQ block at query tile i loops
+// over the i + 1 key tiles up to it, so those are handed out last-first; a dK/dV block at key
+// tile j loops over the tiles - j query tiles from it (times the GQA group), so first-first.
 // The grid is sized T/64 + num_seqs (an upper bound on the tile count); extra blocks get false.
+enum class TileOrder { kLastFirst, kFirstFirst };
+template <TileOrder Order>
 __device__ __forceinline__ bool find_tile(const int32_t* cu, int num_seqs, int b, int* s_out, int* tile_out) {
   for (int s = 0; s < num_seqs; ++s) {
     const int len = cu[s + 1] - cu[s];
     const int nt = (len + kTile - 1) / kTile;
     if (b < nt) {
       *s_out = s;
-      *tile_out = nt - 1 - b;
+      *tile_out = Order == TileOrder::kLastFirst ? nt - 1 - b : b;
       return true;
     }
     b -= nt;
@@ -56,11 +60,12 @@ __device__ __forceinline__ void load_tile(bf16* dst, int ld, const bf16* src, in
 }
 
 // acc[16 x 16·N] for this warp's 16 rows: A[16 x K] (row-major, lda) times B, where B is
-// [K x 16·N] row-major (FragB, ldb) or given as its transpose [16·N x K] (FragBT, ldb).
-template <int K, int N, typename FB>
+// [K x 16·N] row-major (FragB, ldb) or given as its transpose [16·N x K] (FragBT, ldb). Unroll:
+// how many of the K/16 steps the compiler unrolls (fewer: fewer fragments live at once).
+template <int K, int N, typename FB, int Unroll = K / 16>
 __device__ __forceinline__ void warp_mma(FragC (&acc)[N], const bf16* A, int lda, const bf16* B, int ldb) {
   constexpr bool kTrans = std::is_same<FB, FragBT>::value;
-#pragma unroll
+#pragma unroll(Unroll)
   for (int kk = 0; kk < K / 16; ++kk) {
     FragA a;
     wmma::load_matrix_sync(a, A + kk * 16, lda);
