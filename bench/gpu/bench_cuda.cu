@@ -1,7 +1,9 @@
 // Kernel microbenchmarks of the CUDA backend, printed as one JSON line per measurement for
 // bench/gpu/run.sh (which puts them beside PyTorch's on the same card):
-//   attention forward/backward, causal, head dim 128, bf16, one sequence of 4k..16k tokens, 16
-//     heads: TFLOP/s with the FlashAttention convention (fwd 4·T²·D·H/2 causal, bwd 2.5x fwd);
+//   attention forward/backward, causal, bf16, one sequence of 4k..16k tokens, at three shapes:
+//     16 heads x d128 (MHA), Qwen2.5-0.5B's 14 query / 2 KV heads x d64, Qwen2.5-1.5B's 12 / 2
+//     x d128 (GQA 6:1): TFLOP/s with the FlashAttention convention (fwd 4·T²·D·Hq/2 causal, bwd
+//     2.5x fwd);
 //   the fused head (SFT objective, forward + backward into dh and fp32 dW) at 8192 tokens x
 //     hidden 896 x vocab 151936: time and the device memory it holds (inputs, grads, workspace).
 // Inputs are random (never zeros); each figure is the median of timed runs after warm-ups.
@@ -52,32 +54,39 @@ double median_ms(F&& f, int warmup, int reps) {
   return ms[ms.size() / 2];
 }
 
-void bench_attention(int T) {
-  const int H = 16, D = 128;
-  const size_t n = (size_t)T * H * D;
-  bf16 *q = random_bf16(n, 1, 1.0f), *k = random_bf16(n, 2, 1.0f), *v = random_bf16(n, 3, 1.0f);
+struct AttnShape {
+  const char* name;
+  int Hq, Hkv, D;
+};
+constexpr AttnShape kAttnShapes[] = {{"mha16_d128", 16, 16, 128}, {"qwen05b", 14, 2, 64}, {"qwen15b", 12, 2, 128}};
+
+void bench_attention(const AttnShape& sh, int T) {
+  const int H = sh.Hq, D = sh.D;
+  const size_t n = (size_t)T * H * D, nkv = (size_t)T * sh.Hkv * D;
+  bf16 *q = random_bf16(n, 1, 1.0f), *k = random_bf16(nkv, 2, 1.0f), *v = random_bf16(nkv, 3, 1.0f);
   bf16 *dout = random_bf16(n, 4, 1.0f), *out, *dq, *dk, *dv;
   float* lse;
   int32_t* cu_d;
   WS_CUDA_CHECK(cudaMalloc(&out, n * sizeof(bf16)));
   WS_CUDA_CHECK(cudaMalloc(&dq, n * sizeof(bf16)));
-  WS_CUDA_CHECK(cudaMalloc(&dk, n * sizeof(bf16)));
-  WS_CUDA_CHECK(cudaMalloc(&dv, n * sizeof(bf16)));
+  WS_CUDA_CHECK(cudaMalloc(&dk, nkv * sizeof(bf16)));
+  WS_CUDA_CHECK(cudaMalloc(&dv, nkv * sizeof(bf16)));
   WS_CUDA_CHECK(cudaMemset(dq, 0, n * sizeof(bf16)));
-  WS_CUDA_CHECK(cudaMemset(dk, 0, n * sizeof(bf16)));
-  WS_CUDA_CHECK(cudaMemset(dv, 0, n * sizeof(bf16)));
+  WS_CUDA_CHECK(cudaMemset(dk, 0, nkv * sizeof(bf16)));
+  WS_CUDA_CHECK(cudaMemset(dv, 0, nkv * sizeof(bf16)));
   WS_CUDA_CHECK(cudaMalloc(&lse, (size_t)T * H * sizeof(float)));
   WS_CUDA_CHECK(cudaMalloc(&cu_d, 2 * sizeof(int32_t)));
   const int32_t cu_h[2] = {0, T};
   WS_CUDA_CHECK(cudaMemcpy(cu_d, cu_h, sizeof(cu_h), cudaMemcpyHostToDevice));
   const double fwd_flops = 4.0 * T * (double)T * D * H / 2;
-  const double f_ms = median_ms([&] { cu::attention_forward(out, lse, q, k, v, cu_d, 1, T, H, H, D); }, 3, 10);
+  const int Hkv = sh.Hkv;
+  const double f_ms = median_ms([&] { cu::attention_forward(out, lse, q, k, v, cu_d, 1, T, H, Hkv, D); }, 3, 10);
   const double b_ms =
-      median_ms([&] { cu::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, cu_d, 1, T, H, H, D); }, 2, 10);
-  std::printf("{\"bench\":\"attention_fwd\",\"impl\":\"warmstart\",\"T\":%d,\"ms\":%.4f,\"tflops\":%.2f}\n", T, f_ms,
-              fwd_flops / f_ms / 1e9);
-  std::printf("{\"bench\":\"attention_bwd\",\"impl\":\"warmstart\",\"T\":%d,\"ms\":%.4f,\"tflops\":%.2f}\n", T, b_ms,
-              2.5 * fwd_flops / b_ms / 1e9);
+      median_ms([&] { cu::attention_backward(dq, dk, dv, dout, q, k, v, out, lse, cu_d, 1, T, H, Hkv, D); }, 2, 10);
+  const char* fmt = "{\"bench\":\"%s\",\"impl\":\"warmstart\",\"shape\":\"%s\",\"T\":%d,\"ms\":%.4f,\"tflops\":%.2f}\n";
+  std::printf(fmt, "attention_fwd", sh.name, T, f_ms, fwd_flops / f_ms / 1e9);
+  std::printf(fmt, "attention_bwd", sh.name, T, b_ms, 2.5 * fwd_flops / b_ms / 1e9);
+  std::fflush(stdout);
   for (void* p : {(void*)q, (void*)k, (void*)v, (void*)dout, (void*)out, (void*)dq, (void*)dk, (void*)dv, (void*)lse,
                   (void*)cu_d})
     cudaFree(p);
@@ -120,7 +129,8 @@ int main(int argc, char** argv) {
     WS_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
     std::fprintf(stderr, "bench_cuda on %s (%d SMs)\n", prop.name, prop.multiProcessorCount);
     const bool head = argc < 2 || std::string(argv[1]) != "attention";
-    for (int T : {4096, 8192, 16384}) bench_attention(T);
+    for (const auto& sh : kAttnShapes)
+      for (int T : {4096, 8192, 16384}) bench_attention(sh, T);
     if (head) bench_head();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_cuda: %s\n", e.what());

@@ -1,6 +1,7 @@
 """PyTorch peers of bench/gpu/bench_cuda.cu on the same card and shapes, one JSON line each:
-- attention forward/backward: F.scaled_dot_product_attention with the flash backend, causal,
-  bf16, head dim 128, 16 heads, one sequence of 4k..16k tokens (FlashAttention FLOP convention);
+- attention forward/backward: F.scaled_dot_product_attention (flash backend first), causal, bf16,
+  one sequence of 4k..16k tokens, at bench_cuda.cu's three shapes (16 heads d128; 14/2 heads d64;
+  12/2 heads d128, GQA by enable_gqa) (FlashAttention FLOP convention);
 - the unfused head: logits = h @ W^T (bf16) -> log_softmax (fp32) -> gather, forward + backward,
   8192 tokens x hidden 896 x vocab 151936: time and peak allocated memory;
 - a training step of a Qwen2.5-0.5B-shaped model (24 layers, hidden 896, 14/2 heads, FFN 4864,
@@ -32,23 +33,30 @@ def median_ms(fn, warmup=3, reps=10):
     return times[len(times) // 2]
 
 
+# bench_cuda.cu's shapes: (name, query heads, KV heads, head dim).
+ATTN_SHAPES = (("mha16_d128", 16, 16, 128), ("qwen05b", 14, 2, 64), ("qwen15b", 12, 2, 128))
+
+
 def attention():
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    H, D = 16, 128
-    for T in (4096, 8192, 16384):
-        q, k, v = (torch.randn(1, H, T, D, device=DEV, dtype=torch.bfloat16, requires_grad=True) for _ in range(3))
-        dout = torch.randn(1, H, T, D, device=DEV, dtype=torch.bfloat16)
-        flops = 4.0 * T * T * D * H / 2
-        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
-            fwd = median_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
-            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            bwd = median_ms(lambda: torch.autograd.grad(out, (q, k, v), dout, retain_graph=True), 2, 10)
-        print(json.dumps({"bench": "attention_fwd", "impl": "torch_sdpa_flash", "T": T, "ms": fwd,
-                          "tflops": flops / fwd / 1e9}), flush=True)
-        print(json.dumps({"bench": "attention_bwd", "impl": "torch_sdpa_flash", "T": T, "ms": bwd,
-                          "tflops": 2.5 * flops / bwd / 1e9}), flush=True)
-        del q, k, v, dout, out
-        torch.cuda.empty_cache()
+    # Flash first; for GQA (enable_gqa) SDPA takes the first listed backend that accepts it.
+    backends = [SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION, SDPBackend.EFFICIENT_ATTENTION]
+    for name, H, KV, D in ATTN_SHAPES:
+        for T in (4096, 8192, 16384):
+            q = torch.randn(1, H, T, D, device=DEV, dtype=torch.bfloat16, requires_grad=True)
+            k, v = (torch.randn(1, KV, T, D, device=DEV, dtype=torch.bfloat16, requires_grad=True) for _ in range(2))
+            dout = torch.randn(1, H, T, D, device=DEV, dtype=torch.bfloat16)
+            flops = 4.0 * T * T * D * H / 2
+            gqa = {"enable_gqa": True} if KV != H else {}
+            with sdpa_kernel(backends):
+                fwd = median_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, **gqa))
+                out = F.scaled_dot_product_attention(q, k, v, is_causal=True, **gqa)
+                bwd = median_ms(lambda: torch.autograd.grad(out, (q, k, v), dout, retain_graph=True), 2, 10)
+            for bench, ms, f in (("attention_fwd", fwd, flops), ("attention_bwd", bwd, 2.5 * flops)):
+                print(json.dumps({"bench": bench, "impl": "torch_sdpa", "shape": name, "T": T, "ms": ms,
+                                  "tflops": f / ms / 1e9}), flush=True)
+            del q, k, v, dout, out
+            torch.cuda.empty_cache()
 
 
 def head():

@@ -1,6 +1,8 @@
 // GRPO advantages over groups of G completions of one prompt:
 //   mean_g = (1/G) sum_i r_i,  A_i = r_i - mean_g                        (Dr. GRPO: no std)
-//   scale_std: A_i = (r_i - mean_g) / (std_g + 1e-4),  std_g = sqrt((1/G) sum_i (r_i - mean_g)²)
+//   scale_std: A_i = (r_i - mean_g) / (std_g + 1e-4),  std_g = sqrt(sum_i (r_i - mean_g)² / (G - 1))
+//              (the sample std, 0 for G = 1, as torch.std in TRL and lib/train/advantages.ts)
+//   a group whose rewards are all equal gets A_i = 0 exactly (as advantages.ts).
 // One warp per group; sums in fp32 in a fixed order (lane-strided, then the warp tree).
 #include "common.cuh"
 #include "ops.cuh"
@@ -16,13 +18,18 @@ __global__ void grpo_advantages_kernel(float* adv, const float* rewards, int num
   float s = 0.0f;
   for (int i = lane; i < G; i += 32) s += r[i];
   const float mean = warp_sum(s) / G;
+  bool equal = true;
+  for (int i = lane; i < G; i += 32) equal &= r[i] == r[0];
+  equal = __all_sync(0xffffffffu, equal);
   float inv = 1.0f;
   if (scale_std) {
     float q = 0.0f;
     for (int i = lane; i < G; i += 32) q += (r[i] - mean) * (r[i] - mean);
-    inv = 1.0f / (sqrtf(warp_sum(q) / G) + 1e-4f);
+    q = warp_sum(q);
+    inv = 1.0f / ((G > 1 ? sqrtf(q / (G - 1)) : 0.0f) + 1e-4f);
   }
-  for (int i = lane; i < G; i += 32) adv[(int64_t)g * G + i] = scale_std ? (r[i] - mean) * inv : r[i] - mean;
+  for (int i = lane; i < G; i += 32)
+    adv[(int64_t)g * G + i] = equal ? 0.0f : scale_std ? (r[i] - mean) * inv : r[i] - mean;
 }
 
 }  // namespace

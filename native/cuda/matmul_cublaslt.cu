@@ -4,7 +4,15 @@
 // C^T[N,M] = op(B)^T·op(A)^T, so B's memory is passed first and A's second, each with the
 // transpose flag it has row-major. The Linear layer (PyTorch semantics):
 //   out = x·w^T + bias (bias by the BIAS epilogue);  dx += dout·w;  dw += dout^T·x;  dbias += colsum(dout)
+// Each shape's descriptors and algorithm are made once and cached, keyed by the operands'
+// alignments too (told to cuBLASLt, which otherwise assumes 256 bytes).
 #include <cublasLt.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <utility>
 
 #include "common.cuh"
 #include "ops.cuh"
@@ -28,13 +36,23 @@ cublasLtHandle_t handle() {
   return h;
 }
 
-// Owns the descriptors of one call.
+// The largest power of two, at most 256, that divides the address: cuBLASLt assumes 256-byte
+// aligned operands unless told otherwise, and picks kernels that need it (PyTorch and
+// TransformerEngine set these preferences the same way).
+uint32_t alignment(const void* p) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  uint32_t al = 256;
+  while (al > 1 && a % al) al /= 2;
+  return al;
+}
+
+// One shape's descriptors and the heuristic's algorithm, built on its first call and kept: the
+// model makes about 400 matmul calls per micro-batch and 100 per decode step over a few shapes.
 struct Plan {
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
-  cublasLtMatmulPreference_t pref = nullptr;
+  cublasLtMatmulAlgo_t algo{};
   ~Plan() {
-    if (pref) cublasLtMatmulPreferenceDestroy(pref);
     if (c) cublasLtMatrixLayoutDestroy(c);
     if (b) cublasLtMatrixLayoutDestroy(b);
     if (a) cublasLtMatrixLayoutDestroy(a);
@@ -42,36 +60,75 @@ struct Plan {
   }
 };
 
-void run(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const bf16* A, int lda, const bf16* B, int ldb,
-         float beta, void* C, bool c_fp32, int ldc, const bf16* bias, cudaStream_t stream) {
-  Plan p;
-  WS_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+struct PlanKey {
+  bool trans_a, trans_b, c_fp32, bias;
+  int M, N, K, lda, ldb, ldc;
+  uint32_t align_a, align_b, align_c;
+  bool operator<(const PlanKey& o) const {
+    return std::tie(trans_a, trans_b, c_fp32, bias, M, N, K, lda, ldb, ldc, align_a, align_b, align_c) <
+           std::tie(o.trans_a, o.trans_b, o.c_fp32, o.bias, o.M, o.N, o.K, o.lda, o.ldb, o.ldc, o.align_a, o.align_b,
+                    o.align_c);
+  }
+};
+
+std::unique_ptr<Plan> make_plan(const PlanKey& k) {
+  auto p = std::make_unique<Plan>();
+  WS_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   // Column-major operands: first = B's memory, second = A's memory.
-  const cublasOperation_t op1 = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, op2 = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &op1, sizeof(op1)));
-  WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &op2, sizeof(op2)));
-  if (bias) {
+  const cublasOperation_t op1 = k.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, op2 = k.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &op1, sizeof(op1)));
+  WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &op2, sizeof(op2)));
+  if (k.bias) {
     const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
-    WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
-    WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+    WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
     const cudaDataType_t bias_type = CUDA_R_16BF;
     WS_CUBLAS_CHECK(
-        cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type)));
+        cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type)));
   }
-  WS_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.a, CUDA_R_16BF, trans_b ? K : N, trans_b ? N : K, ldb));
-  WS_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.b, CUDA_R_16BF, trans_a ? M : K, trans_a ? K : M, lda));
-  WS_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p.c, c_fp32 ? CUDA_R_32F : CUDA_R_16BF, N, M, ldc));
-  WS_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&p.pref));
+  WS_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, CUDA_R_16BF, k.trans_b ? k.K : k.N, k.trans_b ? k.N : k.K, k.ldb));
+  WS_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, CUDA_R_16BF, k.trans_a ? k.M : k.K, k.trans_a ? k.K : k.M, k.lda));
+  WS_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, k.c_fp32 ? CUDA_R_32F : CUDA_R_16BF, k.N, k.M, k.ldc));
+  cublasLtMatmulPreference_t pref = nullptr;
+  WS_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  struct PrefGuard {
+    cublasLtMatmulPreference_t p;
+    ~PrefGuard() { cublasLtMatmulPreferenceDestroy(p); }
+  } guard{pref};
   const size_t ws_bytes = kWorkspaceBytes;
-  WS_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(p.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes,
+  WS_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes,
                                                        sizeof(ws_bytes)));
+  // cuBLASLt's A is our B's memory and its B our A's (see the top of this file); C and D are one.
+  const std::pair<cublasLtMatmulPreferenceAttributes_t, uint32_t> aligns[] = {
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, k.align_b},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, k.align_a},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, k.align_c},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, k.align_c}};
+  for (const auto& [attr, al] : aligns)
+    WS_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &al, sizeof(al)));
   cublasLtMatmulHeuristicResult_t heur{};
   int found = 0;
-  WS_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(handle(), p.op, p.a, p.b, p.c, p.c, p.pref, 1, &heur, &found));
-  WS_CHECK(found > 0, "gemm: cuBLASLt has no algorithm for M=", M, " N=", N, " K=", K);
+  WS_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(handle(), p->op, p->a, p->b, p->c, p->c, pref, 1, &heur, &found));
+  WS_CHECK(found > 0, "gemm: cuBLASLt has no algorithm for M=", k.M, " N=", k.N, " K=", k.K);
+  p->algo = heur.algo;
+  return p;
+}
+
+void run(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const bf16* A, int lda, const bf16* B, int ldb,
+         float beta, void* C, bool c_fp32, int ldc, const bf16* bias, cudaStream_t stream) {
+  const PlanKey key{trans_a, trans_b, c_fp32,       bias != nullptr, M,           N, K, lda,
+                    ldb,     ldc,     alignment(A), alignment(B),    alignment(C)};
+  // The CUDA models take turns (Qwen2::mutex()), but the kernels' own tests and benchmarks call
+  // in from any thread: the cache and the descriptor's bias pointer are guarded here.
+  static std::mutex mu;
+  static std::map<PlanKey, std::unique_ptr<Plan>> plans;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& plan = plans[key];
+  if (!plan) plan = make_plan(key);
+  if (bias)
+    WS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   void* ws = workspace(kWsBlas, kWorkspaceBytes);
-  WS_CUBLAS_CHECK(cublasLtMatmul(handle(), p.op, &alpha, B, p.a, A, p.b, &beta, C, p.c, C, p.c, &heur.algo, ws,
-                                 kWorkspaceBytes, stream));
+  WS_CUBLAS_CHECK(cublasLtMatmul(handle(), plan->op, &alpha, B, plan->a, A, plan->b, &beta, C, plan->c, C, plan->c,
+                                 &plan->algo, ws, kWorkspaceBytes, stream));
 }
 
 }  // namespace

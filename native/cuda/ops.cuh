@@ -106,7 +106,8 @@ HeadResult fused_head(float* logp, bf16* dh, float* dW, const bf16* h, const bf1
 
 // ---- grpo_advantages.cu --------------------------------------------------------------------
 // rewards[num_groups · G] -> adv[i] = r_i - mean(group)  (Dr. GRPO), or, with scale_std,
-// (r_i - mean) / (std + 1e-4) (population std, plain GRPO). Group sums in fp32, fixed order.
+// (r_i - mean) / (std + 1e-4) (sample std, plain GRPO as TRL); 0 where a group's rewards are all
+// equal. Group sums in fp32, fixed order. (lib/train/advantages.ts computes the same on the host.)
 void grpo_advantages(float* adv, const float* rewards, int num_groups, int G, bool scale_std, cudaStream_t stream = 0);
 
 // ---- adamw.cu ------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 //   dx_tc += rstd_t·(g_tc - n_tc·mean_c(g_tc·n_tc)),   dw_c += sum_t dout_tc·n_tc
 // One block per row, fp32 sums. dw: per-block partial sums over a fixed set of rows into a
 // workspace, then a column sum in row-block order (deterministic, no atomics).
+#include <algorithm>
+
 #include "common.cuh"
 #include "ops.cuh"
 
@@ -43,13 +45,13 @@ __global__ void rmsnorm_dx_kernel(bf16* dx, const bf16* dout, const bf16* x, con
   }
 }
 
-// part[p, c] = sum over rows [p·kRowsPerPart, ...) of dout·x·rstd
-__global__ void rmsnorm_dw_partial_kernel(float* part, const bf16* dout, const bf16* x, const float* rstd, int T,
-                                          int C) {
+// part[p, c] = sum over rows [p·rows, (p+1)·rows) of dout·x·rstd
+__global__ void rmsnorm_dw_partial_kernel(float* part, const bf16* dout, const bf16* x, const float* rstd, int T, int C,
+                                          int rows) {
   const int p = blockIdx.y;
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= C) return;
-  const int t0 = p * kRowsPerPart, t1 = min(T, t0 + kRowsPerPart);
+  const int t0 = p * rows, t1 = min(T, t0 + rows);
   float s = 0.0f;
   for (int t = t0; t < t1; ++t) s += to_f(dout[(int64_t)t * C + c]) * to_f(x[(int64_t)t * C + c]) * rstd[t];
   part[(int64_t)p * C + c] = s;
@@ -82,9 +84,11 @@ void rmsnorm_backward(bf16* dx, float* dw, const bf16* dout, const bf16* x, cons
     WS_CUDA_LAUNCH_CHECK();
   }
   if (dw) {
-    const int parts = ceil_div(T, kRowsPerPart);
+    // grid.y is at most 65535: past 65535·kRowsPerPart tokens each part takes more rows.
+    const int rows = std::max(kRowsPerPart, ceil_div(T, 65535));
+    const int parts = ceil_div(T, rows);
     float* part = static_cast<float*>(workspace(kWsReduce, sizeof(float) * (size_t)parts * C));
-    rmsnorm_dw_partial_kernel<<<dim3(ceil_div(C, 128), parts), 128, 0, stream>>>(part, dout, x, rstd, T, C);
+    rmsnorm_dw_partial_kernel<<<dim3(ceil_div(C, 128), parts), 128, 0, stream>>>(part, dout, x, rstd, T, C, rows);
     WS_CUDA_LAUNCH_CHECK();
     column_sum_add_kernel<<<ceil_div(C, 128), 128, 0, stream>>>(dw, part, parts, C);
     WS_CUDA_LAUNCH_CHECK();

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "../core/error.h"
 #include "../core/host_memory.h"
@@ -209,18 +210,30 @@ inline ws::cpu::HeadResult fused_head(Device d, float* logp, float* dh, float* d
   WS_CHECK(d == Device::CPU, "no ", device_name(d), " support in this build");
   return ws::cpu::fused_head(logp, dh, dW, h, W, targets, T, C, V, obj, chunk, scratch);
 }
-// AdamW on fp32 master weights p; on CUDA also writes the rounded weights to p_compute (bf16).
-inline void adamw_step(Device d, float* p, float* p_compute, const float* g, float* m, float* v, int64_t n, float lr,
-                       float b1, float b2, float eps, float wd, int step, float grad_scale) {
+// AdamW on fp32 master weights p, for every tensor of the list; on CUDA also writes the rounded
+// weights to p_compute (bf16), in one launch per 32 tensors.
+struct AdamWSlice {
+  float* p;
+  float* p_compute;
+  const float* g;
+  float* m;
+  float* v;
+  int64_t n;
+  float wd;
+};
+inline void adamw_step(Device d, const std::vector<AdamWSlice>& ts, float lr, float b1, float b2, float eps, int step,
+                       float grad_scale) {
 #ifdef WS_CUDA
   if (d == Device::CUDA) {
-    ws::cuda::AdamWTensor t{p, g, m, v, B(p_compute), n, wd};
-    return ws::cuda::adamw_step(&t, 1, lr, b1, b2, eps, step, grad_scale);
+    std::vector<ws::cuda::AdamWTensor> t;
+    t.reserve(ts.size());
+    for (const auto& s : ts) t.push_back({s.p, s.g, s.m, s.v, B(s.p_compute), s.n, s.wd});
+    return ws::cuda::adamw_step(t.data(), (int)t.size(), lr, b1, b2, eps, step, grad_scale);
   }
 #endif
-  (void)p_compute;  // the CPU computes with its master weights
   WS_CHECK(d == Device::CPU, "no ", device_name(d), " support in this build");
-  ws::cpu::adamw_step(p, g, m, v, n, lr, b1, b2, eps, wd, step, grad_scale);
+  for (const auto& s : ts)  // the CPU computes with its master weights (no p_compute)
+    ws::cpu::adamw_step(s.p, s.g, s.m, s.v, s.n, lr, b1, b2, eps, s.wd, step, grad_scale);
 }
 inline double grad_norm_sq(Device d, const float* g, int64_t n) {
 #ifdef WS_CUDA

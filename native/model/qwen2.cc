@@ -178,13 +178,15 @@ int Qwen2::head_chunk(int T) const {
   return std::max(1, std::min(c, T));
 }
 
-// Slices one allocation into 64-byte-aligned tensors; with a null base it only measures.
+// Slices one allocation into tensors that start 256 bytes apart at least (the CUDA arena's base
+// is 256-aligned, and cuBLASLt's fastest kernels want 256-byte operands: per-token fp32 buffers
+// would otherwise shift later tensors off it when T % 64 != 0); with a null base it only measures.
 struct Carver {
   uintptr_t base = 0;
   size_t used = 0;
   float* take(int64_t n, int64_t elem_bytes) {
     float* r = reinterpret_cast<float*>(base + used);
-    used += (size_t)(n * elem_bytes + 63) / 64 * 64;
+    used += (size_t)(n * elem_bytes + 255) / 256 * 256;
     return r;
   }
 };
@@ -463,9 +465,12 @@ double Qwen2::optimizer_step(const AdamWConfig& o) {
   float scale = o.max_grad_norm > 0 ? ws::cpu::clip_scale(norm, o.max_grad_norm) : 1.0f;
   ++step_;
   fresh_ = false;
+  std::vector<op::AdamWSlice> slices;
+  slices.reserve(params_.size());
   for (auto& p : params_)
-    op::adamw_step(device_, master_ + p.offset, at(device_, W_, p.offset), G_ + p.offset, M_ + p.offset, V_ + p.offset,
-                   p.numel, o.lr, o.beta1, o.beta2, o.eps, p.decay ? o.weight_decay : 0.0f, (int)step_, scale);
+    slices.push_back({master_ + p.offset, at(device_, W_, p.offset), G_ + p.offset, M_ + p.offset, V_ + p.offset,
+                      p.numel, p.decay ? o.weight_decay : 0.0f});
+  op::adamw_step(device_, slices, o.lr, o.beta1, o.beta2, o.eps, (int)step_, scale);
   zero_grad();
   return norm;
 }

@@ -115,8 +115,15 @@ class Qwen2 {
   // the parameters, refreshes the compute copy, and hands the old buffer back in `fresh`.
   void adopt_master(Buffer& fresh);
 
-  // Every call below takes this lock: one computation at a time per model.
-  std::mutex& mutex() { return mu_; }
+  // Every call below takes this lock: one computation at a time per model, and one at a time
+  // across all CUDA models, which share the CUDA backend's process-wide state (the default
+  // stream, the workspace slots, the cuBLASLt handle and plan cache): a GRPO policy and its
+  // reference on one GPU take turns. Never hold two models' locks at once.
+  std::mutex& mutex() { return device_ == Device::CUDA ? cuda_mutex() : mu_; }
+  static std::mutex& cuda_mutex() {
+    static std::mutex m;
+    return m;
+  }
 
   // Random init as Transformers does: matrices N(0, std), biases 0, norm weights 1.
   void init_random(uint64_t seed, float std);

@@ -9,7 +9,13 @@
 namespace ws::napi {
 
 void init_info(Napi::Env env, Napi::Object exports) {
+  // The device this build's kernels run on: "cuda" in the CUDA addon (its models may still be
+  // made on the CPU), "cpu" in the CPU addon.
+#ifdef WS_CUDA
+  exports.Set("device", Napi::String::New(env, "cuda"));
+#else
   exports.Set("device", Napi::String::New(env, "cpu"));
+#endif
   exports.Set("numThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
                 return Napi::Number::New(info.Env(), ws::num_threads());
               }));

@@ -133,6 +133,7 @@ TEST(grpo_advantages_mean_and_std) {
     const size_t n = (size_t)s.groups * s.G;
     auto rewards = uniform(n, 40 + n, 0.0f, 2.0f);
     for (size_t i = 0; i < n; i += 3) rewards[i] = std::round(rewards[i]);  // 0/1/2 rewards, as verifiers give
+    for (int i = 0; i < s.G; ++i) rewards[i] = 1.0f;                        // group 0: all equal, no signal
     Buf<float> r(n), adv(n);
     r.upload(rewards);
     for (bool scale : {false, true}) {
@@ -141,12 +142,18 @@ TEST(grpo_advantages_mean_and_std) {
       std::vector<float> ref(n);
       for (int g = 0; g < s.groups; ++g) {
         double mean = 0, var = 0;
+        bool equal = true;
         for (int i = 0; i < s.G; ++i) mean += rewards[g * s.G + i];
         mean /= s.G;
-        for (int i = 0; i < s.G; ++i) var += (rewards[g * s.G + i] - mean) * (rewards[g * s.G + i] - mean);
-        const double sd = std::sqrt(var / s.G);
+        for (int i = 0; i < s.G; ++i) {
+          var += (rewards[g * s.G + i] - mean) * (rewards[g * s.G + i] - mean);
+          equal &= rewards[g * s.G + i] == rewards[g * s.G];
+        }
+        const double sd = s.G > 1 ? std::sqrt(var / (s.G - 1)) : 0.0;  // sample std, as TRL
         for (int i = 0; i < s.G; ++i)
-          ref[g * s.G + i] = float(scale ? (rewards[g * s.G + i] - mean) / (sd + 1e-4) : rewards[g * s.G + i] - mean);
+          ref[g * s.G + i] = equal   ? 0.0f
+                             : scale ? float((rewards[g * s.G + i] - mean) / (sd + 1e-4))
+                                     : float(rewards[g * s.G + i] - mean);
       }
       CHECK(close_f32(adv, ref, 1e-5f, 1e-4f, scale ? "grpo adv (std)" : "grpo adv"));
     }

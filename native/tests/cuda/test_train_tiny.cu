@@ -3,7 +3,8 @@
 // learns a fixed next-token map for 40 steps. The GPU run (bf16 compute, fp32 master weights and
 // moments) must follow the CPU run's (fp32) loss curve step by step, and both must learn (the
 // last loss well under the first). This checks that the CUDA ops compose through backward and
-// the optimizer the way the CPU ops do; the Qwen2 graph itself has no CUDA path yet.
+// the optimizer the way the CPU ops do, below the Qwen2 graph (whose own GPU run is
+// bench/gpu/model.mjs's loss curve).
 #include "../../cpu/ops.h"
 #include "cuda_test_util.cuh"
 
