@@ -163,7 +163,7 @@ fi
 TARGETS=""
 if timeout "$(cap 120)" cmake "${CMAKE_ARGS[@]}" > "$LOG/cmake.log" 2>&1; then
   grep warmstart "$LOG/cmake.log"
-  ALL=$(cmake --build "$BUILD" --target help 2> /dev/null | grep -oE '(cuda_test_[a-z_]+|bench_cuda|warmstart_cuda)' | sort -u | tr '\n' ' ')
+  ALL=$(cmake --build "$BUILD" --target help 2> /dev/null | grep -oE '(cuda_test_[a-z_]+|bench_cuda|warmstart_cuda)' | sort -u | tr '\n' ' ' | sed 's/ $//')
   TARGETS=${WS_GPU_TARGETS:-$ALL}
   step configure ok "CUDA arch ${ARCH:-default}; targets: ${ALL:-none}"
 else

@@ -6,6 +6,7 @@
 // where nvcc exists), so the targets are only relinked; without nvcc the build steps are empty.
 // Not covered here: nvidia-smi, the addon build (WS_GPU_ADDON=0: cmake-js's variables would
 // change build-native's cache), and every step that needs a GPU.
+// The two runs share build-native, so they run one after the other.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -33,7 +34,7 @@ function dryRun(extra: Record<string, string>) {
   return { status: r.status, stdout, stderr: r.stderr ?? '', table, out };
 }
 
-test('run.sh --dry-run configures, builds the CUDA targets and prints the table last', (t) => {
+test.serial('run.sh --dry-run configures, builds the CUDA targets and prints the table last', (t) => {
   const r = dryRun({});
   t.is(r.status, 0, r.stdout.slice(-3000) + r.stderr.slice(-2000));
   t.regex(r.stdout, /==== environment .*dry run/);
@@ -56,7 +57,7 @@ test('run.sh --dry-run configures, builds the CUDA targets and prints the table 
   t.regex(r.table, /attention_bwd qwen15b T=16384 PyTorch.*: torch_peers: not run \(dry run\)/);
 });
 
-test('run.sh --dry-run goes on past a target that fails and names it in the table', (t) => {
+test.serial('run.sh --dry-run goes on past a target that fails and names it in the table', (t) => {
   const r = dryRun({ WS_GPU_TARGETS: hasNvcc ? 'no_such_target cuda_test_sampling' : 'no_such_target' });
   t.is(r.status, 1, 'a failed build fails the dry run');
   t.regex(r.table, /\| build no_such_target \| FAILED \(/);
@@ -67,6 +68,6 @@ test('run.sh --dry-run goes on past a target that fails and names it in the tabl
 test('table.py prints a results file with nothing in it, naming every missing step', (t) => {
   const r = spawnSync('python3', ['bench/gpu/table.py', '/dev/null', 'card'], { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
-  t.regex(r.stdout, /model_curve: step model left no record/);
+  t.regex(r.stdout, /- model_curve, train_step warmstart: step model left no record/);
   t.regex(r.stdout, /Missing \(41 figures\)/);
 });
