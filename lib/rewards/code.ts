@@ -1,7 +1,8 @@
-// HumanEval / HumanEval+ reward: extract the program from the completion, run it with the
-// problem's tests in the sandbox (sandbox.ts), pass only if every test ran to the end.
+// HumanEval / HumanEval+ reward: extract the program from the completion, run it in the sandbox
+// and judge it with the problem's tests (sandbox.ts check()): it passes only if check(candidate)
+// returns in the judge's own interpreter, where the program's answers arrive as plain data.
 import { FORMAT_PENALTY } from './format.js';
-import { Sandbox, type RunResult, type SandboxLimits } from './sandbox.js';
+import { Sandbox, type RunResult, type SandboxLimits, type TestSpec } from './sandbox.js';
 
 /** One HumanEval(+) problem (the dataset's fields; HumanEval+ has the same, with larger tests). */
 export interface CodeExample {
@@ -26,22 +27,23 @@ export function extractCode(text: string): string {
   return text;
 }
 
-/**
- * The program that is run: the code (prefixed with the prompt when it does not define the entry
- * point itself, as for a function body), then the tests, then `check(entry_point)`.
- */
-export function buildTestProgram(code: string, example: CodeExample): string {
+/** The program that runs: the code, prefixed with the prompt when it does not define the entry point (a body). */
+export function buildProgram(code: string, example: CodeExample): string {
   const defines = new RegExp(`^\\s*(?:async\\s+)?def\\s+${example.entry_point}\\s*\\(`, 'm').test(code);
-  const body = defines ? code : example.prompt + code;
-  return `${body}\n\n${example.test}\n\ncheck(${example.entry_point})\n`;
+  return defines ? code : example.prompt + code;
 }
 
-/** Runs a piece of code against an example's tests. */
+/** The example's tests as the sandbox's judge runs them: the prompt's code, then check(candidate). */
+export function testSpec(example: CodeExample): TestSpec {
+  return { entryPoint: example.entry_point, setup: example.prompt, test: example.test };
+}
+
+/** Runs a piece of code against an example's tests (judged outside the program's interpreter). */
 export function runTests(
   sandbox: Sandbox,
   code: string,
   example: CodeExample,
   limits?: Partial<SandboxLimits>,
 ): Promise<RunResult> {
-  return sandbox.run(buildTestProgram(code, example), limits);
+  return sandbox.check(buildProgram(code, example), testSpec(example), limits);
 }

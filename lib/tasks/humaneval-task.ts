@@ -1,7 +1,7 @@
 // HumanEval(+) as a task: the problems, their prompt and the reward (lib/rewards/code.ts).
 // HumanEval and HumanEval+ JSONL (optionally gzip): task_id, prompt, test, entry_point and, when
 // present, canonical_solution. HumanEval+ (evalplus) has the same fields with larger tests.
-import { buildTestProgram, CODE_REWARD, extractCode, type CodeExample } from '../rewards/code.js';
+import { buildProgram, CODE_REWARD, extractCode, testSpec, type CodeExample } from '../rewards/code.js';
 import { answerSection, checkFormat } from '../rewards/format.js';
 import { Sandbox, type RunResult } from '../rewards/sandbox.js';
 import { readJsonlFile, stringField } from '../util/jsonl.js';
@@ -38,14 +38,16 @@ export function codeUserMessage(p: CodeExample): string {
  */
 export function codeTask(sandbox: Sandbox = new Sandbox()): RewardTask<CodeExample> & { sandbox: Sandbox } {
   // reward() and correct() of one completion usually run the same program: run it once.
-  const recent = new Map<string, Promise<RunResult>>();
+  const recent = new WeakMap<CodeExample, Map<string, Promise<RunResult>>>();
   const passes = async (code: string, example: CodeExample): Promise<boolean> => {
-    const program = buildTestProgram(code, example);
-    let run = recent.get(program);
+    const program = buildProgram(code, example);
+    let runs = recent.get(example);
+    if (!runs) recent.set(example, (runs = new Map()));
+    let run = runs.get(program);
     if (!run) {
-      run = sandbox.run(program);
-      recent.set(program, run);
-      if (recent.size > 256) recent.delete(recent.keys().next().value!);
+      run = sandbox.check(program, testSpec(example));
+      runs.set(program, run);
+      if (runs.size > 64) runs.delete(runs.keys().next().value!);
     }
     return (await run).passed;
   };
