@@ -325,6 +325,14 @@ export class Sandbox {
         for (const s of [child.stdout, child.stderr, child.stdio[3]])
           (s as NodeJS.ReadableStream & { destroy(): void })?.destroy();
       }, timeoutMs + 3000);
+      // Processes the launcher left (it was killed before they could notice) may hold its output
+      // pipes open: once it has exited, give them a second, then stop reading.
+      child.on('exit', () => {
+        setTimeout(() => {
+          for (const s of [child.stdout, child.stderr, child.stdio[3]])
+            (s as NodeJS.ReadableStream & { destroy(): void })?.destroy();
+        }, 1000).unref();
+      });
       child.on('error', (e) => {
         clearTimeout(watchdog);
         reject(new Error(`sandbox: cannot start ${this.python}: ${e.message}`));

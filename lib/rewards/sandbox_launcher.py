@@ -182,8 +182,13 @@ def main():
     if not bwrap and uid is not None:
         isolation.append('uid')
 
+    me = os.getpid()
+
     def pdeathsig():
+        # Die with the launcher; if it died before this line, the signal will never come: exit.
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != me:
+            os._exit(1)
 
     judge = verdict_r = None
     fds = {}

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 
 import { Sandbox } from '../../lib/rewards/sandbox.js';
-import { attacks, CORRECT, runSuite, SPEC, type Context, type Outcome } from './adversarial.js';
+import { attacks, CORRECT, runSuite, SELF_HARMING, SPEC, type Context, type Outcome } from './adversarial.js';
 import { leftovers } from './procs.js';
 
 const root = process.getuid?.() === 0;
@@ -87,7 +87,8 @@ test(`every attack fails and leaves nothing behind, as ${root ? 'root' : 'this u
     readdirSync(tmpdir()).filter((f) => f.startsWith(sandbox.runPrefix)),
     [],
   );
-  t.is(Object.keys(attacks(context())).length, r.outcomes.length);
+  const skipped = sandbox.isolated() || root ? 0 : SELF_HARMING.length;
+  t.is(Object.keys(attacks(context())).length - skipped, r.outcomes.length);
 });
 
 test('as root, the suite passes again under an unprivileged uid (setpriv)', async (t) => {
@@ -153,6 +154,11 @@ test('a launcher killed from outside mid-run scores as failed and leaves nothing
   const r = await run;
   t.false(r.passed);
   t.regex(r.failure, /launcher was killed by SIGKILL/);
-  await new Promise((res) => setTimeout(res, 200));
-  t.deepEqual(leftovers(sandbox), []);
+  // Its namespaces die with it, asynchronously (PR_SET_PDEATHSIG down the chain): allow them 5 s.
+  let left = leftovers(sandbox);
+  for (let i = 0; i < 50 && left.length; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    left = leftovers(sandbox);
+  }
+  t.deepEqual(left, []);
 });
