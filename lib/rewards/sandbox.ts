@@ -327,7 +327,18 @@ export class Sandbox {
       }, timeoutMs + 3000);
       // Processes the launcher left (it was killed before they could notice) may hold its output
       // pipes open: once it has exited, give them a second, then stop reading.
-      child.on('exit', () => {
+      child.on('exit', (_code, signal) => {
+        // Killed: end what it started (its process group: the judge; the sandbox's init by pid).
+        if (signal) {
+          const pids = [-child.pid!, ...[...report.matchAll(/^pid (\d+)$/gm)].map((m) => Number(m[1]))];
+          for (const pid of pids) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              /* already gone */
+            }
+          }
+        }
         setTimeout(() => {
           for (const s of [child.stdout, child.stderr, child.stdio[3]])
             (s as NodeJS.ReadableStream & { destroy(): void })?.destroy();
@@ -342,7 +353,7 @@ export class Sandbox {
         const wallMs = performance.now() - start;
         let r: Report | null = null;
         try {
-          r = JSON.parse(report) as Report;
+          r = JSON.parse(report.slice(report.indexOf('{'))) as Report;
         } catch {
           r = null;
         }

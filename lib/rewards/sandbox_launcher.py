@@ -19,8 +19,8 @@
 # rlimits in every case: CPU, address space, file size, processes, open files, no core.
 #
 # The judge (sandbox_runner.py judge) runs outside the sandbox, under our uid and the same CPU and
-# memory limits, not dumpable; it decides the verdict (see sandbox_runner.py). Writes one line to
-# fd 3: {"exit": int|null, "signal": int|null, "timedOut": bool, "isolation": [...],
+# memory limits, not dumpable; it decides the verdict (see sandbox_runner.py). Writes to fd 3
+# `pid N` (with bwrap: the sandbox's init, for sandbox.ts to kill should the launcher die), then {"exit": int|null, "signal": int|null, "timedOut": bool, "isolation": [...],
 #        "verdict": null|"P"|"F", "failure": null|"..."}.
 import ctypes
 import os
@@ -214,6 +214,11 @@ def main():
         fds = {4: req_r, 5: resp_w}
     src_r, src_w = os.pipe()
     devnull = os.open('/dev/null', os.O_RDONLY)
+    if bwrap:
+        # bwrap says on fd 6 the host pid of its PID namespace's init: killing that ends the run
+        # even where --die-with-parent does not reach (as root, the init survives its parent).
+        info_r, info_w = os.pipe()
+        fds[6] = info_w
 
     def program_setup():
         os.setpgid(0, 0)
@@ -226,10 +231,24 @@ def main():
                 os.setuid(uid)
         pdeathsig()  # after setuid, which clears it
     argv = [cfg['python'], '-I', '-B', '-c', runner, 'program', entry, str(uid) if bwrap and uid is not None else '']
-    child = spawn((bwrap_argv(cfg) if bwrap else []) + argv, env, {0: devnull, 1: 1, 2: 2, 3: src_r, **fds},
-                  program_setup)
+    child = spawn((bwrap_argv(cfg)[:-1] + ['--info-fd', '6', '--'] if bwrap else []) + argv, env,
+                  {0: devnull, 1: 1, 2: 2, 3: src_r, **fds}, program_setup)
     for fd in [src_r, devnull] + list(fds.values()):
         os.close(fd)
+    init = None
+    if bwrap:
+        info = b''
+        while b'}' not in info and select.select([info_r], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            b = os.read(info_r, 4096)
+            if not b:
+                break
+            info += b
+        os.close(info_r)
+        digits = info.split(b'"child-pid":', 1)[-1].lstrip().split(b',')[0].split(b'}')[0].strip()
+        if digits.isdigit():
+            init = int(digits)
+            out.write('pid %d\n' % init)  # for sandbox.ts, should we be killed
+            out.flush()
     os.set_blocking(src_w, False)
     pending = program_src
     if not pending:
@@ -267,6 +286,11 @@ def main():
             judge_open = bool(b)
     if src_w >= 0:
         os.close(src_w)
+    if init is not None:
+        try:
+            os.kill(init, signal.SIGKILL)
+        except OSError:
+            pass
     if status is None:
         kill_group(child)
         _, status = os.waitpid(child, 0)
