@@ -16,7 +16,7 @@
 // program does (printing, exiting early, reading frames, `__eq__` of its own, replacing builtins)
 // can make a wrong program pass. `run()` just runs a program; `passed` then means it exited 0.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,21 @@ function checkTests(tests: TestSpec): void {
       throw new TypeError(`sandbox: tests.${k} must be a string, got ${typeof tests[k]}`);
 }
 
+/** Processes whose environment names this run (WARMSTART_SANDBOX_RUN): what a killed launcher left. */
+function taggedProcesses(tag: string): number[] {
+  const found: number[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`WARMSTART_SANDBOX_RUN=${tag}`))
+        found.push(Number(pid));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
 class Tail {
   private chunks: Buffer[] = [];
   private bytes = 0;
@@ -154,6 +169,7 @@ export class Sandbox {
   private readonly runner = besidePath('sandbox_runner.py');
   private readonly freeSlots: number[];
   private readonly waiting: Array<(slot: number) => void> = [];
+  private runs = 0;
   /** The uid of each worker slot as root (the program runs under it), else empty. */
   readonly uids: readonly number[];
   /** Name prefix of this pool's run folders (in os.tmpdir(); only without bwrap) and run tags. */
@@ -263,7 +279,7 @@ export class Sandbox {
       ...limits,
       python: this.python,
       runner: this.runner,
-      tag: this.runPrefix,
+      tag: `${this.runPrefix}${++this.runs}`,
     };
     if (uid !== null) cfg.uid = uid;
     if (tests) cfg.entry = tests.entryPoint;
@@ -330,7 +346,11 @@ export class Sandbox {
       child.on('exit', (_code, signal) => {
         // Killed: end what it started (its process group: the judge; the sandbox's init by pid).
         if (signal) {
-          const pids = [-child.pid!, ...[...report.matchAll(/^pid (\d+)$/gm)].map((m) => Number(m[1]))];
+          const pids = [
+            -child.pid!,
+            ...[...report.matchAll(/^pid (\d+)$/gm)].map((m) => Number(m[1])),
+            ...taggedProcesses(String(cfg.tag)),
+          ];
           for (const pid of pids) {
             try {
               process.kill(pid, 'SIGKILL');

@@ -173,7 +173,10 @@ def judge(guard):
 
         def candidate(*args, **kwargs):
             calls[0] += 1
-            send(4, {'args': to_wire(list(args)), 'kwargs': to_wire(kwargs)})
+            try:
+                send(4, {'args': to_wire(list(args)), 'kwargs': to_wire(kwargs)})
+            except OSError:
+                raise ProgramFailed('call %d: the program ended before answering' % calls[0])
             try:
                 reply = recv(3)
             except (ValueError, EOFError) as e:
