@@ -2,10 +2,19 @@
 // unprivileged uid in a child process (setpriv), as CI runs it: every attack is judged failed,
 // the correct control passes, nothing is left behind, and nothing reached the host.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import test, { type ExecutionContext } from 'ava';
@@ -98,6 +107,12 @@ test('as root, the suite passes again under an unprivileged uid (setpriv)', asyn
     return;
   }
   t.is(spawnSync('setpriv', ['--version']).status, 0, 'setpriv (util-linux) is needed');
+  // uid 65534 must reach the checkout: name the folder that stops it (.ci/run opens the path).
+  for (let d = fileURLToPath(new URL('../..', import.meta.url)); d !== '/'; d = dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0)
+      return t.fail(`${d} is not traversable by uid ${UNPRIVILEGED}: chmod o+x ${d} (as .ci/run does)`);
+  }
   const script = fileURLToPath(new URL('./adversarial.ts', import.meta.url));
   const child = spawn(
     'setpriv',
