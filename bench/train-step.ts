@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { packSequences } from '../lib/data/batch.js';
+import { packSequences } from '../lib/engine/batch.js';
 import { cpu } from '../lib/engine/addon.js';
 import { nativeConfig } from '../lib/engine/config.js';
 import { initModel, presetConfig } from '../lib/index.js';

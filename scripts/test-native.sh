@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B build-native -DCMAKE_BUILD_TYPE=Release > build-native.log 2>&1 || { cat build-native.log; exit 1; }
+# Compiler warnings are errors in CI (-Wall -Wextra for C++ and for the host code of every .cu).
+werror=$([ -n "${CI:-}" ] && echo ON || echo OFF)
+cmake -S . -B build-native -DCMAKE_BUILD_TYPE=Release -DWARMSTART_WERROR="$werror" > build-native.log 2>&1 || { cat build-native.log; exit 1; }
 cmake --build build-native -j"$jobs" >> build-native.log 2>&1 || { tail -n 80 build-native.log; exit 1; }
 rm -f build-native.log
 ctest --test-dir build-native --output-on-failure

@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { GpuInfo, NativeAddon } from './addon-types.js';
+
 const require = createRequire(import.meta.url);
 
 // The package root: the nearest folder above this file with a binding.gyp.
@@ -18,8 +20,8 @@ export function packageRoot(): string {
   return dir;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Addon = any;
+/** The native surface, typed (addon-types.ts). */
+export type Addon = NativeAddon;
 
 let cpuAddon: Addon | undefined;
 
@@ -36,7 +38,7 @@ export function cpu(): Addon {
 // WARMSTART_DEVICE=cpu skips it. Decided once per process.
 export interface CudaChoice {
   addon?: Addon;
-  gpu?: { name: string; computeCapability: string; memoryBytes: number };
+  gpu?: GpuInfo;
   reason: string;
 }
 let cudaChoice: CudaChoice | undefined;
@@ -55,6 +57,7 @@ export function cuda(): CudaChoice {
   } else {
     try {
       const a = require(path) as Addon;
+      if (!a.cuda) throw new Error('it exports no cuda.gpuInfo (not a CUDA build)');
       const gpu = a.cuda.gpuInfo();
       cudaChoice = { addon: a, gpu, reason: `loaded ${path}` };
     } catch (e) {

@@ -3,7 +3,7 @@
 // fields warmstart owns (torch_dtype), so Transformers and vLLM load what warmstart saves.
 import { readFileSync } from 'node:fs';
 
-import type { Device } from './model.js';
+import type { NativeConfig } from './addon-types.js';
 
 /** The fields of a Qwen2 config.json that the engine uses, in camelCase, plus the raw JSON. */
 export interface Qwen2Config {
@@ -26,20 +26,7 @@ export interface Qwen2Config {
   raw: Record<string, unknown>;
 }
 
-/** The config fields the native Model constructor takes. */
-export interface NativeConfig {
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  rmsEps: number;
-  ropeTheta: number;
-  tied: boolean;
-}
-
+/** The config fields the native Model constructor and the engine's measuring take. */
 export function nativeConfig(c: Qwen2Config): NativeConfig {
   return {
     vocabSize: c.vocabSize,
@@ -180,17 +167,4 @@ export function configJson(c: Qwen2Config, dtype: 'f32' | 'bf16' | 'f16'): strin
     tie_word_embeddings: c.tieWordEmbeddings,
   };
   return JSON.stringify(out, null, 2) + '\n';
-}
-
-/** Bytes of one activation in the engine: fp32 on the CPU, bf16 on CUDA. */
-export function activationBytes(device: Device): number {
-  return device === 'cpu' ? 4 : 2;
-}
-
-/** KV-cache bytes one token of one sequence holds during generation: a key and a value row per layer. */
-export function kvCacheBytesPerToken(
-  c: Pick<Qwen2Config, 'numHiddenLayers' | 'numKeyValueHeads' | 'headDim'>,
-  device: Device,
-): number {
-  return 2 * c.numHiddenLayers * c.numKeyValueHeads * c.headDim * activationBytes(device);
 }

@@ -324,7 +324,7 @@ let wrapped: Kernels | undefined;
 /** The CPU kernels, loaded on first use. */
 export function kernels(): Kernels {
   if (wrapped) return wrapped;
-  const raw = cpu().kernels as Record<string, (...args: unknown[]) => unknown>;
+  const raw = cpu().kernels as unknown as Record<string, (...args: unknown[]) => unknown>;
   const out: Record<string, (...args: unknown[]) => unknown> = {};
   for (const [name, f] of Object.entries(raw)) {
     out[name] = name.endsWith('Async')

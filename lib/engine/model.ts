@@ -1,7 +1,7 @@
 // The Qwen2 model on the engine: load a Hugging Face folder, logprobs, training (one objective
 // for SFT and Dr. GRPO, gradient accumulation, AdamW), batched generation, atomic save.
 // The native Model (native/napi/model.cc) does the arithmetic on a worker thread; this layer
-// checks arguments, packs sequences and owns files and folders.
+// checks arguments, packs sequences (lib/engine/batch.ts) and owns files and folders.
 import {
   copyFileSync,
   existsSync,
@@ -15,8 +15,9 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { checkBatch, type Batch } from '../data/batch.js';
-import { cpu, cuda, type Addon } from './addon.js';
+import { cpu, cuda } from './addon.js';
+import type { NativeGeneration, NativeModel } from './addon-types.js';
+import { checkBatch, packTokens, type Batch, type TokenIds } from './batch.js';
 import { configJson, nativeConfig, readConfig, type Qwen2Config } from './config.js';
 
 /** 'cuda': bf16 weights and activations, fp32 master weights and Adam moments, on the GPU (the CUDA addon). */
@@ -105,9 +106,9 @@ export type FinishReason = 'stop' | 'length' | 'abort';
 
 export interface Generation {
   /** New tokens of each prompt (a stop token, when one ended it, is the last). */
-  tokens: number[][];
+  tokens: Int32Array[];
   /** Log-probability of each new token under the sampling distribution (logits / temperature). */
-  logprobs: number[][];
+  logprobs: Float32Array[];
   finishReasons: FinishReason[];
 }
 
@@ -134,7 +135,7 @@ export interface TrainerOptions {
 
 /**
  * Per-call options of {@link Trainer.step}. All per-token arrays are aligned like
- * `batch.weights`: index t is the prediction of `tokens[t+1]` (lib/data/batch.ts).
+ * `batch.weights`: index t is the prediction of `tokens[t+1]` (lib/engine/batch.ts).
  */
 export interface StepOptions {
   /** Per-token advantages A_t (Dr. GRPO: r_i − mean of the group, repeated over the completion). Default 1. */
@@ -215,38 +216,6 @@ function writeSynced(file: string, text: string): void {
   }
 }
 
-/** Packs sequences (each ≥ 1 token) into one stream, with their targets' logprob spans. */
-function packSeqs(
-  name: string,
-  seqs: readonly (readonly number[])[],
-  vocabSize: number,
-): { tokens: Int32Array; positions: Int32Array; cu: Int32Array } {
-  if (!Array.isArray(seqs)) throw new TypeError(`${name} must be an array of token arrays`);
-  let total = 0;
-  seqs.forEach((s, i) => {
-    if (!Array.isArray(s) && !(s instanceof Int32Array))
-      throw new TypeError(`${name}[${i}] must be an array of token ids`);
-    if (s.length === 0) throw new RangeError(`${name}[${i}] is empty`);
-    total += s.length;
-  });
-  const tokens = new Int32Array(total);
-  const positions = new Int32Array(total);
-  const cu = new Int32Array(seqs.length + 1);
-  let o = 0;
-  seqs.forEach((s, i) => {
-    for (let j = 0; j < s.length; j++) {
-      const id = s[j];
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
-        throw new RangeError(`${name}[${i}][${j}] = ${String(id)} is not a token id in [0, ${vocabSize})`);
-      tokens[o + j] = id;
-      positions[o + j] = j;
-    }
-    o += s.length;
-    cu[i + 1] = o;
-  });
-  return { tokens, positions, cu };
-}
-
 /**
  * A Qwen2 model in memory. Calls on one model run one at a time, in the order they were made
  * (a call made while another runs waits for it), so a trainer step and the logprobs asked
@@ -258,12 +227,12 @@ export class Model {
   /** Folder the model was loaded from (its tokenizer files are copied on save), or null. */
   readonly dir: string | null;
   /** @internal */
-  readonly native: Addon;
+  readonly native: NativeModel;
 
   private tail: Promise<unknown> = Promise.resolve();
 
   /** @internal use loadModel / initModel */
-  constructor(config: Qwen2Config, native: Addon, dir: string | null, device: Device) {
+  constructor(config: Qwen2Config, native: NativeModel, dir: string | null, device: Device) {
     this.config = config;
     this.native = native;
     this.dir = dir;
@@ -291,7 +260,10 @@ export class Model {
    * log p(x_t | x_<t) for t = 1 … len−1 of each sequence (length len−1 each), computed in one
    * packed batch (no padding) per `maxTokens` tokens.
    */
-  async logprobs(seqs: number[][], opts: LogprobOptions & { maxTokens?: number } = {}): Promise<Float32Array[]> {
+  async logprobs(
+    seqs: readonly TokenIds[],
+    opts: LogprobOptions & { maxTokens?: number } = {},
+  ): Promise<Float32Array[]> {
     const temperature = finite('temperature', opts.temperature ?? 1, 1e-6, 1e6);
     const maxTokens = integer('maxTokens', opts.maxTokens ?? 16384, 1, 1 << 24);
     if (!Array.isArray(seqs)) throw new TypeError('seqs must be an array of token arrays');
@@ -306,9 +278,9 @@ export class Model {
           n += seqs[j]?.length ?? 0;
           j++;
         }
-        const p = packSeqs('seqs', seqs.slice(i, j), this.config.vocabSize);
-        const lp: Float32Array = await this.native.logprobs(p.tokens, p.positions, p.cu, temperature);
-        for (let s = 0; s + 1 < p.cu.length; s++) out.push(lp.slice(p.cu[s], p.cu[s + 1] - 1));
+        const p = packTokens('seqs', seqs.slice(i, j), this.config.vocabSize);
+        const lp = await this.native.logprobs(p.tokens, p.positions, p.cuSeqlens, temperature);
+        for (let s = 0; s + 1 < p.cuSeqlens.length; s++) out.push(lp.slice(p.cuSeqlens[s], p.cuSeqlens[s + 1] - 1));
         i = j;
       }
       return out;
@@ -339,10 +311,10 @@ export class Model {
   }
 
   /** Batched sampling with a KV cache. */
-  async generate(prompts: number[][], opts: GenerateOptions): Promise<Generation> {
+  async generate(prompts: readonly TokenIds[], opts: GenerateOptions): Promise<Generation> {
     if (typeof opts !== 'object' || opts === null)
       throw new TypeError('generate: options must be an object with maxNewTokens');
-    const p = packSeqs('prompts', prompts, this.config.vocabSize);
+    const p = packTokens('prompts', prompts, this.config.vocabSize);
     if (prompts.length === 0) throw new RangeError('prompts must hold at least one prompt');
     const n = prompts.length;
     const limits = typeof opts.maxNewTokens === 'number' ? null : opts.maxNewTokens;
@@ -409,10 +381,10 @@ export class Model {
       return c;
     };
     const wantSteps = onTokens !== undefined || watched.length > 0 || toCancel.size > 0;
-    let r: { tokens: Int32Array[]; logprobs: Float32Array[]; finish: FinishReason[] };
+    let r: NativeGeneration;
     try {
       r = await this.exclusive(() =>
-        this.native.generate(p.tokens, p.cu, {
+        this.native.generate(p.tokens, p.positions, p.cuSeqlens, {
           maxNewTokens,
           maxNewTokensPerPrompt: limits === null ? undefined : Int32Array.from(limits),
           temperature: finite('temperature', opts.temperature ?? 1, 0, 1e6),
@@ -429,8 +401,7 @@ export class Model {
       for (const [sig, f] of watched) sig.removeEventListener('abort', f);
     }
     if (failure !== null) throw (failure as { error: unknown }).error;
-    const tokens = r.tokens.map((a) => Array.from(a));
-    const logprobs = r.logprobs.map((a) => Array.from(a));
+    const { tokens, logprobs } = r;
     // Step calls still in flight when the engine returned: hand over the rest in step order.
     if (onTokens) {
       const longest = Math.max(...tokens.map((t) => t.length));
@@ -649,7 +620,7 @@ export function checkDevice(device: unknown, where: string): Device {
 
 // The CPU addon for 'cpu' (bit-identical whichever addon is loaded); the CUDA addon for 'cuda',
 // or an error saying why there is none.
-function newNative(config: Qwen2Config, device: Device): Addon {
+function newNative(config: Qwen2Config, device: Device): NativeModel {
   if (device === 'cpu') return new (cpu().Model)(nativeConfig(config));
   const c = cuda();
   if (!c.addon) throw new Error(`device 'cuda' is not available (CUDA addon: ${c.reason})`);

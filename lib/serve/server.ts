@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 
 import { Tokenizer } from '../data/tokenizer.js';
-import { kvCacheBytesPerToken } from '../engine/config.js';
+import { kvCacheBytesPerToken } from '../engine/memory.js';
 import { loadModel, type Device, type Model } from '../engine/model.js';
 import { AbortedError, Batcher } from './batcher.js';
 import { checkModelName, completionsHandler } from './completions.js';

@@ -270,7 +270,9 @@ async function grpoStep<E>(
   const adv = groupAdvantages(rewards, c.generations, c.scaleRewards);
   // 5. prompt + completion sequences, weight 1 on every completion token (a stop token included)
   const seqs = prompts.map((p, k) => {
-    const ids = Int32Array.from([...p, ...gen.tokens[k]]);
+    const ids = new Int32Array(p.length + gen.tokens[k].length);
+    ids.set(p);
+    ids.set(gen.tokens[k], p.length);
     const tokenWeights = new Float32Array(ids.length);
     tokenWeights.fill(1, p.length);
     return { ids, tokenWeights };

@@ -1,16 +1,10 @@
 // The micro-batch size (tokens per packed forward/backward) that fits in memory. A training step
-// on T tokens holds an activation arena of T × activationBytesPerToken bytes (the native model,
-// native/model/qwen2.cc carve_arena, train mode), with A bytes per activation (4: fp32 on the
-// CPU, 2: bf16 on CUDA), C hidden, F intermediate, L layers, Hq query heads, qd = Hq·head_dim,
-// kvd = Hkv·head_dim, qkvd = qd + 2·kvd:
-//   saved for backward, per layer:  A·(4C + 2qd + 2kvd + 2F) + 4·(2 + Hq)
-//       (x_in, xn1, x_mid, xn2; q, att; k, v; gate, up) + fp32 (rstd1, rstd2, lse per head)
-//   once:                           A·(3C + 3F + qkvd) + 4
-//       (res_last, xnf, tmp; h, gu; qkv) + fp32 rstdf
-//   backward scratch:               A·(2C + 3qd + 3kvd + qkvd + 5F)
-//       (dres, dxn; datt, dq, dqr; dk, dv, dkr; dqkv; dh, dgate, dup, dgu)
-// Qwen2.5-0.5B on the CPU: 1,671,172 bytes per token (16384 tokens ≈ 27 GB). The head's chunk of
-// logits (at most 64 MiB on the CPU) and the weights, gradients and Adam moments do not grow with T.
+// on T tokens holds the engine's activation arena, which grows by activationBytesPerToken bytes a
+// token: the engine measures it (lib/engine/memory.ts, its own carving of the arena in train
+// mode: every layer's saved activations, the shared scratch, the backward scratch; fp32 on the
+// CPU, bf16 activations with fp32 statistics on CUDA). Qwen2.5-0.5B on the CPU: 1,671,172 bytes
+// per token (16384 tokens ≈ 27 GB). The head's chunk of logits (at most 64 MiB on the CPU) and
+// the weights, gradients and Adam moments do not grow with T.
 //
 // 'auto' = floor(budget / bytes per token), at most AUTO_MAX_TOKENS (the presets' nominal size,
 // so a small model does not pack a whole data set into one micro-batch) and at least the longest
@@ -20,7 +14,8 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { cuda } from '../engine/addon.js';
-import { activationBytes, kvCacheBytesPerToken, type Qwen2Config } from '../engine/config.js';
+import type { Qwen2Config } from '../engine/config.js';
+import { arenaBytesPerToken, generationBytesPerSequence } from '../engine/memory.js';
 import type { Device } from '../engine/model.js';
 import { latestCheckpoint } from './checkpoint.js';
 
@@ -31,24 +26,9 @@ export const AUTO_MAX_TOKENS = 16384;
 
 const GiB = 2 ** 30;
 
-type Shape = Pick<
-  Qwen2Config,
-  'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads' | 'numKeyValueHeads' | 'headDim'
->;
-
-/** Bytes of activation arena one token of a training micro-batch takes (formula at the top). */
-export function activationBytesPerToken(c: Shape, device: Device): number {
-  const A = activationBytes(device);
-  const C = c.hiddenSize,
-    F = c.intermediateSize,
-    Hq = c.numAttentionHeads;
-  const qd = Hq * c.headDim,
-    kvd = c.numKeyValueHeads * c.headDim,
-    qkvd = qd + 2 * kvd;
-  const perLayer = A * (4 * C + 2 * qd + 2 * kvd + 2 * F) + 4 * (2 + Hq);
-  const once = A * (3 * C + 3 * F + qkvd) + 4;
-  const backward = A * (2 * C + 3 * qd + 3 * kvd + qkvd + 5 * F);
-  return c.numHiddenLayers * perLayer + once + backward;
+/** Bytes of activation arena one token of a training micro-batch takes (the engine's measure). */
+export function activationBytesPerToken(c: Qwen2Config, device: Device): number {
+  return arenaBytesPerToken(c, device, true);
 }
 
 /**
@@ -72,7 +52,7 @@ export interface ResolvedMicroBatch {
 /** 'auto' from the budget; a number is returned as it is. */
 export function resolveMicroBatchTokens(
   value: MicroBatchTokens,
-  opts: { config: Shape; device: Device; longest: number; budgetBytes?: number },
+  opts: { config: Qwen2Config; device: Device; longest: number; budgetBytes?: number },
 ): ResolvedMicroBatch {
   if (value !== 'auto') return { tokens: value, note: `${value} tokens per micro-batch` };
   const perToken = activationBytesPerToken(opts.config, opts.device);
@@ -111,7 +91,7 @@ export function recordedMicroBatchTokens(runDir: string): number | null {
 /** Resolves a run's micro-batch size: a resumed 'auto' run keeps its recorded value. */
 export function runMicroBatchTokens(
   value: MicroBatchTokens,
-  opts: { runDir: string; resume: boolean; config: Shape; device: Device; longest: number },
+  opts: { runDir: string; resume: boolean; config: Qwen2Config; device: Device; longest: number },
 ): ResolvedMicroBatch {
   const recorded = value === 'auto' && opts.resume ? recordedMicroBatchTokens(opts.runDir) : null;
   if (recorded !== null)
@@ -123,20 +103,14 @@ export function runMicroBatchTokens(
 }
 
 // ---- generation: how many sequences one generate() call samples at once ----------------------
-// Generation holds a KV cache of max_len rows per sequence (prompt + completion limit): per row
-// and layer a key and a value of kvd = Hkv·head_dim activations (A bytes each), plus one row of
-// fp32 logits per sequence. 'auto' takes as many sequences as fit in half the activation budget
-// (the training arena stays allocated meanwhile), at least 1. The engine gives each sequence its
-// own stream of the seed (firstStream), so the completions do not depend on this number.
+// Generation holds a KV cache of max_len rows per sequence (prompt + completion limit), one
+// decoding step's activations and a row of fp32 logits per sequence: the engine measures what one
+// more sequence costs (lib/engine/memory.ts). 'auto' takes as many sequences as fit in half the
+// activation budget (the training arena stays allocated meanwhile), at least 1. The engine gives
+// each sequence its own stream of the seed (firstStream), so the completions do not depend on
+// this number.
 
-/** Bytes one sequence of a generate() call holds: its KV cache rows and its logits. */
-export function generationBytesPerSequence(
-  c: Shape & Pick<Qwen2Config, 'vocabSize'>,
-  device: Device,
-  maxLen: number,
-): number {
-  return maxLen * kvCacheBytesPerToken(c, device) + 4 * c.vocabSize;
-}
+export { generationBytesPerSequence };
 
 export type GenerationBatch = number | 'auto';
 
@@ -144,7 +118,7 @@ export type GenerationBatch = number | 'auto';
 export function resolveGenerationBatch(
   value: GenerationBatch,
   opts: {
-    config: Shape & Pick<Qwen2Config, 'vocabSize'>;
+    config: Qwen2Config;
     device: Device;
     maxLen: number;
     total: number;

@@ -88,42 +88,68 @@ struct Generation {
   std::vector<Finish> finish;                // a stop token, the length limit, or cancelled
 };
 
-struct Carver;  // qwen2.cc: slices one allocation into the arena's tensors
+// generate()'s KV cache: B sequences of max_len rows per layer; batch sequence s of a prefill
+// pass goes to cache sequence first_seq + s.
+struct KvCache {
+  float* k;
+  float* v;
+  int B;
+  int max_len;
+  int first_seq;
+};
+
+struct Carver;    // qwen2.cc: slices one allocation into the arena's tensors
+struct GenState;  // qwen2.cc: one generate() call's buffers and per-sequence state
+
+// The model's host copy of its state, handed to Qwen2::read_host / write_host under the lock.
+// On CUDA the three arrays are mirrors of the device buffers, synced around the callback.
+struct HostState {
+  float* params;     // flat_size() floats, laid out as params()
+  float* adam_m;     // Adam first moments, same layout (null: no optimizer state asked or kept)
+  float* adam_v;     // Adam second moments, same layout
+  int64_t step = 0;  // optimizer updates done
+};
 
 class Qwen2 {
  public:
   explicit Qwen2(const Qwen2Config& cfg, Device device = Device::CPU);
 
+  // What a model of this config holds and allocates, measured by the same code the model runs,
+  // so callers need no model (and no copy of the arithmetic) to size their batches:
+  // the tensors of the flat parameter buffer (flat_size floats, with alignment padding),
+  static std::vector<ParamInfo> layout(const Qwen2Config& cfg, int64_t* flat_size);
+  // the bytes of the activation arena of one T-token pass (what ensure_arena allocates),
+  static size_t measure_arena(const Qwen2Config& cfg, Device device, int T, bool train);
+  // and the bytes generate() allocates for B sequences of max_len cache rows each (KV cache,
+  // one decoding step's activations, fp32 logits), besides the arena of its prefill.
+  static size_t measure_generation(const Qwen2Config& cfg, Device device, int B, int max_len);
+
+  // Fixed at construction: read without the lock.
   const Qwen2Config& config() const { return cfg_; }
   Device device() const { return device_; }
   const std::vector<ParamInfo>& params() const { return params_; }
   const ParamInfo* find_param(const std::string& name) const;
-  // Host parameters. On CUDA a mirror: call sync_to_host() before reading it and
-  // sync_to_device() after writing it (both no-ops on the CPU; call them under mutex()).
-  float* param_data() { return params_buf_.f32(); }
-  void sync_to_host();
-  void sync_to_device();
   int64_t flat_size() const { return flat_size_; }
-  // The fp32 master weights on the model's device (== param_data() on the CPU).
-  float* master_data() { return master_; }
-  // True until weights were set (init_random, a load, an optimizer step): a load may then write
-  // them in place, as nothing of value can be lost. After writing master_data() in place, call
-  // master_written(): it refreshes the compute copy (CUDA) and ends fresh().
-  bool fresh() const { return fresh_; }
-  void master_written();
-  // Takes `fresh` (flat_size() fp32 master weights on the model's device, e.g. just loaded) as
-  // the parameters, refreshes the compute copy, and hands the old buffer back in `fresh`.
-  void adopt_master(Buffer& fresh);
+  // Every call below takes the model's lock (lock()): one computation at a time per model, and
+  // one at a time across all CUDA models, which share the CUDA backend's process-wide state (the
+  // default stream, the workspace slots, the cuBLASLt handle and plan cache): a GRPO policy and
+  // its reference on one GPU take turns. The two counters are atomics, read without waiting.
+  int64_t pending_micro_batches() const { return pending_.load(); }
+  int64_t step_count() const { return step_.load(); }
 
-  // Every call below takes this lock: one computation at a time per model, and one at a time
-  // across all CUDA models, which share the CUDA backend's process-wide state (the default
-  // stream, the workspace slots, the cuBLASLt handle and plan cache): a GRPO policy and its
-  // reference on one GPU take turns. Never hold two models' locks at once.
-  std::mutex& mutex() { return device_ == Device::CUDA ? cuda_mutex() : mu_; }
-  static std::mutex& cuda_mutex() {
-    static std::mutex m;
-    return m;
-  }
+  // f(state) runs on the host copy of the parameters, synced from the device before; write_host
+  // syncs it back after. With `optimizer` the state holds the Adam moments too (allocated, zero,
+  // on first use; else they are null when no training has allocated them), and write_host also
+  // sets the step count from it and drops accumulated gradients. Loading and saving go through
+  // these (qwen2_io.cc).
+  void read_host(bool optimizer, const std::function<void(const HostState&)>& f);
+  void write_host(bool optimizer, const std::function<void(HostState&)>& f);
+
+  // Sets the fp32 master weights: read(dst) writes all flat_size() of them to dst, on the model's
+  // device. A fresh model (no weights yet: no init_random, load or optimizer step) is written in
+  // place, under the lock; one that holds weights gets a second buffer, read without the lock,
+  // that replaces the parameters under it only once read() returned (a throw changes nothing).
+  void load_master(const std::function<void(float* dst)>& read);
 
   // Random init as Transformers does: matrices N(0, std), biases 0, norm weights 1.
   void init_random(uint64_t seed, float std);
@@ -140,25 +166,13 @@ class Qwen2 {
   // Throws when the gradient is not finite (the gradients are zeroed, parameters untouched).
   double optimizer_step(const AdamWConfig& opt);
   void zero_grad();
-  int64_t pending_micro_batches() const { return pending_; }
   // Bytes of the activation arena (kept between calls; grows with the longest pass).
-  size_t arena_bytes() const { return arena_.bytes(); }
+  size_t arena_bytes();
+  // A copy of the accumulated gradients (flat layout; copied from the device on CUDA).
+  std::vector<float> gradients();
 
-  // Optimizer state (same layout as params); allocated on first use. On CUDA adam_m/adam_v are
-  // host mirrors like param_data(), and grads() is refused (the gradients stay on the GPU).
-  int64_t step_count() const { return step_; }
-  void set_step_count(int64_t s) { step_ = s; }
-  float* adam_m() {
-    ensure_train_state();
-    return m_.f32();
-  }
-  float* adam_v() {
-    ensure_train_state();
-    return v_.f32();
-  }
-  float* grads();
-
-  Generation generate(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& opt);
+  // Samples completions of the prompts, a packed batch (positions 0, 1, ... in each prompt).
+  Generation generate(const PackedBatch& prompts, const GenerateOptions& opt);
 
  private:
   struct LayerW {  // pointers into a flat buffer (params or grads)
@@ -167,13 +181,18 @@ class Qwen2 {
   struct LayerActs {
     float *x_in, *rstd1, *xn1, *q, *k, *v, *att, *lse, *x_mid, *rstd2, *xn2, *gate, *up;
   };
-  struct KvCache {
-    float* k;
-    float* v;
-    int B;
-    int max_len;
-    int first_seq;
-  };  // batch seq s -> cache seq first_seq + s
+  // The activation arena's tensors (carve_arena): saved per layer (one set outside training),
+  // the shared forward scratch, the head's logits chunk (CPU) and the backward scratch (training).
+  struct Arena {
+    std::vector<LayerActs> acts;
+    float *res_last = nullptr, *rstdf = nullptr, *xnf = nullptr, *head_scratch = nullptr;
+    float *qkv = nullptr, *gu = nullptr, *tmp = nullptr, *h = nullptr;
+    float *dres = nullptr, *dxn = nullptr, *datt = nullptr, *dq = nullptr, *dk = nullptr, *dv = nullptr;
+    float *dqr = nullptr, *dkr = nullptr, *dqkv = nullptr, *dh = nullptr, *dgate = nullptr, *dup = nullptr,
+          *dgu = nullptr;
+  };
+  static void carve_arena(Carver& c, const Qwen2Config& cfg, Device device, int T, bool train, Arena& a);
+  static int head_chunk(const Qwen2Config& cfg, Device device, int T);
 
   // Tensors of a flat buffer: W_ (compute weights, the device's activation type) or an fp32 one.
   float* tensor(float* base, int64_t offset) const { return base == W_ ? at(device_, base, offset) : base + offset; }
@@ -182,17 +201,34 @@ class Qwen2 {
   float* final_norm(float* base) const { return tensor(base, norm_off_); }
   float* head(float* base) const { return tensor(base, cfg_.tied ? embed_off_ : head_off_); }
 
+  std::mutex& lock() { return device_ == Device::CUDA ? cuda_mutex() : mu_; }
+  static std::mutex& cuda_mutex() {
+    static std::mutex m;
+    return m;
+  }
+  // The unlocked bodies of the public calls (callers hold lock()).
+  void sync_to_host();
+  void sync_to_device();
+  HostState host_state(bool optimizer);
+  void master_written();           // the compute copy (CUDA) from master_; ends fresh_
+  void adopt_master(Buffer& buf);  // buf becomes the master weights; the old buffer goes back in buf
+  void zero_grad_locked();
   void ensure_train_state();
   void ensure_arena(int T, bool train);
-  LayerActs acts_for(int l, bool train);
-  // Runs the layers over the batch; leaves the final normed hidden in xnf_. With a cache, the
+  LayerActs acts_for(int l, bool train) { return ar_.acts[train ? l : 0]; }
+  // Runs the layers over the batch; leaves the final normed hidden in ar_.xnf. With a cache, the
   // rotated k and v of token i of sequence s are stored at cache row (s, i).
   // b is the host batch, db the same batch staged on the device (stage()).
   void forward(const PackedBatch& b, const PackedBatch& db, bool train, const KvCache* cache);
   void check_batch(const PackedBatch& b) const;
   void make_targets(const PackedBatch& b);
-  int head_chunk(int T) const;
-  void carve_arena(Carver& c, int T, bool train);
+  int head_chunk(int T) const { return head_chunk(cfg_, device_, T); }
+  // generate()'s three phases: prefill the KV cache from the prompts and leave the logits of
+  // each prompt's last token; sample one token per active sequence (returns how many sequences
+  // go on); one decoding step over those, leaving their next logits.
+  void prefill(GenState& g, const PackedBatch& prompts);
+  int sample_step(GenState& g, int n, const GenerateOptions& o, Generation& out);
+  void decode_step(GenState& g, int n);
   // Host inputs for the ops: stage_begin(bytes) sizes the staging buffer (growing it only when
   // needed), stage(host, n) copies n elements there and returns the device copy (on the CPU: the
   // host pointer itself, no copy), unstage copies a staged output back. Staged pointers stay valid
@@ -210,14 +246,13 @@ class Qwen2 {
   int q_dim_, kv_dim_, qkv_dim_;
   std::vector<ParamInfo> params_;
   int64_t flat_size_ = 0, embed_off_ = 0, norm_off_ = 0, head_off_ = 0;
-  std::vector<int64_t> layer_off_;
   Buffer params_buf_, grads_, m_, v_;                            // host; on CUDA: mirrors (params, m, v)
   Buffer dev_params_, dev_weights_, dev_grads_, dev_m_, dev_v_;  // CUDA: fp32, bf16, fp32 x3
   // What the graph reads and writes, on the model's device: compute weights (bf16 on CUDA),
   // fp32 master weights, gradients and Adam moments. On the CPU W_ == master_.
   float *W_ = nullptr, *master_ = nullptr, *G_ = nullptr, *M_ = nullptr, *V_ = nullptr;
   bool train_state_ = false, fresh_ = true;
-  int64_t step_ = 0, pending_ = 0;
+  std::atomic<int64_t> step_{0}, pending_{0};
 
   // Activation arena: capacity in tokens, and whether it holds every layer's activations.
   Buffer arena_, stage_;
@@ -225,12 +260,7 @@ class Qwen2 {
   std::vector<int32_t> targets_;
   int cap_T_ = 0;
   bool cap_train_ = false;
-  std::vector<LayerActs> acts_;
-  float *res_last_ = nullptr, *rstdf_ = nullptr, *xnf_ = nullptr, *head_scratch_ = nullptr;
-  float *qkv_ = nullptr, *gu_ = nullptr, *tmp_ = nullptr, *h_ = nullptr;
-  float *dres_ = nullptr, *dxn_ = nullptr, *datt_ = nullptr, *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr;
-  float *dqr_ = nullptr, *dkr_ = nullptr, *dqkv_ = nullptr, *dh_ = nullptr, *dgate_ = nullptr, *dup_ = nullptr,
-        *dgu_ = nullptr;
+  Arena ar_;
   std::mutex mu_;
 };
 

@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <set>
 
 #include "../core/error.h"
@@ -86,79 +85,70 @@ void load_weights(Qwen2& m, const std::string& dir, const LoadControl& ctl) {
   }
 
   // A fresh model (no weights yet: loadModel) is written in place; one that holds weights gets
-  // them only once all were read (into a second buffer, swapped in).
-  std::unique_lock<std::mutex> lock(m.mutex(), std::defer_lock);
-  const bool in_place = m.fresh();
-  if (in_place) lock.lock();
-  ws::model::Buffer staged;
-  if (!in_place) staged.reset(m.device(), (size_t)m.flat_size() * sizeof(float));
-  float* dst = in_place ? m.master_data() : staged.f32();  // on the model's device
-
-  // Chunks of consecutive pieces spanning at most kChunk floats of the flat buffer.
-  const bool host = m.device() == Device::CPU;
+  // them only once all were read (into a second buffer, swapped in): Qwen2::load_master.
+  m.load_master([&](float* dst) {  // dst: on the model's device
+    // Chunks of consecutive pieces spanning at most kChunk floats of the flat buffer.
+    const bool host = m.device() == Device::CPU;
 #ifdef WS_CUDA
-  std::unique_ptr<ws::cuda::PinnedUpload> up;
-  if (!host) up = std::make_unique<ws::cuda::PinnedUpload>((size_t)kChunk * sizeof(float));
+    std::unique_ptr<ws::cuda::PinnedUpload> up;
+    if (!host) up = std::make_unique<ws::cuda::PinnedUpload>((size_t)kChunk * sizeof(float));
 #endif
-  // The chunk after [c0, c1): its pieces are handed to the kernel's readahead while c0's are read.
-  auto chunk_end = [&](size_t c0) {
-    size_t c1 = c0 + 1;
-    while (c1 < pieces.size() && pieces[c1].dst + pieces[c1].count - pieces[c0].dst <= kChunk) ++c1;
-    return c1;
-  };
-  auto prefetch = [&](size_t a, size_t b) {
-    for (size_t i = a; i < b; ++i) pieces[i].file->prefetch(*pieces[i].info, pieces[i].first, pieces[i].count);
-  };
-  uint64_t done = 0;
-  if (!pieces.empty()) prefetch(0, chunk_end(0));
-  for (size_t c0 = 0; c0 < pieces.size();) {
-    if (ctl.cancel && ctl.cancel->load()) throw ws::Error(ws::str(dir, ": loading aborted"));
-    const size_t c1 = chunk_end(c0);
-    if (c1 < pieces.size()) prefetch(c1, chunk_end(c1));
-    if (host) {
-      read_pieces(pieces, c0, c1, dst, 0);
-    } else {
+    // The chunk after [c0, c1): its pieces are handed to the kernel's readahead while c0's are read.
+    auto chunk_end = [&](size_t c0) {
+      size_t c1 = c0 + 1;
+      while (c1 < pieces.size() && pieces[c1].dst + pieces[c1].count - pieces[c0].dst <= kChunk) ++c1;
+      return c1;
+    };
+    auto prefetch = [&](size_t a, size_t b) {
+      for (size_t i = a; i < b; ++i) pieces[i].file->prefetch(*pieces[i].info, pieces[i].first, pieces[i].count);
+    };
+    uint64_t done = 0;
+    if (!pieces.empty()) prefetch(0, chunk_end(0));
+    for (size_t c0 = 0; c0 < pieces.size();) {
+      if (ctl.cancel && ctl.cancel->load()) throw ws::Error(ws::str(dir, ": loading aborted"));
+      const size_t c1 = chunk_end(c0);
+      if (c1 < pieces.size()) prefetch(c1, chunk_end(c1));
+      if (host) {
+        read_pieces(pieces, c0, c1, dst, 0);
+      } else {
 #ifdef WS_CUDA
-      float* h = static_cast<float*>(up->next());
-      read_pieces(pieces, c0, c1, h, pieces[c0].dst);
-      for (size_t i = c0; i < c1; ++i)
-        up->copy(dst + pieces[i].dst, (size_t)(pieces[i].dst - pieces[c0].dst) * sizeof(float),
-                 (size_t)pieces[i].count * sizeof(float));
-      up->submit();
+        float* h = static_cast<float*>(up->next());
+        read_pieces(pieces, c0, c1, h, pieces[c0].dst);
+        for (size_t i = c0; i < c1; ++i)
+          up->copy(dst + pieces[i].dst, (size_t)(pieces[i].dst - pieces[c0].dst) * sizeof(float),
+                   (size_t)pieces[i].count * sizeof(float));
+        up->submit();
 #endif
+      }
+      for (size_t i = c0; i < c1; ++i) done += (uint64_t)pieces[i].count * ws::io::dtype_size(pieces[i].info->dtype);
+      if (ctl.progress) ctl.progress(done, total);
+      c0 = c1;
     }
-    for (size_t i = c0; i < c1; ++i) done += (uint64_t)pieces[i].count * ws::io::dtype_size(pieces[i].info->dtype);
-    if (ctl.progress) ctl.progress(done, total);
-    c0 = c1;
-  }
 #ifdef WS_CUDA
-  if (up) up->finish();
+    if (up) up->finish();
 #endif
-  if (in_place) {
-    m.master_written();
-  } else {
-    std::lock_guard<std::mutex> g(m.mutex());
-    m.adopt_master(staged);
-  }
+  });
 }
 
 std::vector<std::string> save_weights(Qwen2& m, const std::string& dir, const ws::io::SaveOptions& opt) {
-  std::lock_guard<std::mutex> lock(m.mutex());
-  m.sync_to_host();
-  std::vector<ws::io::TensorToWrite> ts;
-  for (auto& p : m.params()) ts.push_back({p.name, p.shape, m.param_data() + p.offset});
-  return ws::io::save_checkpoint(dir, ts, opt);
+  std::vector<std::string> files;
+  m.read_host(false, [&](const ws::model::HostState& h) {
+    std::vector<ws::io::TensorToWrite> ts;
+    for (auto& p : m.params()) ts.push_back({p.name, p.shape, h.params + p.offset});
+    files = ws::io::save_checkpoint(dir, ts, opt);
+  });
+  return files;
 }
 
 void save_optimizer(Qwen2& m, const std::string& path) {
-  std::lock_guard<std::mutex> lock(m.mutex());
-  m.sync_to_host();
-  std::vector<ws::io::TensorToWrite> ts;
-  for (auto& p : m.params()) {
-    ts.push_back({p.name + ".exp_avg", p.shape, m.adam_m() + p.offset});
-    ts.push_back({p.name + ".exp_avg_sq", p.shape, m.adam_v() + p.offset});
-  }
-  ws::io::write_safetensors(path, ts, ws::io::DType::F32, {{"format", "pt"}, {"step", std::to_string(m.step_count())}});
+  m.read_host(true, [&](const ws::model::HostState& h) {
+    std::vector<ws::io::TensorToWrite> ts;
+    for (auto& p : m.params()) {
+      ts.push_back({p.name + ".exp_avg", p.shape, h.adam_m + p.offset});
+      ts.push_back({p.name + ".exp_avg_sq", p.shape, h.adam_v + p.offset});
+    }
+    ws::io::write_safetensors(path, ts, ws::io::DType::F32, {{"format", "pt"}, {"step", std::to_string(h.step)}});
+  });
 }
 
 void load_optimizer(Qwen2& m, const std::string& path) {
@@ -186,13 +176,11 @@ void load_optimizer(Qwen2& m, const std::string& path) {
       f.read_f32(name, (k ? vv : mm).f32() + p.offset, p.numel);
     }
   }
-  std::lock_guard<std::mutex> lock(m.mutex());
-  m.sync_to_host();
-  std::memcpy(m.adam_m(), mm.f32(), mm.bytes());
-  std::memcpy(m.adam_v(), vv.f32(), vv.bytes());
-  m.sync_to_device();
-  m.set_step_count(step);
-  m.zero_grad();
+  m.write_host(true, [&](ws::model::HostState& h) {  // drops accumulated gradients too
+    std::memcpy(h.adam_m, mm.f32(), mm.bytes());
+    std::memcpy(h.adam_v, vv.f32(), vv.bytes());
+    h.step = step;
+  });
 }
 
 }  // namespace ws::model

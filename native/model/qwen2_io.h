@@ -4,7 +4,8 @@
 // way, several threads at once): into the parameters themselves when the model is fresh() (no
 // weights yet, as loadModel makes it), else into a second buffer that replaces the parameters
 // only once every tensor was read. On CUDA the converted chunks go through two pinned buffers to
-// the device; no host copy of the model is made. These functions take the model's lock.
+// the device; no host copy of the model is made. These functions touch the model only through its locked calls
+// (Qwen2::load_master, read_host, write_host).
 #pragma once
 #include <atomic>
 #include <cstdint>

@@ -64,6 +64,42 @@ BatchCopy batch_arg(const Napi::CallbackInfo& info, size_t i, int vocab) {
   return {copy_i32(tokens), copy_i32(positions), copy_i32(cu)};
 }
 
+// {vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, rmsEps,
+//  ropeTheta, tied}: lib/engine/addon-types.ts NativeConfig.
+Qwen2Config config_arg(Napi::Env env, Napi::Value v) {
+  auto o = object(env, v, "config");
+  Qwen2Config c;
+  c.vocab_size = (int)integer(env, o.Get("vocabSize"), "config.vocabSize", 1, 1 << 22);
+  c.hidden_size = (int)integer(env, o.Get("hiddenSize"), "config.hiddenSize", 1, 1 << 16);
+  c.intermediate_size = (int)integer(env, o.Get("intermediateSize"), "config.intermediateSize", 1, 1 << 18);
+  c.num_layers = (int)integer(env, o.Get("numLayers"), "config.numLayers", 1, 1024);
+  c.num_heads = (int)integer(env, o.Get("numHeads"), "config.numHeads", 1, 1024);
+  c.num_kv_heads = (int)integer(env, o.Get("numKvHeads"), "config.numKvHeads", 1, 1024);
+  c.head_dim = (int)integer(env, o.Get("headDim"), "config.headDim", 2, 4096);
+  c.rms_eps = (float)number_in(env, o.Get("rmsEps"), "config.rmsEps", 1e-12, 1.0);
+  c.rope_theta = (float)number_in(env, o.Get("ropeTheta"), "config.ropeTheta", 1.0, 1e12);
+  c.tied = boolean(env, o.Get("tied"), "config.tied");
+  if (c.num_heads % c.num_kv_heads != 0)
+    range_error(env, str("config.numKvHeads (", c.num_kv_heads, ") must divide config.numHeads (", c.num_heads, ")"));
+  if (c.head_dim % 2 != 0) range_error(env, str("config.headDim must be even, got ", c.head_dim));
+  return c;
+}
+
+// 'cpu' or 'cuda' (whether this build runs it is the caller's check).
+ws::model::Device device_arg(Napi::Env env, Napi::Value v, const char* name) {
+  std::string d = string(env, v, name);
+  if (d == "cuda") return ws::model::Device::CUDA;
+  if (d != "cpu") range_error(env, str(name, " must be 'cpu' or 'cuda', got '", d, "'"));
+  return ws::model::Device::CPU;
+}
+
+// Parameters of a model of this config (the engine's own layout, without alignment padding).
+double num_params(const Qwen2Config& c) {
+  double n = 0;
+  for (auto& p : Qwen2::layout(c, nullptr)) n += (double)p.numel;
+  return n;
+}
+
 // Runs f; an engine error about a file gets the name of the argument that gave the path.
 template <typename F>
 void naming(const char* arg_name, F&& f) {
@@ -202,45 +238,24 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
          InstanceMethod("generate", &ModelWrap::generate), InstanceMethod("saveTensors", &ModelWrap::save_tensors),
          InstanceMethod("saveOptimizer", &ModelWrap::save_optimizer),
          InstanceMethod("loadOptimizer", &ModelWrap::load_optimizer),
-         InstanceMethod("tensorNames", &ModelWrap::tensor_names)});
+         InstanceMethod("tensorNames", &ModelWrap::tensor_names),
+         InstanceMethod("arenaBytes", &ModelWrap::arena_bytes)});
   }
 
-  // new Model({vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
-  //            rmsEps, ropeTheta, tied}, device?: 'cpu' | 'cuda')   ('cuda' only in the CUDA addon)
+  // new Model(config, device?: 'cpu' | 'cuda')   ('cuda' only in the CUDA addon)
   explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
     Napi::Env env = info.Env();
     guard(env, [&] {
-      auto o = object(env, arg(info, 0), "config");
-      Qwen2Config c;
-      c.vocab_size = (int)integer(env, o.Get("vocabSize"), "config.vocabSize", 1, 1 << 22);
-      c.hidden_size = (int)integer(env, o.Get("hiddenSize"), "config.hiddenSize", 1, 1 << 16);
-      c.intermediate_size = (int)integer(env, o.Get("intermediateSize"), "config.intermediateSize", 1, 1 << 18);
-      c.num_layers = (int)integer(env, o.Get("numLayers"), "config.numLayers", 1, 1024);
-      c.num_heads = (int)integer(env, o.Get("numHeads"), "config.numHeads", 1, 1024);
-      c.num_kv_heads = (int)integer(env, o.Get("numKvHeads"), "config.numKvHeads", 1, 1024);
-      c.head_dim = (int)integer(env, o.Get("headDim"), "config.headDim", 2, 4096);
-      c.rms_eps = (float)number_in(env, o.Get("rmsEps"), "config.rmsEps", 1e-12, 1.0);
-      c.rope_theta = (float)number_in(env, o.Get("ropeTheta"), "config.ropeTheta", 1.0, 1e12);
-      c.tied = boolean(env, o.Get("tied"), "config.tied");
-      if (c.num_heads % c.num_kv_heads != 0)
-        range_error(env,
-                    str("config.numKvHeads (", c.num_kv_heads, ") must divide config.numHeads (", c.num_heads, ")"));
-      if (c.head_dim % 2 != 0) range_error(env, str("config.headDim must be even, got ", c.head_dim));
+      Qwen2Config c = config_arg(env, arg(info, 0));
       ws::model::Device device = ws::model::Device::CPU;
       if (!absent(arg(info, 1))) {
-        std::string name = string(env, arg(info, 1), "device");
-        if (name == "cuda")
-          device = ws::model::Device::CUDA;
-        else if (name != "cpu")
-          range_error(env, str("device must be 'cpu' or 'cuda', got '", name, "'"));
+        device = device_arg(env, arg(info, 1), "device");
         if (!ws::model::device_available(device))
           range_error(env, "device 'cuda' needs the CUDA addon (npm run build:cuda); this is the CPU build");
       }
       // Refuse a model that loading cannot fit in the memory this process may use (physical RAM
       // or the cgroup's limit, whichever is smaller) rather than be killed half-way.
-      double C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
-      double qd = (double)c.num_heads * c.head_dim, kvd = (double)c.num_kv_heads * c.head_dim;
-      double n = V * C * (c.tied ? 1 : 2) + C + c.num_layers * (2 * C + (qd + 2 * kvd) * (C + 1) + C * qd + 3 * C * F);
+      const double n = ws::napi::num_params(c);
       const double need = (double)ws::model::load_host_bytes(n, device);
       const double phys = (double)ws::physical_memory(), lim = (double)ws::host_memory_limit();
       if (need > lim)
@@ -326,12 +341,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     float sd = (float)number_in(env, arg(info, 1), "std", 0.0, 10.0);
     auto m = model_;
     return run(
-        env,
-        [m, seed, sd] {
-          std::lock_guard<std::mutex> lock(m->mutex());
-          m->init_random(seed, sd);
-        },
-        nullptr);
+        env, [m, seed, sd] { m->init_random(seed, sd); }, nullptr);
   }
 
   // logprobs(tokens, positions, cuSeqlens, temperature) -> Promise<Float32Array[T]> aligned to targets
@@ -342,11 +352,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto out = std::make_shared<std::vector<float>>(b->tokens.size());
     auto m = model_;
     return run(
-        env,
-        [m, b, temp, out] {
-          std::lock_guard<std::mutex> lock(m->mutex());
-          m->logprobs(b->view(), temp, out->data());
-        },
+        env, [m, b, temp, out] { m->logprobs(b->view(), temp, out->data()); },
         [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
   }
 
@@ -392,11 +398,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto res = std::make_shared<ws::model::StepResult>();
     auto m = model_;
     return run(
-        env,
-        [m, b, ob, out, res] {
-          std::lock_guard<std::mutex> lock(m->mutex());
-          *res = m->accumulate(b->view(), ob->h, out->data());
-        },
+        env, [m, b, ob, out, res] { *res = m->accumulate(b->view(), ob->h, out->data()); },
         [out, res](Napi::Env e) -> Napi::Value {
           auto r = Napi::Object::New(e);
           r.Set("loss", res->loss);
@@ -420,21 +422,25 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto m = model_;
     auto norm = std::make_shared<double>(0.0);
     return run(
-        env,
-        [m, c, norm] {
-          std::lock_guard<std::mutex> lock(m->mutex());
-          *norm = m->optimizer_step(c);
-        },
+        env, [m, c, norm] { *norm = m->optimizer_step(c); },
         [norm](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, *norm); });
   }
 
+  // zeroGrad() -> Promise<void>: after the call running now, if any.
   Napi::Value zero_grad(const Napi::CallbackInfo& info) {
-    std::unique_lock<std::mutex> lock(model_->mutex(), std::try_to_lock);
-    if (!lock.owns_lock())
-      throw Napi::Error::New(info.Env(), "zeroGrad: the model is busy (await the running call first)");
-    model_->zero_grad();
-    return info.Env().Undefined();
+    auto m = model_;
+    return run(
+        info.Env(), [m] { m->zero_grad(); }, nullptr);
   }
+  // arenaBytes() -> Promise<number>: bytes of the activation arena the model holds now.
+  Napi::Value arena_bytes(const Napi::CallbackInfo& info) {
+    auto m = model_;
+    auto bytes = std::make_shared<double>(0.0);
+    return run(
+        info.Env(), [m, bytes] { *bytes = (double)m->arena_bytes(); },
+        [bytes](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, *bytes); });
+  }
+  // The two counters are atomics in the engine: read at once, never waiting for a running call.
   Napi::Value pending(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), (double)model_->pending_micro_batches());
   }
@@ -442,9 +448,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return Napi::Number::New(info.Env(), (double)model_->step_count());
   }
   Napi::Value num_params(const Napi::CallbackInfo& info) {
-    double n = 0;
-    for (auto& p : model_->params()) n += (double)p.numel;
-    return Napi::Number::New(info.Env(), n);
+    return Napi::Number::New(info.Env(), ws::napi::num_params(model_->config()));
   }
   Napi::Value tensor_names(const Napi::CallbackInfo& info) {
     auto a = Napi::Array::New(info.Env(), model_->params().size());
@@ -452,10 +456,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return a;
   }
 
-  // generate(prompts Int32Array, promptCu Int32Array, {maxNewTokens, maxNewTokensPerPrompt?: Int32Array
+  // generate(tokens, positions, cuSeqlens, {maxNewTokens, maxNewTokensPerPrompt?: Int32Array
   //          (one limit per prompt, each <= maxNewTokens), temperature, topK, topP, seed, firstStream?,
   //          stopTokens?: Int32Array (any length, absent = none), onStep?: function})
   //   -> Promise<{tokens: Int32Array[], logprobs: Float32Array[], finish: ('stop'|'length'|'abort')[]}>
+  // The prompts are a packed batch, checked as logprobs' is (positions count from 0 in each).
   // onStep(seq Int32Array, token Int32Array, logprob Float32Array) runs on the main thread after
   // decoding steps with the tokens they added, in order (one call may carry several steps; calls
   // may still arrive after the Promise settles); when it returns an array of prompt indices,
@@ -463,11 +468,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // is aborted and the Promise rejects.
   Napi::Value generate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto toks = i32(env, arg(info, 0), "prompts");
-    auto cu = i32(env, arg(info, 1), "promptCuSeqlens");
-    ids_in_range(env, toks, "prompts", 0, vocab());
-    check_cu_seqlens(env, cu, "promptCuSeqlens", (int64_t)toks.ElementLength());
-    auto o = object(env, arg(info, 2), "options");
+    auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab()));
+    auto o = object(env, arg(info, 3), "options");
     auto opt = std::make_shared<ws::model::GenerateOptions>();
     opt->max_new_tokens = (int)integer(env, o.Get("maxNewTokens"), "options.maxNewTokens", 1, 1 << 20);
     opt->temperature = (float)number_in(env, o.Get("temperature"), "options.temperature", 0.0, 1e6);
@@ -481,7 +483,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       ids_in_range(env, stops, "options.stopTokens", 0, vocab());
       opt->stop_tokens = copy_i32(stops);
     }
-    const int64_t B = (int64_t)cu.ElementLength() - 1;
+    const int64_t B = (int64_t)b->cu.size() - 1;
     if (!absent(o.Get("maxNewTokensPerPrompt"))) {
       auto lim = i32(env, o.Get("maxNewTokensPerPrompt"), "options.maxNewTokensPerPrompt", B);
       ids_in_range(env, lim, "options.maxNewTokensPerPrompt", 1, (int64_t)opt->max_new_tokens + 1);
@@ -489,13 +491,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     }
     Napi::Value on_step = o.Get("onStep");
     if (!absent(on_step) && !on_step.IsFunction()) type_error(env, "options.onStep must be a function");
-    auto prompts = std::make_shared<std::vector<std::vector<int32_t>>>();
-    for (size_t s = 0; s + 1 < cu.ElementLength(); ++s) {
-      if (cu[s + 1] == cu[s]) range_error(env, str("promptCuSeqlens: prompt ", s, " is empty"));
-      prompts->emplace_back(toks.Data() + cu[s], toks.Data() + cu[s + 1]);
-    }
     int64_t longest = 0;
-    for (auto& p : *prompts) longest = std::max<int64_t>(longest, (int64_t)p.size());
+    for (size_t s = 0; s + 1 < b->cu.size(); ++s) longest = std::max<int64_t>(longest, b->cu[s + 1] - b->cu[s]);
     if (longest + opt->max_new_tokens > (1 << 24))
       range_error(env, "options.maxNewTokens: prompt + new tokens exceed 16777216");
     auto stream = absent(on_step) ? nullptr : StepStream::make(env, on_step.As<Napi::Function>(), B);
@@ -507,15 +504,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto m = model_;
     return run(
         env,
-        [m, prompts, opt, g, stream] {
+        [m, b, opt, g, stream] {
           struct Release {  // the callback's last use, whatever happens
             StepStream* s;
             ~Release() {
               if (s) s->tsfn.Release();
             }
           } release{stream.get()};
-          std::lock_guard<std::mutex> lock(m->mutex());
-          *g = m->generate(*prompts, *opt);
+          *g = m->generate(b->view(), *opt);
         },
         [g, stream](Napi::Env e) -> Napi::Value {
           if (stream && !stream->error.empty()) throw Napi::Error::New(e, stream->error);
@@ -586,8 +582,38 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
 };
 
+// measureArena(config, device, tokens, train) -> bytes of the activation arena of one pass over
+// `tokens` tokens (train: with what backward keeps); measureGeneration(config, device, sequences,
+// maxLen) -> bytes generate() allocates for that many sequences of maxLen cache rows. Measured by
+// the engine's own carving (Qwen2::measure_arena / measure_generation), with no model.
+Napi::Value measure_arena(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    Qwen2Config c = config_arg(env, arg(info, 0));
+    ws::model::Device d = device_arg(env, arg(info, 1), "device");
+    int T = (int)integer(env, arg(info, 2), "tokens", 1, 1 << 24);
+    bool train = boolean(env, arg(info, 3), "train");
+    return Napi::Number::New(env, (double)Qwen2::measure_arena(c, d, T, train));
+  });
+}
+
+Napi::Value measure_generation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    Qwen2Config c = config_arg(env, arg(info, 0));
+    ws::model::Device d = device_arg(env, arg(info, 1), "device");
+    int B = (int)integer(env, arg(info, 2), "sequences", 1, 1 << 20);
+    int max_len = (int)integer(env, arg(info, 3), "maxLen", 1, 1 << 24);
+    return Napi::Number::New(env, (double)Qwen2::measure_generation(c, d, B, max_len));
+  });
+}
+
 }  // namespace
 
-void init_model(Napi::Env env, Napi::Object exports) { exports.Set("Model", ModelWrap::define(env)); }
+void init_model(Napi::Env env, Napi::Object exports) {
+  exports.Set("Model", ModelWrap::define(env));
+  exports.Set("measureArena", Napi::Function::New(env, measure_arena));
+  exports.Set("measureGeneration", Napi::Function::New(env, measure_generation));
+}
 
 }  // namespace ws::napi

@@ -116,7 +116,8 @@ enum class Kind { SFT, PG, KL };
 // A random problem. PG: rho = exp(logp - old_logp) is set to values on both sides of the clip
 // range [0.8, 1.2] and inside it, with advantages of both signs; KL adds a reference policy.
 Problem make(Kind kind, int T, int C, int V, uint64_t seed, float temperature = 1.0f) {
-  Problem p{T, C, V};
+  Problem p;
+  p.T = T, p.C = C, p.V = V;
   p.h = wstest::randn((size_t)T * C, seed, 0.6f);
   p.W = wstest::randn((size_t)V * C, seed + 1, 0.6f);
   ws::Rng r(seed + 2);

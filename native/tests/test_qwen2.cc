@@ -11,6 +11,7 @@
 #include "../model/qwen2.h"
 #include "test_util.h"
 
+using ws::model::HostState;
 using ws::model::PackedBatch;
 using ws::model::Qwen2;
 using ws::model::Qwen2Config;
@@ -34,9 +35,17 @@ static Qwen2Config tiny_config(bool tied) {
 static void randomise(Qwen2& m, uint64_t seed) {
   m.init_random(seed, 0.3f);
   auto r = wstest::randn(m.flat_size(), seed + 1, 0.1f);
-  for (auto& p : m.params())
-    if (p.shape.size() == 1)
-      for (int64_t i = 0; i < p.numel; ++i) m.param_data()[p.offset + i] += r[p.offset + i];
+  m.write_host(false, [&](HostState& h) {
+    for (auto& p : m.params())
+      if (p.shape.size() == 1)
+        for (int64_t i = 0; i < p.numel; ++i) h.params[p.offset + i] += r[p.offset + i];
+  });
+}
+
+static std::vector<float> host_params(Qwen2& m) {
+  std::vector<float> out;
+  m.read_host(false, [&](const HostState& h) { out.assign(h.params, h.params + m.flat_size()); });
+  return out;
 }
 
 struct Packed {
@@ -50,6 +59,14 @@ struct Packed {
     cu.push_back((int32_t)tokens.size());
   }
 };
+
+// generate() over prompts packed into one batch.
+static ws::model::Generation generate(Qwen2& m, const std::vector<std::vector<int32_t>>& prompts,
+                                      const ws::model::GenerateOptions& o) {
+  Packed p;
+  for (auto& s : prompts) p.add(s);
+  return m.generate(p.batch(), o);
+}
 
 static std::vector<std::vector<int32_t>> some_seqs(int V, uint64_t seed) {
   ws::Rng r(seed);
@@ -77,7 +94,7 @@ static void gradient_check(bool tied) {
   obj.clip_low = obj.clip_high = 10.0f;  // no clipping: the objective is smooth for finite differences
   obj.normaliser = 3.0f;
   m.accumulate(b, obj, nullptr);
-  std::vector<float> g(m.grads(), m.grads() + m.flat_size());
+  std::vector<float> g = m.gradients();
   auto loss = [&]() {
     std::vector<float> lp(b.T);
     m.logprobs(b, 1.0f, lp.data());
@@ -92,14 +109,15 @@ static void gradient_check(bool tied) {
   for (auto& prm : m.params()) {
     int64_t stride = std::max<int64_t>(1, prm.numel / 6);
     for (int64_t i = 0; i < prm.numel; i += stride) {
-      float* x = m.param_data() + prm.offset + i;
-      float orig = *x;
+      const int64_t at = prm.offset + i;
+      auto set = [&](float v) { m.write_host(false, [&](HostState& hs) { hs.params[at] = v; }); };
+      const float orig = host_params(m)[at];
       const double h = 1e-2;
-      *x = orig + (float)h;
+      set(orig + (float)h);
       double lp = loss();
-      *x = orig - (float)h;
+      set(orig - (float)h);
       double lm = loss();
-      *x = orig;
+      set(orig);
       double num = (lp - lm) / (2 * h), ana = g[prm.offset + i];
       if (std::fabs(num - ana) > 2e-3 + 3e-2 * std::fabs(num)) {
         std::printf("  %s[%lld]: numeric %.8g analytic %.8g\n", prm.name.c_str(), (long long)i, num, ana);
@@ -148,7 +166,7 @@ TEST(accumulation_equals_one_batch) {
   a.accumulate(all.batch(), obj, nullptr);
   b.accumulate(p1.batch(), obj, nullptr);
   b.accumulate(p2.batch(), obj, nullptr);
-  CHECK(wstest::allclose(b.grads(), a.grads(), a.flat_size(), 1e-6f, 1e-4f, "accumulated grads"));
+  CHECK(wstest::allclose(b.gradients().data(), a.gradients().data(), a.flat_size(), 1e-6f, 1e-4f, "accumulated grads"));
   ws::model::AdamWConfig opt;
   opt.lr = 1e-2f;
   opt.weight_decay = 0.1f;
@@ -156,7 +174,8 @@ TEST(accumulation_equals_one_batch) {
   double na = a.optimizer_step(opt), nb = b.optimizer_step(opt);
   CHECK_NEAR(na, nb, 1e-4 * na);
   CHECK(a.step_count() == 1);
-  CHECK(wstest::allclose(b.param_data(), a.param_data(), a.flat_size(), 1e-6f, 1e-4f, "params after step"));
+  CHECK(
+      wstest::allclose(host_params(b).data(), host_params(a).data(), a.flat_size(), 1e-6f, 1e-4f, "params after step"));
   CHECK_THROWS(a.optimizer_step(opt));  // no gradients pending
 }
 
@@ -170,7 +189,7 @@ TEST(greedy_generation_is_teacher_forced_argmax) {
   o.max_new_tokens = 6;
   o.temperature = 0.0f;
   o.stop_tokens = {};
-  auto g = m.generate(prompts, o);
+  auto g = generate(m, prompts, o);
   for (size_t s = 0; s < prompts.size(); ++s) {
     CHECK(g.tokens[s].size() == 6);
     std::vector<int32_t> seq = prompts[s];
@@ -205,20 +224,20 @@ TEST(seeded_sampling_is_reproducible_and_stops) {
   o.top_k = 10;
   o.top_p = 0.9f;
   o.seed = 123;
-  auto a = m.generate(prompts, o), b = m.generate(prompts, o);
+  auto a = generate(m, prompts, o), b = generate(m, prompts, o);
   CHECK(a.tokens == b.tokens);
   CHECK(a.logprobs == b.logprobs);
   // Prompt 1 alone, on its stream of the seed, samples what it samples beside prompt 0.
   ws::model::GenerateOptions o1 = o;
   o1.first_stream = 1;
-  CHECK(m.generate({prompts[1]}, o1).tokens[0] == a.tokens[1]);
+  CHECK(generate(m, {prompts[1]}, o1).tokens[0] == a.tokens[1]);
   o.seed = 124;
-  auto c = m.generate(prompts, o);
+  auto c = generate(m, prompts, o);
   CHECK(c.tokens != a.tokens);
   // Stop on the 3rd token sampled for prompt 0: that sequence ends there, with the stop token.
   o.seed = 123;
   o.stop_tokens = {a.tokens[0][2]};
-  auto d = m.generate(prompts, o);
+  auto d = generate(m, prompts, o);
   CHECK(d.finish[0] == ws::model::Finish::Stop);
   CHECK(d.tokens[0].size() <= 3);
   CHECK(d.tokens[0].back() == a.tokens[0][2]);
@@ -233,7 +252,7 @@ TEST(step_callback_per_sequence_limits_and_cancel) {
   o.max_new_tokens = 12;
   o.temperature = 1.0f;
   o.seed = 7;
-  auto all = m.generate(prompts, o);
+  auto all = generate(m, prompts, o);
 
   // Every token reaches on_step once, in order, with its logprob.
   std::vector<std::vector<int32_t>> seen(3);
@@ -244,23 +263,23 @@ TEST(step_callback_per_sequence_limits_and_cancel) {
       seen_lp[st.seq[i]].push_back(st.logprob[i]);
     }
   };
-  auto g = m.generate(prompts, o);
+  auto g = generate(m, prompts, o);
   CHECK(seen == g.tokens);
   CHECK(seen_lp == g.logprobs);
 
   // Per-sequence limits cut each sequence at its own length; the others are unchanged.
   o.on_step = nullptr;
   o.max_new_per_seq = {3, 12, 5};
-  auto lim = m.generate(prompts, o);
+  auto lim = generate(m, prompts, o);
   for (int s = 0; s < 3; ++s) {
     CHECK((int)lim.tokens[s].size() == o.max_new_per_seq[s]);
     CHECK(std::equal(lim.tokens[s].begin(), lim.tokens[s].end(), all.tokens[s].begin()));
     CHECK(lim.finish[s] == Finish::Length);
   }
   o.max_new_per_seq = {3, 13, 5};
-  CHECK_THROWS(m.generate(prompts, o));
+  CHECK_THROWS(generate(m, prompts, o));
   o.max_new_per_seq = {3, 12};
-  CHECK_THROWS(m.generate(prompts, o));
+  CHECK_THROWS(generate(m, prompts, o));
   o.max_new_per_seq.clear();
 
   // Cancelling sequence 1 once it has 4 tokens: it keeps those 4, the others are as before.
@@ -271,7 +290,7 @@ TEST(step_callback_per_sequence_limits_and_cancel) {
     for (int s : st.seq)
       if (s == 1 && ++got1 == 4) cancel[1] = 1;
   };
-  auto c = m.generate(prompts, o);
+  auto c = generate(m, prompts, o);
   CHECK(c.tokens[1].size() == 4);
   CHECK(c.finish[1] == Finish::Cancelled);
   CHECK(std::equal(c.tokens[1].begin(), c.tokens[1].end(), all.tokens[1].begin()));
@@ -293,11 +312,11 @@ TEST(prefill_in_groups_equals_one_pass_and_the_arena_stays_small) {
   ws::model::GenerateOptions o;
   o.max_new_tokens = 5;
   o.temperature = 0.0f;
-  auto g = m.generate(prompts, o);
+  auto g = generate(m, prompts, o);
   for (int s = 0; s < 9; ++s) {
     Qwen2 one(tiny_config(true));
     randomise(one, 46);
-    CHECK(one.generate({prompts[s]}, o).tokens[0] == g.tokens[s]);
+    CHECK(generate(one, {prompts[s]}, o).tokens[0] == g.tokens[s]);
   }
   // the arena is that of the longest group's inference pass (4 prompts), not of 9000 tokens
   Qwen2 ref(tiny_config(true));
@@ -328,6 +347,44 @@ TEST(prefill_in_groups_equals_one_pass_and_the_arena_stays_small) {
   t64.accumulate(small.batch(), obj, nullptr);
   t.accumulate(small.batch(), obj, nullptr);
   CHECK(t.arena_bytes() == t64.arena_bytes());
+}
+
+// The sizes the engine reports without a model (what lib/train/micro-batch.ts sizes batches by)
+// are the buffers a model then allocates: the arena of an inference pass and of a training step,
+// and the flat parameter buffer.
+TEST(measured_sizes_are_what_the_model_allocates) {
+  using ws::model::Device;
+  for (bool tied : {false, true}) {
+    const Qwen2Config cfg = tiny_config(tied);
+    Qwen2 m(cfg);
+    randomise(m, 47);
+    int64_t flat = 0;
+    auto layout = Qwen2::layout(cfg, &flat);
+    CHECK(flat == m.flat_size());
+    CHECK(layout.size() == m.params().size());
+    for (size_t i = 0; i < layout.size(); ++i)
+      CHECK(layout[i].name == m.params()[i].name && layout[i].offset == m.params()[i].offset);
+    Packed p;
+    for (auto& s : some_seqs(cfg.vocab_size, 48)) p.add(s);
+    const int T = (int)p.tokens.size();
+    std::vector<float> lp(T);
+    m.logprobs(p.batch(), 1.0f, lp.data());
+    CHECK(m.arena_bytes() == Qwen2::measure_arena(cfg, Device::CPU, T, false));
+    ws::cpu::HeadObjective obj;
+    m.accumulate(p.batch(), obj, nullptr);
+    CHECK(m.arena_bytes() == Qwen2::measure_arena(cfg, Device::CPU, T, true));
+    CHECK(Qwen2::measure_arena(cfg, Device::CPU, T, true) > 2 * Qwen2::measure_arena(cfg, Device::CPU, T, false));
+    // bf16 activations on CUDA: less than the fp32 arena, more than half of it (fp32 statistics)
+    const size_t cpu = Qwen2::measure_arena(cfg, Device::CPU, 4096, true);
+    const size_t gpu = Qwen2::measure_arena(cfg, Device::CUDA, 4096, true);
+    CHECK(gpu < cpu && 2 * gpu > cpu);
+    // generation: the KV cache grows by 2 (k, v) x layers x kv_dim activations per cache row
+    const int64_t kv_row = 2LL * cfg.num_layers * cfg.num_kv_heads * cfg.head_dim * 4;
+    CHECK((int64_t)(Qwen2::measure_generation(cfg, Device::CPU, 3, 128) -
+                    Qwen2::measure_generation(cfg, Device::CPU, 3, 64)) == 3 * 64 * kv_row);
+  }
+  CHECK_THROWS(Qwen2::measure_arena(tiny_config(false), ws::model::Device::CPU, 0, false));
+  CHECK_THROWS(Qwen2::measure_generation(tiny_config(false), ws::model::Device::CPU, 1, 0));
 }
 
 int main() { return wstest::run_tests(); }

@@ -40,10 +40,14 @@ Qwen2Config small_config() {
 void randomise(Qwen2& m, uint64_t seed) {
   m.init_random(seed, 0.7f);
   auto r = wstest::randn(m.flat_size(), seed + 1, 0.5f);
-  for (auto& p : m.params())
-    if (p.shape.size() == 1)
-      for (int64_t i = 0; i < p.numel; ++i) m.param_data()[p.offset + i] += r[p.offset + i];
-  float* x = m.param_data() + m.params()[0].offset;
+  m.write_host(false, [&](ws::model::HostState& h) {
+    for (auto& p : m.params())
+      if (p.shape.size() == 1)
+        for (int64_t i = 0; i < p.numel; ++i) h.params[p.offset + i] += r[p.offset + i];
+  });
+  std::vector<float> all;
+  m.read_host(false, [&](const ws::model::HostState& h) { all.assign(h.params, h.params + m.flat_size()); });
+  float* x = all.data() + m.params()[0].offset;
   const uint32_t special[] = {0x3f808000u /* tie, even */,
                               0x3f818000u /* tie, odd */,
                               0x3f80ffffu,
@@ -51,6 +55,13 @@ void randomise(Qwen2& m, uint64_t seed) {
                               0x7f7fffffu /* rounds to inf in f16 */,
                               0x80000000u};
   for (size_t i = 0; i < sizeof special / sizeof special[0]; ++i) std::memcpy(&x[i], &special[i], 4);
+  m.write_host(false, [&](ws::model::HostState& h) { std::memcpy(h.params, all.data(), all.size() * sizeof(float)); });
+}
+
+std::vector<float> host_params(Qwen2& m) {
+  std::vector<float> out;
+  m.read_host(false, [&](const ws::model::HostState& h) { out.assign(h.params, h.params + m.flat_size()); });
+  return out;
 }
 
 uint32_t bits(float f) {
@@ -86,12 +97,13 @@ std::string temp_dir(const std::string& tag) {
 
 void check_loaded(const Qwen2& want_src, Qwen2& got, ws::io::DType dt, const char* what) {
   Qwen2& src = const_cast<Qwen2&>(want_src);
+  const std::vector<float> src_params = host_params(src), got_params = host_params(got);
   int bad = 0;
   for (auto& p : src.params()) {
     for (int64_t i = 0; i < p.numel; ++i) {
-      float x = src.param_data()[p.offset + i];
+      float x = src_params[p.offset + i];
       float want = dt == ws::io::DType::F32 ? x : dt == ws::io::DType::BF16 ? bf16_reference(x) : f16_reference(x);
-      float have = got.param_data()[p.offset + i];
+      float have = got_params[p.offset + i];
       if (bits(have) != bits(want) && bad++ < 5)
         std::printf("  %s: %s[%lld]: got %08x, want %08x (saved %08x)\n", what, p.name.c_str(), (long long)i,
                     bits(have), bits(want), bits(x));

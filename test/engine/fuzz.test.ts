@@ -120,6 +120,19 @@ function specs(): Record<string, Spec> {
   const mtok = [1, 5, 10, 0, 2, 2],
     mpos = [0, 1, 2, 0, 1, 2],
     mcu = [0, 3, 6];
+  const config = () =>
+    obj('config', [
+      int('config.vocabSize', MV, 1, 1 << 22),
+      int('config.hiddenSize', 16, 1, 1 << 16),
+      int('config.intermediateSize', 24, 1, 1 << 18),
+      int('config.numLayers', 1, 1, 1024),
+      int('config.numHeads', 4, 1, 1024),
+      int('config.numKvHeads', 2, 1, 1024),
+      int('config.headDim', 4, 2, 4096),
+      real('config.rmsEps', 1e-6, 1e-12, 1),
+      real('config.ropeTheta', 10000, 1, 1e12),
+      bool('config.tied', true),
+    ]);
   const batch = () => [ids('tokens', mtok, 0, MV), ids('positions', mpos, 0, 1 << 24), cu('cuSeqlens', mcu)];
   const haveBlas = cpu().kernels.haveBlas() as boolean;
   return {
@@ -310,20 +323,16 @@ function specs(): Record<string, Spec> {
       ],
     },
 
-    Model: {
+    Model: { args: [config()] },
+    measureArena: {
+      args: [config(), str('device', 'cuda', ['gpu', 'CPU', '']), int('tokens', 5, 1, 1 << 24), bool('train', true)],
+    },
+    measureGeneration: {
       args: [
-        obj('config', [
-          int('config.vocabSize', MV, 1, 1 << 22),
-          int('config.hiddenSize', 16, 1, 1 << 16),
-          int('config.intermediateSize', 24, 1, 1 << 18),
-          int('config.numLayers', 1, 1, 1024),
-          int('config.numHeads', 4, 1, 1024),
-          int('config.numKvHeads', 2, 1, 1024),
-          int('config.headDim', 4, 2, 4096),
-          real('config.rmsEps', 1e-6, 1e-12, 1),
-          real('config.ropeTheta', 10000, 1, 1e12),
-          bool('config.tied', true),
-        ]),
+        config(),
+        str('device', 'cpu', ['gpu', 'Cuda', '']),
+        int('sequences', 3, 1, 1 << 20),
+        int('maxLen', 9, 1, 1 << 24),
       ],
     },
     'Model#initRandom': { args: [int('seed', 3, 0, 2 ** 53), real('std', 0.1, 0, 10)] },
@@ -364,10 +373,10 @@ function specs(): Record<string, Spec> {
     'Model#stepCount': { args: [], noArgs: true },
     'Model#numParams': { args: [], noArgs: true },
     'Model#tensorNames': { args: [], noArgs: true },
+    'Model#arenaBytes': { args: [], noArgs: true },
     'Model#generate': {
       args: [
-        ids('prompts', [3, 4, 1], 0, MV),
-        cu('promptCuSeqlens', [0, 1, 3]),
+        ...batch(),
         obj('options', [
           int('options.maxNewTokens', 2, 1, 1 << 20),
           real('options.temperature', 0.7, 0, 1e6),
@@ -641,7 +650,7 @@ function exported(): Target[] {
         walk(value as Record<string, unknown>, `${path}.`);
     }
   };
-  walk(cpu() as Record<string, unknown>, '');
+  walk(cpu() as unknown as Record<string, unknown>, '');
   return out;
 }
 

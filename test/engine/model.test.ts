@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { packSequences } from '../../lib/data/batch.js';
+import { packSequences } from '../../lib/engine/batch.js';
 import { initModel, loadModel, type Model } from '../../lib/index.js';
 import { cpu, cuda } from '../../lib/engine/addon.js';
 import { nativeConfig } from '../../lib/engine/config.js';
@@ -201,8 +201,14 @@ test('onTokens sees every token once, in order; per-prompt limits; a signal stop
       }),
   });
   t.deepEqual(g, all);
-  t.deepEqual(seen, all.tokens);
-  t.deepEqual(seenLp, all.logprobs);
+  t.deepEqual(
+    seen,
+    all.tokens.map((x) => [...x]),
+  );
+  t.deepEqual(
+    seenLp,
+    all.logprobs.map((x) => [...x]),
+  );
 
   const lim = await m.generate(prompts, { ...o, maxNewTokens: [3, 30, 7] });
   t.deepEqual(lim.tokens, [all.tokens[0].slice(0, 3), all.tokens[1], all.tokens[2].slice(0, 7)]);

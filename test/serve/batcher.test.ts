@@ -49,7 +49,11 @@ function engine(per = 1) {
       }
       await new Promise((r) => setImmediate(r));
     }
-    return { tokens, logprobs: tokens.map((t) => t.map(() => -1)), finishReasons };
+    return {
+      tokens: tokens.map((t) => Int32Array.from(t)),
+      logprobs: tokens.map((t) => new Float32Array(t.length).fill(-1)),
+      finishReasons,
+    };
   };
   return {
     calls,

@@ -57,7 +57,11 @@ function scripted(pauseAt: number) {
       await new Promise((r) => setTimeout(r, 1));
     }
     state.finished = true;
-    return { tokens, logprobs: tokens.map((t) => t.map(() => -1)), finishReasons };
+    return {
+      tokens: tokens.map((t) => Int32Array.from(t)),
+      logprobs: tokens.map((t) => new Float32Array(t.length).fill(-1)),
+      finishReasons,
+    };
   };
   return { model: m, state, resume, ids };
 }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 
 import test from 'ava';
 
+import { presetConfig } from '../../lib/engine/init.js';
+import { kvCacheBytesPerToken } from '../../lib/engine/memory.js';
 import { loadModel, Model } from '../../lib/engine/model.js';
 import { GRPO_PAPER, grpo } from '../../lib/train/grpo.js';
 import { readMetrics } from '../../lib/train/metrics.js';
@@ -126,18 +128,19 @@ test('generationBatch: sampling a step in pieces gives the same completions, met
 });
 
 test("'auto' generation batch: as many sequences as half the budget holds, at least one, at most all", (t) => {
-  const q05 = {
-    hiddenSize: 896,
-    intermediateSize: 4864,
-    numHiddenLayers: 24,
-    numAttentionHeads: 14,
-    numKeyValueHeads: 2,
-    headDim: 64,
-    vocabSize: 151936,
-  };
-  // 24 layers × (k, v) × 2 KV heads × 64 × 4 bytes = 24,576 bytes per cached token, + fp32 logits
-  t.is(generationBytesPerSequence(q05, 'cpu', 4396), 4396 * 24576 + 4 * 151936);
-  t.is(generationBytesPerSequence(q05, 'cuda', 4396), 4396 * 12288 + 4 * 151936);
+  const q05 = presetConfig('qwen2.5-0.5b');
+  // The engine's measure: 24 layers × (k, v) × 2 KV heads × 64 × 4 bytes = 24,576 bytes per
+  // cached token (bf16 on CUDA: half), plus the fp32 logits row and one decoding step's activations.
+  t.is(kvCacheBytesPerToken(q05, 'cpu'), 24576);
+  t.is(kvCacheBytesPerToken(q05, 'cuda'), 12288);
+  for (const [device, kv] of [
+    ['cpu', 24576],
+    ['cuda', 12288],
+  ] as const) {
+    const perSeq = generationBytesPerSequence(q05, device, 4396);
+    t.true(perSeq > 4396 * kv + 4 * 151936, `${device}: ${perSeq}`);
+    t.true(perSeq < 4396 * kv + 4 * 151936 + 2 ** 20, `${device}: ${perSeq}`);
+  }
   const GiB = 2 ** 30;
   const r = resolveGenerationBatch('auto', {
     config: q05,
@@ -146,7 +149,8 @@ test("'auto' generation batch: as many sequences as half the budget holds, at le
     total: 100,
     budgetBytes: 8 * GiB,
   });
-  t.is(r.sequences, Math.floor((4 * GiB) / (4396 * 24576 + 4 * 151936)));
+  t.is(r.sequences, 39);
+  t.is(r.sequences, Math.floor((4 * GiB) / generationBytesPerSequence(q05, 'cpu', 4396)));
   t.true(r.sequences * generationBytesPerSequence(q05, 'cpu', 4396) <= 4 * GiB);
   t.is(
     resolveGenerationBatch('auto', { config: q05, device: 'cpu', maxLen: 4396, total: 100, budgetBytes: 1e6 })

@@ -1,6 +1,6 @@
 import test from 'ava';
 
-import { checkBatch, packSequences } from '../../lib/data/batch.js';
+import { checkBatch, packSequences } from '../../lib/engine/batch.js';
 
 const seq = (ids: number[], mask: number[]) => ({ ids: Int32Array.from(ids), tokenWeights: Float32Array.from(mask) });
 
