@@ -1,6 +1,6 @@
 import test from 'ava';
 
-import { checkBatch, packSequences } from '../../lib/engine/batch.js';
+import { checkBatch, packSequences, packTokens } from '../../lib/engine/batch.js';
 
 const seq = (ids: number[], mask: number[]) => ({ ids: Int32Array.from(ids), tokenWeights: Float32Array.from(mask) });
 
@@ -34,4 +34,26 @@ test('checkBatch names the field at fault', (t) => {
   });
   t.throws(() => packSequences([seq([], [])]), { message: /sequence 0 is empty/ });
   t.throws(() => packSequences([seq([1, 2], [0])]), { message: /sequence 0 has 2 ids but 1/ });
+});
+
+test('packTokens lays plain and typed token arrays end to end, naming the argument at fault', (t) => {
+  const p = packTokens('prompts', [[5, 6, 7], Int32Array.from([9]), [1, 2]], 10);
+  t.deepEqual([...p.tokens], [5, 6, 7, 9, 1, 2]);
+  t.deepEqual([...p.positions], [0, 1, 2, 0, 0, 1]);
+  t.deepEqual([...p.cuSeqlens], [0, 3, 4, 6]);
+  t.notThrows(() => checkBatch({ ...p, weights: new Float32Array(6) }, 10));
+  t.throws(() => packTokens('prompts', [[1], []]), { instanceOf: RangeError, message: 'prompts[1] is empty' });
+  t.throws(() => packTokens('prompts', [[1], [2, 10]], 10), {
+    instanceOf: RangeError,
+    message: 'prompts[1][1] = 10 is not a token id in [0, 10)',
+  });
+  t.throws(() => packTokens('prompts', [[1], [0.5]], 10), {
+    instanceOf: RangeError,
+    message: /prompts\[1\]\[0\] = 0\.5/,
+  });
+  t.throws(() => packTokens('seqs', [[1], 'ab' as unknown as number[]]), {
+    instanceOf: TypeError,
+    message: 'seqs[1] must be an array of token ids',
+  });
+  t.throws(() => packTokens('seqs', 3 as unknown as number[][]), { instanceOf: TypeError });
 });
