@@ -475,9 +475,9 @@ export class Model {
 
 /**
  * AdamW over a model (no decay on biases and norm weights, as the Hugging Face Trainer does),
- * global gradient-norm clipping, and gradient accumulation: `step(b, {accumulate: true})` (or
- * `backward(b)`) only adds gradients; the next `step(b)` without it (or `update()`) adds its own,
- * then clips and updates once.
+ * global gradient-norm clipping, and gradient accumulation: `step(b, {accumulate: true})` only
+ * adds gradients; the next `step(b)` without it (or `update()`) adds its own, then clips and
+ * updates once.
  */
 export class Trainer {
   readonly model: Model;
@@ -556,16 +556,6 @@ export class Trainer {
       const gradNorm = opts.accumulate ? null : await this.optimizerStep();
       return { loss: r.loss, gradNorm, tokens, clipped: r.clipped, logprobs: r.logprobs, updated: gradNorm !== null };
     });
-  }
-
-  /** Adds one batch's gradients without updating (same as step(batch, {...opts, accumulate: true})). */
-  async backward(batch: Batch, opts: Omit<StepOptions, 'accumulate'> = {}): Promise<StepResult> {
-    return this.step(batch, { ...opts, accumulate: true });
-  }
-
-  /** Same as {@link backward}: forward + backward of one micro-batch, gradients add up until update(). */
-  async accumulate(batch: Batch, objective: Omit<StepOptions, 'accumulate'> = {}): Promise<StepResult> {
-    return this.step(batch, { ...objective, accumulate: true });
   }
 
   /**
