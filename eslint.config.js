@@ -38,9 +38,4 @@ export default tseslint.config(
     files: ['test/serve/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'warn' },
   },
-  {
-    // lib/engine's binding is being typed (issue 12, item 1); until then `any` there warns.
-    files: ['lib/engine/**'],
-    rules: { '@typescript-eslint/no-explicit-any': 'warn' },
-  },
 );
