@@ -79,7 +79,11 @@ export interface NativeGeneration {
 
 /** The native Qwen2 model (native/napi/model.cc): one computation at a time, on a worker thread. */
 export interface NativeModel {
-  load(dir: string): Promise<void>;
+  /**
+   * Resolves with the bytes of tensor data read. onProgress(done, total) runs on the main thread
+   * after chunks of about 64 MiB; returning true (or throwing) stops the load before its next chunk.
+   */
+  load(dir: string, onProgress?: (done: number, total: number) => boolean): Promise<number>;
   initRandom(seed: number, std: number): Promise<void>;
   logprobs(
     tokens: Int32Array,
