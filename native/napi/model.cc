@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
@@ -26,6 +27,9 @@
 
 namespace ws::napi {
 namespace {
+
+// The longest a load waits for the main thread to answer one progress report.
+constexpr std::chrono::milliseconds kProgressWait{2000};
 
 using ws::model::Qwen2;
 using ws::model::Qwen2Config;
@@ -280,9 +284,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   // load(dir, onProgress?) -> Promise<number> (bytes of tensor data read). A fresh model is
   // written in place; one that holds weights keeps them unless every tensor was read (qwen2_io.h).
-  // onProgress(done, total) runs on the main thread after chunks of about 64 MiB, the latest
-  // counts only (calls may still arrive after the Promise settles); when it returns true (or
-  // throws), the load stops before its next chunk and the Promise rejects with "loading aborted".
+  // onProgress(done, total) runs on the main thread after each chunk of about 64 MiB, and the next
+  // chunk waits for its answer (at most kProgressWait; a slower main thread gets the latest counts
+  // only); when it returns true (or throws), the load stops before its next chunk and the Promise
+  // rejects with "loading aborted".
   Napi::Value load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::string dir = path_arg(env, arg(info, 0), "dir");
@@ -292,6 +297,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       Napi::ThreadSafeFunction tsfn;
       std::atomic<bool> cancel{false}, scheduled{false};
       std::atomic<uint64_t> done{0}, total{0};
+      std::mutex mu;  // with cv: the worker waits (at most kProgressWait) for the call to be answered
+      std::condition_variable cv;
     };
     std::shared_ptr<Progress> pr;
     if (!absent(on_progress)) {
@@ -317,8 +324,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             pr->done = done;
             pr->total = all;
             if (pr->scheduled.exchange(true)) return;  // one call on its way reads the latest counts
-            pr->tsfn.NonBlockingCall([pr](Napi::Env, Napi::Function js) {
-              pr->scheduled = false;
+            napi_status st = pr->tsfn.NonBlockingCall([pr](Napi::Env, Napi::Function js) {
               try {
                 Napi::Value r = js.Call({Napi::Number::New(js.Env(), (double)pr->done.load()),
                                          Napi::Number::New(js.Env(), (double)pr->total.load())});
@@ -326,7 +332,21 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
               } catch (const Napi::Error&) {
                 pr->cancel = true;
               }
+              {
+                std::lock_guard<std::mutex> lk(pr->mu);
+                pr->scheduled = false;
+              }
+              pr->cv.notify_all();
             });
+            if (st != napi_ok) {
+              pr->scheduled = false;
+              return;
+            }
+            // Each chunk's report is answered before the next chunk starts, so a stop asked for in
+            // onProgress takes effect at once; a main thread that does not answer within
+            // kProgressWait (busy, or shutting down) never holds the load longer than that.
+            std::unique_lock<std::mutex> lk(pr->mu);
+            pr->cv.wait_for(lk, kProgressWait, [&] { return !pr->scheduled.load(); });
           };
           if (pr) ctl.cancel = &pr->cancel;
           naming("dir", [&] { ws::model::load_weights(*m, dir, ctl); });

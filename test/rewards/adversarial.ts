@@ -70,7 +70,7 @@ export function attacks(c: Context): Record<string, string> {
     'fork bomb': `import os\nwhile True:\n    try: os.fork()\n    except OSError: pass\n`,
     'allocate 8 GB': `x = bytearray(8 * 1024 ** 3)\n${CORRECT}`,
     'map 40 x 256 MB': `import mmap\nm = [mmap.mmap(-1, 256 << 20) for _ in range(40)]\n${CORRECT}`,
-    'fill its folder with files under the size limit': `import os\nn = 0\ntry:\n    for i in range(1000):\n        with open('f%d' % i, 'wb') as f:\n            f.write(b'x' * (8 << 20))\n        n += 8\nexcept OSError as e:\n    print('stopped', e)\nprint('WROTE_MB', n)\n${WRONG}`,
+    'fill its folder with files under the size limit': `import os\nn = 0\ntry:\n    for i in range(1000):\n        with open('f%d' % i, 'wb') as f:\n            f.write(b'x' * (8 << 20))\n        n += 8\n        print('WROTE_MB', n, flush=True)\nexcept OSError as e:\n    print('stopped', e)\nprint('WROTE_MB', n)\n${WRONG}`,
     'fill /dev/shm, /var/tmp, / and /dev': `import os\nfor d in ('/dev/shm', '/var/tmp', '/', '/dev', '/run/lock'):\n    try:\n        with open(os.path.join(d, 'warmstart-bomb'), 'wb') as f:\n            for _ in range(64): f.write(b'x' * (1 << 20))\n        print('WROTE', d)\n    except OSError as e:\n        print('refused', d, e)\n${WRONG}`,
     'flood stdout and stderr': `import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n    sys.stderr.write('y' * 65536)\n`,
     'busy loop': 'while True:\n    pass\n',
@@ -115,7 +115,8 @@ export async function runSuite(
   sandbox: Sandbox,
   c: Context,
 ): Promise<{ outcomes: Outcome[]; control: RunResult; leftovers: string[] }> {
-  const limits = { timeoutMs: 2000, cpuSeconds: 1 };
+  // 6 s of wall time: an interpreter pair starts in ~1.5 s on a loaded 2-core machine; CPU stays at 1 s.
+  const limits = { timeoutMs: 6000, cpuSeconds: 1 };
   // Not isolated and not root, these would kill the test runner itself (same uid, same PID space).
   const unsafe = !sandbox.isolated() && !sandbox.uids.length ? SELF_HARMING : [];
   const outcomes = await Promise.all(

@@ -81,7 +81,10 @@ function checkSuite(
   const byName = new Map(r.outcomes.map((o) => [o.name, o]));
   t.notRegex(byName.get('read a host file')!.stdout, new RegExp(SECRET), `${who}: read a host file`);
   t.notRegex(byName.get('fill /dev/shm, /var/tmp, / and /dev')!.stdout, /WROTE/);
-  const mb = /WROTE_MB (\d+)/.exec(byName.get('fill its folder with files under the size limit')!.stdout);
+  // the last count it printed (it prints as it goes, in case the time-out ends it first)
+  const mb = [...byName.get('fill its folder with files under the size limit')!.stdout.matchAll(/WROTE_MB (\d+)/g)].at(
+    -1,
+  );
   t.truthy(mb, `${who}: the disk bomb did not report`);
   t.true(Number(mb![1]) <= 64, `${who}: wrote ${mb![1]} MB into a 64 MB folder`);
   t.notRegex(byName.get('become root')!.stdout, /ROOT/);
