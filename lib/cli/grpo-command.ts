@@ -6,14 +6,15 @@ import { Option, type Command } from 'commander';
 
 import type { Device } from '../engine/model.js';
 import { checkDeviceFlag, deviceOption, microBatchOption, parseGenerationBatch } from './device.js';
-import { overrides, parseInteger, parseNumber, parsePair } from './flags.js';
-import { progressReporter, stopAfterStep } from './run-output.js';
+import { overrides, parseInteger, parseNumber } from './flags.js';
+import { addOptimizerOptions, OPTIMIZER_OVERRIDES } from './optimizer-flags.js';
+import { progressReporter, saveTrainedModel, stopAfterStep } from './run-output.js';
 
 // Flags not listed by name keep commander's loose record; the parsed numbers are typed.
 type Opts = Record<string, string | number | boolean | string[] | undefined> & { examples: number; clipHigh?: number };
 
 export function registerGrpo(program: Command): void {
-  program
+  const cmd = program
     .command('grpo')
     .description('RLVR: Dr. GRPO on a few verifiable examples (math, humaneval, mmlu-pro, kk, or your reward module)')
     .requiredOption('--model <dir>', 'policy model folder')
@@ -35,12 +36,8 @@ export function registerGrpo(program: Command): void {
       parseInteger('--max-completion-length'),
     )
     .option('--temperature <x>', 'sampling temperature', parseNumber('--temperature'))
-    .option('--top-p <x>', 'nucleus sampling mass', parseNumber('--top-p'))
-    .option('--lr <x>', 'peak learning rate', parseNumber('--lr'))
-    .option('--betas <b1,b2>', 'AdamW betas', parsePair('--betas'))
-    .option('--weight-decay <x>', 'AdamW weight decay', parseNumber('--weight-decay'))
-    .option('--warmup-steps <n>', 'linear warmup steps, then constant', parseInteger('--warmup-steps'))
-    .option('--max-grad-norm <x>', 'gradient clipping', parseNumber('--max-grad-norm'))
+    .option('--top-p <x>', 'nucleus sampling mass', parseNumber('--top-p'));
+  addOptimizerOptions(cmd)
     .option('--clip <x>', 'PPO ratio clip epsilon (both sides)', parseNumber('--clip'))
     .option('--clip-high <x>', 'upper clip epsilon, if different', parseNumber('--clip-high'))
     .option('--beta <x>', 'k3 KL coefficient against the frozen starting model (0: none)', parseNumber('--beta'))
@@ -76,11 +73,7 @@ export function registerGrpo(program: Command): void {
         maxCompletionLength: 'maxCompletionLength',
         temperature: 'temperature',
         topP: 'topP',
-        lr: 'lr',
-        betas: 'betas',
-        weightDecay: 'weightDecay',
-        warmupSteps: 'warmupSteps',
-        maxGradNorm: 'maxGradNorm',
+        ...OPTIMIZER_OVERRIDES,
         clip: 'clipLow',
         beta: 'beta',
         mu: 'mu',
@@ -126,12 +119,7 @@ export function registerGrpo(program: Command): void {
             }),
           onLog: (m) => rep.log(m),
         });
-        rep.finish();
-        if (r.aborted) {
-          console.log(`stopped at step ${r.steps}/${config.steps}; checkpoint ${r.checkpoint}; continue with --resume`);
-          return;
-        }
-        await r.model.save(out, { tokenizerFrom: o.model as string });
+        if (!(await saveTrainedModel(rep, r, config.steps, out, o.model as string))) return;
         console.log(`trained model written to ${out}; metrics in ${join(runDir, 'metrics.jsonl')}`);
       } finally {
         stop.dispose();

@@ -1,5 +1,6 @@
 // What the long commands (sft, grpo, eval, demo) show while they run: one progress display per
 // phase, log lines that do not break it, and the stop message of the first Ctrl-C.
+import type { Model } from '../engine/model.js';
 import { Progress } from '../train/progress.js';
 import { stopOnSignal } from './flags.js';
 
@@ -34,4 +35,22 @@ export function stopAfterStep(rep: Reporter): { signal: AbortSignal; dispose: ()
   return stopOnSignal((sig) =>
     rep.log(`${sig}: stopping after this step and writing a checkpoint (again to quit at once)`),
   );
+}
+
+// The end of a training run: a stopped one names its checkpoint and returns false; a finished one
+// saves its model to `out` (tokenizer files from `modelDir`) and returns true.
+export async function saveTrainedModel(
+  rep: Reporter,
+  r: { aborted: boolean; steps: number; checkpoint: string | null; model: Model },
+  totalSteps: number,
+  out: string,
+  modelDir: string,
+): Promise<boolean> {
+  rep.finish();
+  if (r.aborted) {
+    console.log(`stopped at step ${r.steps}/${totalSteps}; checkpoint ${r.checkpoint}; continue with --resume`);
+    return false;
+  }
+  await r.model.save(out, { tokenizerFrom: modelDir });
+  return true;
 }

@@ -6,14 +6,15 @@ import { Option, type Command } from 'commander';
 
 import type { Device } from '../engine/model.js';
 import { checkDeviceFlag, deviceOption, microBatchOption } from './device.js';
-import { overrides, parseInteger, parseNumber, parsePair } from './flags.js';
-import { progressReporter, stopAfterStep } from './run-output.js';
+import { overrides, parseInteger } from './flags.js';
+import { addOptimizerOptions, OPTIMIZER_OVERRIDES } from './optimizer-flags.js';
+import { progressReporter, saveTrainedModel, stopAfterStep } from './run-output.js';
 
 // Flags not listed by name keep commander's loose record; the parsed numbers are typed.
 type Opts = Record<string, string | number | boolean | string[] | undefined> & { maxLength: number };
 
 export function registerSft(program: Command): void {
-  program
+  const cmd = program
     .command('sft')
     .description('warmup: supervised fine-tuning on reasoning traces, loss on the completion only')
     .requiredOption('--model <dir>', 'base model folder (Hugging Face Qwen2)')
@@ -41,12 +42,8 @@ export function registerSft(program: Command): void {
         .default('all'),
     )
     .option('--skip-bad', 'skip unreadable records (counted) instead of failing')
-    .option('--epochs <n>', 'epochs', parseInteger('--epochs'))
-    .option('--lr <x>', 'peak learning rate', parseNumber('--lr'))
-    .option('--betas <b1,b2>', 'AdamW betas', parsePair('--betas'))
-    .option('--weight-decay <x>', 'AdamW weight decay', parseNumber('--weight-decay'))
-    .option('--warmup-steps <n>', 'linear warmup steps, then constant', parseInteger('--warmup-steps'))
-    .option('--max-grad-norm <x>', 'gradient clipping', parseNumber('--max-grad-norm'))
+    .option('--epochs <n>', 'epochs', parseInteger('--epochs'));
+  addOptimizerOptions(cmd)
     .addOption(microBatchOption())
     .option('--grad-accum <n>', 'micro-batches per optimizer step', parseInteger('--grad-accum'))
     .option('--val <n>', 'examples held out for the validation loss', parseInteger('--val'))
@@ -80,11 +77,7 @@ export function registerSft(program: Command): void {
       ]);
       const config = overrides(SFT_PAPER, o, {
         epochs: 'epochs',
-        lr: 'lr',
-        betas: 'betas',
-        weightDecay: 'weightDecay',
-        warmupSteps: 'warmupSteps',
-        maxGradNorm: 'maxGradNorm',
+        ...OPTIMIZER_OVERRIDES,
         microBatchTokens: 'microBatchTokens',
         gradAccum: 'gradAccum',
         val: 'valExamples',
@@ -142,12 +135,7 @@ export function registerSft(program: Command): void {
           onProgress: (p) => rep.update('sft', p.step, p.totalSteps, { loss: p.metrics.loss as number }),
           onLog: (m) => rep.log(m),
         });
-        rep.finish();
-        if (r.aborted) {
-          console.log(`stopped at step ${r.steps}/${r.totalSteps}; checkpoint ${r.checkpoint}; continue with --resume`);
-          return;
-        }
-        await r.model.save(out, { tokenizerFrom: o.model as string });
+        if (!(await saveTrainedModel(rep, r, r.totalSteps, out, o.model as string))) return;
         console.log(
           `warmed-up model written to ${out} (${r.steps} steps, validation loss ${r.valLoss?.toFixed(4) ?? '-'}); metrics in ${join(runDir, 'metrics.jsonl')}`,
         );
