@@ -96,6 +96,8 @@ export interface NativeModel {
     positions: Int32Array,
     cuSeqlens: Int32Array,
     objective: NativeObjective,
+    /** Activation checkpointing: keep each layer's input only, recompute its activations in the backward. */
+    recompute?: boolean,
   ): Promise<NativeAccumulateResult>;
   /** Resolves with the global gradient norm before clipping. */
   optimizerStep(options: NativeAdamW): Promise<number>;
@@ -106,6 +108,8 @@ export interface NativeModel {
   tensorNames(): string[];
   /** Bytes of the activation arena the model holds now. */
   arenaBytes(): Promise<number>;
+  /** The accumulated gradients, flat (alignment padding included), in the engine's parameter layout. */
+  gradients(): Promise<Float32Array>;
   /** The prompts are a packed batch (positions count from 0 in each prompt). */
   generate(
     tokens: Int32Array,
@@ -136,8 +140,11 @@ export interface NativeAddon {
   numThreads(): number;
   setNumThreads(threads: number): void;
   Model: new (config: NativeConfig, device?: NativeDevice) => NativeModel;
-  /** Bytes of the activation arena of one pass over `tokens` tokens (train: what backward keeps too). */
-  measureArena(config: NativeConfig, device: NativeDevice, tokens: number, train: boolean): number;
+  /**
+   * Bytes of the activation arena of one pass over `tokens` tokens (train: what backward keeps too;
+   * recompute: a training arena that keeps each layer's input and one layer's activations).
+   */
+  measureArena(config: NativeConfig, device: NativeDevice, tokens: number, train: boolean, recompute?: boolean): number;
   /** Bytes generate() allocates for `sequences` sequences of `maxLen` cache rows (besides its prefill arena). */
   measureGeneration(config: NativeConfig, device: NativeDevice, sequences: number, maxLen: number): number;
   /** The CPU ops (lib/engine/kernels.ts wraps them). */

@@ -5,9 +5,13 @@ import { addon } from './addon.js';
 import { nativeConfig, type Qwen2Config } from './config.js';
 import type { Device } from './model.js';
 
-/** Bytes of the engine's activation arena for one pass over `tokens` tokens (train: with what backward keeps). */
-export function arenaBytes(config: Qwen2Config, device: Device, tokens: number, train: boolean): number {
-  return addon().measureArena(nativeConfig(config), device, tokens, train);
+/**
+ * Bytes of the engine's activation arena for one pass over `tokens` tokens (train: with what
+ * backward keeps; recompute: with activation checkpointing, each layer's input and one layer's
+ * activations, recomputed in the backward).
+ */
+export function arenaBytes(config: Qwen2Config, device: Device, tokens: number, train: boolean, recompute = false): number {
+  return addon().measureArena(nativeConfig(config), device, tokens, train, recompute);
 }
 
 /** Bytes generate() allocates for `sequences` sequences of `maxLen` cache rows each (besides its prefill's arena). */
@@ -21,9 +25,11 @@ export function generationBytes(config: Qwen2Config, device: Device, sequences: 
 const T1 = 2048;
 const T2 = 4096;
 
-/** Bytes the arena grows by per token of a pass (train: a training step's). */
-export function arenaBytesPerToken(config: Qwen2Config, device: Device, train = true): number {
-  return (arenaBytes(config, device, T2, train) - arenaBytes(config, device, T1, train)) / (T2 - T1);
+/** Bytes the arena grows by per token of a pass (train: a training step's; recompute: with activation checkpointing). */
+export function arenaBytesPerToken(config: Qwen2Config, device: Device, train = true, recompute = false): number {
+  return (
+    (arenaBytes(config, device, T2, train, recompute) - arenaBytes(config, device, T1, train, recompute)) / (T2 - T1)
+  );
 }
 
 /** KV-cache bytes one token of one sequence holds during generation (a key and a value row per layer). */

@@ -131,6 +131,12 @@ export interface TrainerOptions {
   weightDecay?: number;
   /** Clip the global gradient norm to this (0 = no clipping). Default 1. */
   maxGradNorm?: number;
+  /**
+   * Activation checkpointing: each step keeps only every layer's input and recomputes a layer's
+   * activations in the backward (about one more forward pass; the same gradients, far less memory).
+   * Default false.
+   */
+  gradientCheckpointing?: boolean;
 }
 
 /**
@@ -486,6 +492,7 @@ export class Trainer {
   readonly eps: number;
   readonly weightDecay: number;
   readonly maxGradNorm: number;
+  readonly gradientCheckpointing: boolean;
 
   /** @internal use model.trainer() */
   constructor(model: Model, opts: TrainerOptions) {
@@ -498,6 +505,9 @@ export class Trainer {
     this.eps = finite('eps', opts.eps ?? 1e-8, 0, 1);
     this.weightDecay = finite('weightDecay', opts.weightDecay ?? 0, 0, 10);
     this.maxGradNorm = finite('maxGradNorm', opts.maxGradNorm ?? 1, 0, 1e30);
+    const gc = opts.gradientCheckpointing ?? false;
+    if (typeof gc !== 'boolean') throw new TypeError(`gradientCheckpointing must be a boolean, got ${String(gc)}`);
+    this.gradientCheckpointing = gc;
   }
 
   /** Optimizer updates done so far (restored by loadState). */
@@ -552,7 +562,13 @@ export class Trainer {
     };
     // forward/backward and the update run as one call on the model's queue
     return this.model.exclusive(async () => {
-      const r = await this.model.native.accumulate(batch.tokens, batch.positions, batch.cuSeqlens, objective);
+      const r = await this.model.native.accumulate(
+        batch.tokens,
+        batch.positions,
+        batch.cuSeqlens,
+        objective,
+        this.gradientCheckpointing,
+      );
       const gradNorm = opts.accumulate ? null : await this.optimizerStep();
       return { loss: r.loss, gradNorm, tokens, clipped: r.clipped, logprobs: r.logprobs, updated: gradNorm !== null };
     });

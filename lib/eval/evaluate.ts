@@ -4,11 +4,11 @@
 // tokens. Every completion is written to a JSONL file with its reward.
 import { createWriteStream } from 'node:fs';
 
-import { mixSeed } from '../train/order.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { Model } from '../engine/model.js';
 import type { PromptedExample, RewardTask } from '../tasks/task.js';
 import { commitFile, tempPath } from '../util/atomic.js';
+import { splitmixSeed as mixSeed } from '../util/random.js';
 
 export interface EvalConfig {
   samples: number; // k

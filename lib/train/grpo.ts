@@ -8,17 +8,22 @@
 //      normaliser P*G*maxCompletionLength (Dr. GRPO); with mu = 1 the old logprobs are the
 //      current ones detached, so the ratio is exactly 1 (as TRL does); with mu > 1 they are the
 //      policy's logprobs before the first update; --beta adds the k3 KL against a frozen reference.
+// Held-out evaluation (evalEvery > 0): pass@1, mean reward and completion length on each held-out
+// set (other domains too: "does RLVR on maths keep the general reasoning"), at step 0, every
+// evalEvery steps and at the end, as metrics lines eval_<set>_pass1 ... . stopWhen 'plateau' stops
+// when the first held-out set's mean reward stops improving (lib/train/plateau.ts).
 // Safe to stop: checkpoints every N steps and when the AbortSignal fires; resume continues with
 // the same data order and sampling seeds.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { packBatches } from '../data/pack.js';
+import { evaluate, EVAL_PAPER } from '../eval/evaluate.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { Generation, Model, Trainer } from '../engine/model.js';
 import { groupAdvantages, drGrpoNormaliser, type RewardScaling } from './advantages.js';
 import { saveCheckpoint } from './checkpoint.js';
-import { appendMetrics, type MetricsRecord } from './metrics.js';
+import { appendMetrics, readMetrics, type MetricsRecord } from './metrics.js';
 import {
   resolveGenerationBatch,
   runMicroBatchTokens,
@@ -26,6 +31,7 @@ import {
   type MicroBatchTokens,
 } from './micro-batch.js';
 import { mixSeed, stepIndices } from './order.js';
+import { checkPlateauConfig, describePlateau, plateau, type PlateauConfig, type PlateauPoint } from './plateau.js';
 import { startRun, trainerOptions, type OptimizerConfig } from './run.js';
 import { warmupConstant } from './schedules.js';
 import type { PromptedExample, RewardTask } from '../tasks/task.js';
@@ -47,6 +53,20 @@ export interface GrpoConfig extends OptimizerConfig {
   generationBatch: GenerationBatch; // sequences per generate() call ('auto': what the KV cache budget holds); the completions do not depend on it
   saveEvery: number; // checkpoint every N steps (0: only at the end and on abort)
   seed: number;
+  gradientCheckpointing?: boolean; // recompute each layer's activations in the backward (same gradients, less memory); default false
+  evalEvery?: number; // held-out evaluation every N steps, at step 0 and at the end (0 or absent: none)
+  evalSamples?: number; // samples per held-out problem (pass@1 mean ± std over them); default 1
+  stopWhen?: 'never' | 'plateau'; // plateau: stop when the first held-out set's mean reward stops improving
+  plateauWindow?: number; // evaluations averaged by the plateau criterion; default 3
+  plateauPatience?: number; // evaluations without improvement before it fires; default 3
+  plateauMinDelta?: number; // the smallest rise that counts as an improvement; default 0
+}
+
+/** A held-out set evaluated during RLVR: `name` keys its metrics (eval_<name>_pass1, ...). */
+export interface HeldOutSet {
+  name: string;
+  task: RewardTask<unknown>;
+  examples: PromptedExample<unknown>[];
 }
 
 // The paper's RLVR settings (issue 8): G 10, P 10, T 0.7, top-p 0.95, lr 1e-6, AdamW (0.9, 0.99),
@@ -74,6 +94,7 @@ export const GRPO_PAPER: GrpoConfig = {
   generationBatch: 'auto',
   saveEvery: 25,
   seed: 0,
+  gradientCheckpointing: true,
 };
 
 export interface GrpoProgress {
@@ -91,6 +112,7 @@ export interface GrpoOptions<E> {
   config: GrpoConfig;
   resume?: boolean;
   reference?: Model; // frozen reference for the KL term (needed when beta > 0)
+  heldOut?: HeldOutSet[]; // evaluated every config.evalEvery steps; the first one drives stopWhen 'plateau'
   signal?: AbortSignal;
   onProgress?: (p: GrpoProgress) => void;
   onLog?: (message: string) => void;
@@ -100,6 +122,8 @@ export interface GrpoResult {
   model: Model; // the trained policy
   steps: number; // optimizer steps done (the run's total when it finished)
   aborted: boolean;
+  /** 'plateau' when the plateau criterion ended the run before config.steps. */
+  stoppedBy: 'plateau' | null;
   checkpoint: string | null;
   metrics: MetricsRecord[];
 }
@@ -131,6 +155,60 @@ export function checkGrpoConfig(c: GrpoConfig): void {
   if (!(c.beta >= 0)) throw new RangeError(`grpo: beta must be >= 0, got ${c.beta}`);
   if (!Number.isInteger(c.saveEvery) || c.saveEvery < 0)
     throw new RangeError(`grpo: saveEvery must be an integer >= 0, got ${c.saveEvery}`);
+  const evalEvery = c.evalEvery ?? 0;
+  if (!Number.isInteger(evalEvery) || evalEvery < 0)
+    throw new RangeError(`grpo: evalEvery must be an integer >= 0, got ${c.evalEvery}`);
+  const samples = c.evalSamples ?? 1;
+  if (!Number.isInteger(samples) || samples < 1)
+    throw new RangeError(`grpo: evalSamples must be a positive integer, got ${c.evalSamples}`);
+  if (c.stopWhen !== undefined && c.stopWhen !== 'never' && c.stopWhen !== 'plateau')
+    throw new RangeError(`grpo: stopWhen must be 'never' or 'plateau', got ${String(c.stopWhen)}`);
+  if (c.stopWhen === 'plateau') {
+    if (evalEvery === 0)
+      throw new RangeError('grpo: stopWhen plateau needs held-out evaluations: set evalEvery (--eval-every) > 0');
+    checkPlateauConfig(plateauConfig(c), 'grpo: plateau');
+  }
+}
+
+/** The plateau criterion's settings of a config (its defaults filled in). */
+export function plateauConfig(c: GrpoConfig): PlateauConfig {
+  return { window: c.plateauWindow ?? 3, patience: c.plateauPatience ?? 3, minDelta: c.plateauMinDelta ?? 0 };
+}
+
+/** The metrics key the plateau criterion watches: the first held-out set's mean reward. */
+export const plateauMetric = (set: string) => `eval_${set}_reward`;
+
+// One round of held-out evaluation: pass@1 (mean ± std over the samples), mean reward and mean
+// completion length of every set, at the paper's evaluation temperature and top-p, with the same
+// seed at every round so that rounds differ only by the model.
+async function heldOutRound(
+  model: Model,
+  tokenizer: Tokenizer,
+  sets: HeldOutSet[],
+  c: GrpoConfig & { generationBatch: number },
+  step: number,
+): Promise<MetricsRecord> {
+  const record: MetricsRecord = { step };
+  for (const s of sets) {
+    const r = await evaluate({
+      model,
+      tokenizer,
+      task: s.task,
+      examples: s.examples,
+      config: {
+        ...EVAL_PAPER,
+        samples: c.evalSamples ?? 1,
+        maxNewTokens: c.maxCompletionLength,
+        batchSize: c.generationBatch,
+        seed: c.seed,
+      },
+    });
+    record[`eval_${s.name}_pass1`] = r.passAt1;
+    record[`eval_${s.name}_pass1_std`] = r.passAt1Std;
+    record[`eval_${s.name}_reward`] = r.meanReward;
+    record[`eval_${s.name}_len`] = r.meanLength;
+  }
+  return record;
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
@@ -144,6 +222,11 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   checkGrpoConfig(opts.config);
   if (examples.length === 0) throw new RangeError('grpo: no training examples');
   if (opts.config.beta > 0 && !opts.reference) throw new RangeError('grpo: beta > 0 needs a reference model');
+  const sets = opts.heldOut ?? [];
+  if ((opts.config.evalEvery ?? 0) > 0 && sets.length === 0)
+    throw new RangeError('grpo: evalEvery > 0 needs at least one held-out set (heldOut)');
+  for (const s of sets)
+    if (s.examples.length === 0) throw new RangeError(`grpo: held-out set "${s.name}" has no examples`);
   if (opts.reference && opts.reference.device !== opts.model.device) {
     throw new RangeError(
       `grpo: the reference model is on '${opts.reference.device}' and the policy on '${opts.model.device}'; load both on the same device`,
@@ -157,6 +240,7 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
     config: opts.model.config,
     device: opts.model.device,
     longest,
+    recompute: opts.config.gradientCheckpointing ?? false,
   });
   const gen = resolveGenerationBatch(opts.config.generationBatch, {
     config: opts.model.config,
@@ -183,9 +267,24 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
         ? `${st.examples} examples, seed ${st.seed}, ${st.promptsPerStep} prompts per step`
         : null,
   });
+  const evalEvery = c.evalEvery ?? 0;
+  const watch = c.stopWhen === 'plateau' ? plateauMetric(sets[0].name) : null;
+  const criterion = watch ? describePlateau(watch, plateauConfig(c)) : null;
+  if (criterion) log(`grpo: ${criterion}`);
   writeFileSync(
     join(runDir, 'config.json'),
-    JSON.stringify({ stage: 'grpo', task: task.name, examples: examples.length, ...c }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        stage: 'grpo',
+        task: task.name,
+        examples: examples.length,
+        ...c,
+        heldOut: sets.map((s) => ({ name: s.name, task: s.task.name, problems: s.examples.length })),
+        ...(criterion ? { stopCriterion: criterion } : {}),
+      },
+      null,
+      2,
+    ) + '\n',
   );
 
   const checkpoint = (step: number) =>
@@ -206,21 +305,71 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
     );
 
   const all: MetricsRecord[] = [];
+  // the watched series: a resumed run replays the evaluations it kept (metrics.jsonl up to its step)
+  const series: PlateauPoint[] = [];
+  if (watch && start > 0)
+    for (const r of readMetrics(runDir)) if (typeof r[watch] === 'number') series.push({ step: r.step, value: r[watch] });
+  let lastEval = -1;
+  const evalRound = async (at: number) => {
+    const record = await heldOutRound(model, tokenizer, sets, c, at);
+    appendMetrics(runDir, record);
+    all.push(record);
+    lastEval = at;
+    if (watch) series.push({ step: at, value: record[watch] as number });
+    log(
+      `grpo: held-out at step ${at}: ${sets.map((s) => `${s.name} pass@1 ${(100 * (record[`eval_${s.name}_pass1`] as number)).toFixed(1)}%`).join(', ')}`,
+    );
+  };
+  // stops the run when the criterion fires on the series so far, with the reason logged
+  let stoppedBy: 'plateau' | null = null;
+  const plateauFired = (at: number) => {
+    if (!watch) return false;
+    const v = plateau(series, plateauConfig(c));
+    if (!v.fired) return false;
+    const record: MetricsRecord = {
+      step: at,
+      stopped: 'plateau',
+      criterion: criterion!,
+      plateau_best: v.best,
+      plateau_best_step: v.bestStep,
+      plateau_last: v.smoothed,
+    };
+    // a resumed run that had already stopped has this line; it is written once
+    if (at > start || start === 0) {
+      appendMetrics(runDir, record);
+      all.push(record);
+    }
+    log(
+      `grpo: plateau at step ${at}: the mean of ${watch} over the last ${plateauConfig(c).window} evaluations is ${v.smoothed!.toFixed(4)}, its best ${v.best!.toFixed(4)} (step ${v.bestStep}), no rise above ${plateauConfig(c).minDelta} for ${v.since} evaluations; stopping`,
+    );
+    stoppedBy = 'plateau';
+    return true;
+  };
+  if (evalEvery > 0 && start === 0) await evalRound(0);
   let lastCheckpoint: string | null = null;
   const stepOpts = { ...opts, config: c };
   let step = start;
-  for (; step < c.steps; step++) {
-    if (opts.signal?.aborted) break;
-    const record = await grpoStep(model, trainer, stepOpts, promptIds, step, lrAt(step));
-    appendMetrics(runDir, record);
-    all.push(record);
-    opts.onProgress?.({ step: step + 1, totalSteps: c.steps, metrics: record });
-    if (c.saveEvery > 0 && (step + 1) % c.saveEvery === 0 && step + 1 < c.steps)
-      lastCheckpoint = await checkpoint(step + 1);
-  }
-  const aborted = step < c.steps;
+  if (!plateauFired(start))
+    for (; step < c.steps; step++) {
+      if (opts.signal?.aborted) break;
+      const record = await grpoStep(model, trainer, stepOpts, promptIds, step, lrAt(step));
+      appendMetrics(runDir, record);
+      all.push(record);
+      opts.onProgress?.({ step: step + 1, totalSteps: c.steps, metrics: record });
+      if (evalEvery > 0 && (step + 1) % evalEvery === 0) {
+        await evalRound(step + 1);
+        if (plateauFired(step + 1)) {
+          step++;
+          break;
+        }
+      }
+      if (c.saveEvery > 0 && (step + 1) % c.saveEvery === 0 && step + 1 < c.steps)
+        lastCheckpoint = await checkpoint(step + 1);
+    }
+  const aborted = step < c.steps && stoppedBy === null;
+  if (evalEvery > 0 && !aborted && lastEval !== step && step > start) await evalRound(step);
   if (step > start || aborted) lastCheckpoint = await checkpoint(step);
-  return { model, steps: step, aborted, checkpoint: lastCheckpoint, metrics: all };
+  return { model, steps: step, aborted, stoppedBy, checkpoint: lastCheckpoint, metrics: all };
 }
 
 // One optimizer step: sample, score, advantages, mu policy updates. Returns its metrics record.

@@ -3,8 +3,11 @@
 // token: the engine measures it (lib/engine/memory.ts, its own carving of the arena in train
 // mode: every layer's saved activations, the shared scratch, the backward scratch; fp32 on the
 // CPU, bf16 activations with fp32 statistics on CUDA). Qwen2.5-0.5B on the CPU: 1,671,172 bytes
-// per token (16384 tokens ≈ 27 GB). The head's chunk of logits (at most 64 MiB on the CPU) and
-// the weights, gradients and Adam moments do not grow with T.
+// per token (16384 tokens ≈ 27 GB). With activation checkpointing (gradientCheckpointing) the
+// arena keeps each layer's input and one layer's activations, recomputed in the backward: the
+// engine measures that arena too (Qwen2.5-0.5B on the CPU: about a fifth of the bytes per token).
+// The head's chunk of logits (at most 64 MiB on the CPU) and the weights, gradients and Adam
+// moments do not grow with T.
 //
 // 'auto' = floor(budget / bytes per token), at most AUTO_MAX_TOKENS (the presets' nominal size,
 // so a small model does not pack a whole data set into one micro-batch) and at least the longest
@@ -26,9 +29,9 @@ export const AUTO_MAX_TOKENS = 16384;
 
 const GiB = 2 ** 30;
 
-/** Bytes of activation arena one token of a training micro-batch takes (the engine's measure). */
-export function activationBytesPerToken(c: Qwen2Config, device: Device): number {
-  return arenaBytesPerToken(c, device, true);
+/** Bytes of activation arena one token of a training micro-batch takes (the engine's measure; recompute: with activation checkpointing). */
+export function activationBytesPerToken(c: Qwen2Config, device: Device, recompute = false): number {
+  return arenaBytesPerToken(c, device, true, recompute);
 }
 
 /**
@@ -52,14 +55,14 @@ export interface ResolvedMicroBatch {
 /** 'auto' from the budget; a number is returned as it is. */
 export function resolveMicroBatchTokens(
   value: MicroBatchTokens,
-  opts: { config: Qwen2Config; device: Device; longest: number; budgetBytes?: number },
+  opts: { config: Qwen2Config; device: Device; longest: number; budgetBytes?: number; recompute?: boolean },
 ): ResolvedMicroBatch {
   if (value !== 'auto') return { tokens: value, note: `${value} tokens per micro-batch` };
-  const perToken = activationBytesPerToken(opts.config, opts.device);
+  const perToken = activationBytesPerToken(opts.config, opts.device, opts.recompute ?? false);
   const budget = opts.budgetBytes ?? memoryBudget(opts.device);
   const fit = Math.floor(budget / perToken);
   const tokens = Math.max(opts.longest, Math.min(AUTO_MAX_TOKENS, fit));
-  const basis = `${(budget / GiB).toFixed(1)} GiB activation budget at ${(perToken / 1e6).toFixed(3)} MB per token on ${opts.device}`;
+  const basis = `${(budget / GiB).toFixed(1)} GiB activation budget at ${(perToken / 1e6).toFixed(3)} MB per token on ${opts.device}${opts.recompute ? ' with activation recomputation' : ''}`;
   const why =
     opts.longest > fit
       ? `the longest sequence needs more than the ${basis}`
@@ -91,7 +94,7 @@ export function recordedMicroBatchTokens(runDir: string): number | null {
 /** Resolves a run's micro-batch size: a resumed 'auto' run keeps its recorded value. */
 export function runMicroBatchTokens(
   value: MicroBatchTokens,
-  opts: { runDir: string; resume: boolean; config: Qwen2Config; device: Device; longest: number },
+  opts: { runDir: string; resume: boolean; config: Qwen2Config; device: Device; longest: number; recompute?: boolean },
 ): ResolvedMicroBatch {
   const recorded = value === 'auto' && opts.resume ? recordedMicroBatchTokens(opts.runDir) : null;
   if (recorded !== null)

@@ -1,17 +1,9 @@
 // Reproducible data order and per-step seeds. A run's whole order is a function of (seed, epoch),
 // so a resumed run sees exactly the examples an uninterrupted one would have seen.
 
-// SplitMix32-style mixing of a list of integers into one 32-bit seed.
-export function mixSeed(...parts: number[]): number {
-  let h = 0x9e3779b9;
-  for (const p of parts) {
-    h = (h + (p >>> 0) + 0x9e3779b9) >>> 0;
-    h = Math.imul(h ^ (h >>> 16), 0x21f0aaad) >>> 0;
-    h = Math.imul(h ^ (h >>> 15), 0x735a2d97) >>> 0;
-    h = (h ^ (h >>> 15)) >>> 0;
-  }
-  return h;
-}
+import { splitmixSeed as mixSeed } from '../util/random.js';
+
+export { mixSeed };
 
 // The permutation of [0, n) used in `epoch` (Fisher-Yates driven by mixSeed(seed, epoch, i)).
 export function epochOrder(n: number, seed: number, epoch: number): number[] {

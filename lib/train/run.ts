@@ -26,9 +26,16 @@ export interface OptimizerConfig {
   maxGradNorm: number;
 }
 
-/** The trainer's options from a stage's config. */
-export function trainerOptions(c: OptimizerConfig): TrainerOptions {
-  return { lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm };
+/** The trainer's options from a stage's config (and whether its steps recompute activations). */
+export function trainerOptions(c: OptimizerConfig & { gradientCheckpointing?: boolean }): TrainerOptions {
+  return {
+    lr: c.lr,
+    betas: c.betas,
+    eps: c.eps,
+    weightDecay: c.weightDecay,
+    maxGradNorm: c.maxGradNorm,
+    gradientCheckpointing: c.gradientCheckpointing ?? false,
+  };
 }
 
 export async function startRun<S>(opts: {

@@ -25,6 +25,7 @@ export interface SftConfig extends OptimizerConfig {
   evalEvery: number; // validation loss every N steps (0: only at the start and the end)
   saveEvery: number; // checkpoint every N steps (0: only at the end and on abort)
   seed: number;
+  gradientCheckpointing?: boolean; // recompute each layer's activations in the backward (same gradients, less memory); default false
 }
 
 // The paper's warmup settings (issue 8): lr 1e-6, AdamW (0.9, 0.95), wd 1e-4, 25 warmup steps then
@@ -43,6 +44,7 @@ export const SFT_PAPER: SftConfig = {
   evalEvery: 50,
   saveEvery: 100,
   seed: 0,
+  gradientCheckpointing: true,
 };
 
 export interface SftProgress {
@@ -119,6 +121,7 @@ export async function sft(opts: SftOptions): Promise<SftResult> {
     config: opts.model.config,
     device: opts.model.device,
     longest,
+    recompute: opts.config.gradientCheckpointing ?? false,
   });
   const c = { ...opts.config, microBatchTokens: micro.tokens };
   if (longest > c.microBatchTokens)

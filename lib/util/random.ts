@@ -51,3 +51,16 @@ export function mixSeed(...parts: number[]): number {
   }
   return h >>> 0;
 }
+
+// SplitMix32-style mixing of a list of integers into one 32-bit seed (per-step and per-epoch
+// seeds of the trainers, per-batch seeds of the evaluator; lib/train/order.ts names it mixSeed).
+export function splitmixSeed(...parts: number[]): number {
+  let h = 0x9e3779b9;
+  for (const p of parts) {
+    h = (h + (p >>> 0) + 0x9e3779b9) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x21f0aaad) >>> 0;
+    h = Math.imul(h ^ (h >>> 15), 0x735a2d97) >>> 0;
+    h = (h ^ (h >>> 15)) >>> 0;
+  }
+  return h;
+}

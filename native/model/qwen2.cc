@@ -246,16 +246,20 @@ struct Carver {
   }
 };
 
-void Qwen2::carve_arena(Carver& c, const Qwen2Config& cfg, Device device, int T, bool train, Arena& ar) {
+void Qwen2::carve_arena(Carver& c, const Qwen2Config& cfg, Device device, int T, ArenaMode mode, Arena& ar) {
+  const bool train = mode != ArenaMode::Infer;
   const int64_t C = cfg.hidden_size, F = cfg.intermediate_size, Tn = T, Hq = cfg.num_heads;
   const int64_t qd = Hq * cfg.head_dim, kvd = (int64_t)cfg.num_kv_heads * cfg.head_dim, qkvd = qd + 2 * kvd;
   const int64_t A = act_bytes(device);
   auto act = [&](int64_t n) { return c.take(n, A); };              // activations (bf16 on CUDA)
   auto f32 = [&](int64_t n) { return c.take(n, sizeof(float)); };  // per-token statistics
-  // Saved per layer for backward; silu(gate)*up is recomputed there, not kept.
-  ar.acts.assign(train ? cfg.num_layers : 1, LayerActs{});
+  // Saved per layer for backward; silu(gate)*up is recomputed there, not kept. With recompute only
+  // each layer's input is kept, and one set of activations serves every layer in turn.
+  ar.acts.assign(mode == ArenaMode::Train ? cfg.num_layers : 1, LayerActs{});
+  ar.x_saved.assign(mode == ArenaMode::Recompute ? cfg.num_layers : 0, nullptr);
+  for (auto& x : ar.x_saved) x = act(Tn * C);
   for (auto& a : ar.acts) {
-    a.x_in = act(Tn * C);
+    a.x_in = mode == ArenaMode::Recompute ? nullptr : act(Tn * C);
     a.rstd1 = f32(Tn);
     a.xn1 = act(Tn * C);
     a.q = act(Tn * qd);
@@ -295,12 +299,13 @@ void Qwen2::carve_arena(Carver& c, const Qwen2Config& cfg, Device device, int T,
   }
 }
 
-size_t Qwen2::measure_arena(const Qwen2Config& cfg, Device device, int T, bool train) {
+size_t Qwen2::measure_arena(const Qwen2Config& cfg, Device device, int T, bool train, bool recompute) {
   cfg.validate();
   WS_CHECK_RANGE(T >= 1, "measure_arena: T must be >= 1, got ", T);
   Carver measure;
   Arena ar;
-  carve_arena(measure, cfg, device, T, train, ar);
+  carve_arena(measure, cfg, device, T, !train ? ArenaMode::Infer : recompute ? ArenaMode::Recompute : ArenaMode::Train,
+              ar);
   return measure.used;
 }
 
@@ -345,22 +350,37 @@ size_t Qwen2::measure_generation(const Qwen2Config& cfg, Device device, int B, i
   return measure.used;
 }
 
-void Qwen2::ensure_arena(int T, bool train) {
-  if (T <= cap_T_ && (cap_train_ || !train)) return;  // a training arena also serves inference
+void Qwen2::ensure_arena(int T, ArenaMode mode) {
+  // Any arena serves inference; a training step needs one of its own mode (with or without recompute).
+  if (T <= cap_T_ && (mode == ArenaMode::Infer || mode == cap_mode_)) return;
   // A new arena is for this call's mode only, and inherits the old length only in the same mode:
   // a training arena as long as an earlier inference pass (or the reverse) could be many times
   // the memory either needs. An inference pass longer than the training arena drops it; the next
   // training step makes it again.
-  const bool newTrain = train;
-  const int newT = train == cap_train_ ? std::max(T, cap_T_) : T;
+  const int newT = mode == cap_mode_ ? std::max(T, cap_T_) : T;
   arena_.release();
-  cap_T_ = 0, cap_train_ = false;  // an allocation that throws leaves no arena behind, not a dangling one
-  arena_.reset(device_, measure_arena(cfg_, device_, newT, newTrain));
+  cap_T_ = 0, cap_mode_ = ArenaMode::Infer;  // an allocation that throws leaves no arena behind, not a dangling one
+  const bool train = mode != ArenaMode::Infer;
+  arena_.reset(device_, measure_arena(cfg_, device_, newT, train, mode == ArenaMode::Recompute));
   Carver c{reinterpret_cast<uintptr_t>(arena_.f32())};
-  carve_arena(c, cfg_, device_, newT, newTrain, ar_);
+  carve_arena(c, cfg_, device_, newT, mode, ar_);
   targets_.assign(newT, -1);
   cap_T_ = newT;
-  cap_train_ = newTrain;
+  cap_mode_ = mode;
+}
+
+Qwen2::LayerActs Qwen2::acts_for(int l) const {
+  switch (cap_mode_) {
+    case ArenaMode::Train:
+      return ar_.acts[l];
+    case ArenaMode::Recompute: {
+      LayerActs a = ar_.acts[0];
+      a.x_in = ar_.x_saved[l];
+      return a;
+    }
+    default:
+      return ar_.acts[0];
+  }
 }
 
 void Qwen2::stage_begin(size_t bytes) {
@@ -424,53 +444,58 @@ void Qwen2::make_targets(const PackedBatch& b) {
 
 void Qwen2::forward(const PackedBatch& b, const PackedBatch& db, bool train, const KvCache* cache) {
   const Device d = device_;
-  const int T = b.T, C = cfg_.hidden_size, F = cfg_.intermediate_size, L = cfg_.num_layers;
-  const int Hq = cfg_.num_heads, Hkv = cfg_.num_kv_heads, D = cfg_.head_dim;
+  const int T = b.T, C = cfg_.hidden_size, L = cfg_.num_layers;
   float* P = W_;
-  op::embedding_forward(d, acts_for(0, train).x_in, db.tokens, embed(P), T, C, cfg_.vocab_size);
-  for (int l = 0; l < L; ++l) {
-    LayerActs a = acts_for(l, train);
-    LayerW w = layer_ptrs(P, l);
-    float* out = l + 1 < L ? acts_for(l + 1, train).x_in : ar_.res_last;
-    // attention block
-    op::rmsnorm_forward(d, a.xn1, a.rstd1, a.x_in, w.ln1, T, C, cfg_.rms_eps);
-    op::matmul_forward(d, ar_.qkv, a.xn1, w.wqkv, w.bqkv, T, C, qkv_dim_);
-    op::copy_rows(d, a.q, q_dim_, ar_.qkv, qkv_dim_, T, q_dim_);
-    op::copy_rows(d, a.k, kv_dim_, at(d, ar_.qkv, q_dim_), qkv_dim_, T, kv_dim_);
-    op::copy_rows(d, a.v, kv_dim_, at(d, ar_.qkv, q_dim_ + kv_dim_), qkv_dim_, T, kv_dim_);
-    op::rope_forward(d, a.q, a.q, db.positions, T, Hq, D, cfg_.rope_theta);
-    op::rope_forward(d, a.k, a.k, db.positions, T, Hkv, D, cfg_.rope_theta);
-    if (cache) {
-      const int64_t layer_stride = (int64_t)cache->B * cache->max_len * kv_dim_;
-      for (int s = 0; s < b.num_seqs; ++s) {
-        int a0 = b.cu_seqlens[s], n = b.cu_seqlens[s + 1] - a0;
-        const int64_t row = l * layer_stride + (int64_t)(cache->first_seq + s) * cache->max_len * kv_dim_;
-        op::copy(d, at(d, cache->k, row), at(d, a.k, (int64_t)a0 * kv_dim_), (int64_t)n * kv_dim_);
-        op::copy(d, at(d, cache->v, row), at(d, a.v, (int64_t)a0 * kv_dim_), (int64_t)n * kv_dim_);
-      }
-    }
-    op::attention_forward(d, a.att, train ? a.lse : nullptr, a.q, a.k, a.v, db.cu_seqlens, b.num_seqs, T, Hq, Hkv, D);
-    op::matmul_forward(d, ar_.tmp, a.att, w.wo, nullptr, T, q_dim_, C);
-    op::copy(d, a.x_mid, a.x_in, (int64_t)T * C);
-    op::add_inplace(d, a.x_mid, ar_.tmp, (int64_t)T * C);
-    // MLP block
-    op::rmsnorm_forward(d, a.xn2, a.rstd2, a.x_mid, w.ln2, T, C, cfg_.rms_eps);
-    op::matmul_forward(d, ar_.gu, a.xn2, w.wgu, nullptr, T, C, 2 * F);
-    op::copy_rows(d, a.gate, F, ar_.gu, 2 * F, T, F);
-    op::copy_rows(d, a.up, F, at(d, ar_.gu, F), 2 * F, T, F);
-    op::swiglu_forward(d, ar_.h, a.gate, a.up, (int64_t)T * F);
-    op::matmul_forward(d, ar_.tmp, ar_.h, w.wdown, nullptr, T, F, C);
-    op::copy(d, out, a.x_mid, (int64_t)T * C);
-    op::add_inplace(d, out, ar_.tmp, (int64_t)T * C);
-  }
+  op::embedding_forward(d, acts_for(0).x_in, db.tokens, embed(P), T, C, cfg_.vocab_size);
+  for (int l = 0; l < L; ++l)
+    layer_forward(b, db, l, acts_for(l), l + 1 < L ? acts_for(l + 1).x_in : ar_.res_last, train, cache);
   op::rmsnorm_forward(d, ar_.xnf, ar_.rstdf, ar_.res_last, final_norm(P), T, C, cfg_.rms_eps);
+}
+
+void Qwen2::layer_forward(const PackedBatch& b, const PackedBatch& db, int l, const LayerActs& a, float* out,
+                          bool train, const KvCache* cache) {
+  const Device d = device_;
+  const int T = b.T, C = cfg_.hidden_size, F = cfg_.intermediate_size;
+  const int Hq = cfg_.num_heads, Hkv = cfg_.num_kv_heads, D = cfg_.head_dim;
+  LayerW w = layer_ptrs(W_, l);
+  // attention block
+  op::rmsnorm_forward(d, a.xn1, a.rstd1, a.x_in, w.ln1, T, C, cfg_.rms_eps);
+  op::matmul_forward(d, ar_.qkv, a.xn1, w.wqkv, w.bqkv, T, C, qkv_dim_);
+  op::copy_rows(d, a.q, q_dim_, ar_.qkv, qkv_dim_, T, q_dim_);
+  op::copy_rows(d, a.k, kv_dim_, at(d, ar_.qkv, q_dim_), qkv_dim_, T, kv_dim_);
+  op::copy_rows(d, a.v, kv_dim_, at(d, ar_.qkv, q_dim_ + kv_dim_), qkv_dim_, T, kv_dim_);
+  op::rope_forward(d, a.q, a.q, db.positions, T, Hq, D, cfg_.rope_theta);
+  op::rope_forward(d, a.k, a.k, db.positions, T, Hkv, D, cfg_.rope_theta);
+  if (cache) {
+    const int64_t layer_stride = (int64_t)cache->B * cache->max_len * kv_dim_;
+    for (int s = 0; s < b.num_seqs; ++s) {
+      int a0 = b.cu_seqlens[s], n = b.cu_seqlens[s + 1] - a0;
+      const int64_t row = l * layer_stride + (int64_t)(cache->first_seq + s) * cache->max_len * kv_dim_;
+      op::copy(d, at(d, cache->k, row), at(d, a.k, (int64_t)a0 * kv_dim_), (int64_t)n * kv_dim_);
+      op::copy(d, at(d, cache->v, row), at(d, a.v, (int64_t)a0 * kv_dim_), (int64_t)n * kv_dim_);
+    }
+  }
+  op::attention_forward(d, a.att, train ? a.lse : nullptr, a.q, a.k, a.v, db.cu_seqlens, b.num_seqs, T, Hq, Hkv, D);
+  op::matmul_forward(d, ar_.tmp, a.att, w.wo, nullptr, T, q_dim_, C);
+  op::copy(d, a.x_mid, a.x_in, (int64_t)T * C);
+  op::add_inplace(d, a.x_mid, ar_.tmp, (int64_t)T * C);
+  // MLP block
+  op::rmsnorm_forward(d, a.xn2, a.rstd2, a.x_mid, w.ln2, T, C, cfg_.rms_eps);
+  op::matmul_forward(d, ar_.gu, a.xn2, w.wgu, nullptr, T, C, 2 * F);
+  op::copy_rows(d, a.gate, F, ar_.gu, 2 * F, T, F);
+  op::copy_rows(d, a.up, F, at(d, ar_.gu, F), 2 * F, T, F);
+  if (!out) return;
+  op::swiglu_forward(d, ar_.h, a.gate, a.up, (int64_t)T * F);
+  op::matmul_forward(d, ar_.tmp, ar_.h, w.wdown, nullptr, T, F, C);
+  op::copy(d, out, a.x_mid, (int64_t)T * C);
+  op::add_inplace(d, out, ar_.tmp, (int64_t)T * C);
 }
 
 void Qwen2::logprobs(const PackedBatch& b, float temperature, float* logp) {
   std::lock_guard<std::mutex> guard(lock());
   check_batch(b);
   WS_CHECK_RANGE(temperature > 0 && std::isfinite(temperature), "temperature must be > 0, got ", temperature);
-  ensure_arena(b.T, false);
+  ensure_arena(b.T, ArenaMode::Infer);
   make_targets(b);
   stage_begin(batch_stage_bytes(b.T, b.num_seqs));
   const PackedBatch db = stage_batch(b);
@@ -484,14 +509,14 @@ void Qwen2::logprobs(const PackedBatch& b, float temperature, float* logp) {
   unstage(logp, dlogp, b.T);
 }
 
-StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective& obj, float* logp) {
+StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective& obj, float* logp, bool recompute) {
   std::lock_guard<std::mutex> guard(lock());
   check_batch(b);
   WS_CHECK_RANGE(obj.normaliser > 0 && std::isfinite(obj.normaliser), "normaliser must be > 0, got ", obj.normaliser);
   WS_CHECK_RANGE(obj.temperature > 0 && std::isfinite(obj.temperature), "temperature must be > 0, got ",
                  obj.temperature);
   ensure_train_state();
-  ensure_arena(b.T, true);
+  ensure_arena(b.T, recompute ? ArenaMode::Recompute : ArenaMode::Train);
   make_targets(b);
   stage_begin(batch_stage_bytes(b.T, b.num_seqs));
   const PackedBatch db = stage_batch(b);
@@ -514,7 +539,9 @@ StepResult Qwen2::accumulate(const PackedBatch& b, const ws::cpu::HeadObjective&
   op::zero(d, ar_.dres, TC);
   op::rmsnorm_backward(d, ar_.dres, final_norm(G), ar_.dxn, ar_.res_last, final_norm(P), ar_.rstdf, T, C);
   for (int l = L - 1; l >= 0; --l) {
-    LayerActs a = acts_for(l, true);
+    LayerActs a = acts_for(l);
+    // recompute: layer l's activations again from its saved input (the last layer's are still there)
+    if (recompute && l + 1 < L) layer_forward(b, db, l, a, nullptr, true, nullptr);
     LayerW w = layer_ptrs(P, l), g = layer_ptrs(G, l);
     // MLP block: out = x_mid + down(swiglu(gate, up)); dres is d out and becomes d x_mid.
     op::swiglu_forward(d, ar_.h, a.gate, a.up, (int64_t)T * F);  // recomputed: cheaper than keeping it
@@ -674,7 +701,7 @@ void Qwen2::prefill(GenState& g, const PackedBatch& pb) {
     group_start.push_back(s);
     first = s;
   }
-  ensure_arena(max_group_T, false);
+  ensure_arena(max_group_T, ArenaMode::Infer);
   stage_begin(batch_stage_bytes(max_group_T, max_group_B) + (size_t)B * 4 * 8 + 64 * 8);
   for (size_t k = 0; k + 1 < group_start.size(); ++k) {
     const int s0 = group_start[k], s1 = group_start[k + 1], t0 = cu[s0];

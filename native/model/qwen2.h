@@ -118,8 +118,9 @@ class Qwen2 {
   // so callers need no model (and no copy of the arithmetic) to size their batches:
   // the tensors of the flat parameter buffer (flat_size floats, with alignment padding),
   static std::vector<ParamInfo> layout(const Qwen2Config& cfg, int64_t* flat_size);
-  // the bytes of the activation arena of one T-token pass (what ensure_arena allocates),
-  static size_t measure_arena(const Qwen2Config& cfg, Device device, int T, bool train);
+  // the bytes of the activation arena of one T-token pass (what ensure_arena allocates; train:
+  // with what the backward needs, recompute: a training arena that keeps only each layer's input),
+  static size_t measure_arena(const Qwen2Config& cfg, Device device, int T, bool train, bool recompute = false);
   // and the bytes generate() allocates for B sequences of max_len cache rows each (KV cache,
   // one decoding step's activations, fp32 logits), besides the arena of its prefill.
   static size_t measure_generation(const Qwen2Config& cfg, Device device, int B, int max_len);
@@ -160,8 +161,11 @@ class Qwen2 {
 
   // Forward + backward of the objective (ws::cpu::HeadObjective, aligned to the targets t ->
   // tokens[t+1]); ADDS the gradients into the gradient buffer (accumulation across calls).
-  // logp (may be null) receives the per-target logprobs.
-  StepResult accumulate(const PackedBatch& b, const ws::cpu::HeadObjective& obj, float* logp);
+  // logp (may be null) receives the per-target logprobs. recompute (activation checkpointing):
+  // the forward keeps only each layer's input, and the backward recomputes one layer's
+  // activations at a time from it; the gradients are the same (the same ops on the same inputs).
+  StepResult accumulate(const PackedBatch& b, const ws::cpu::HeadObjective& obj, float* logp,
+                        bool recompute = false);
   // Global grad norm (before clipping), clip, AdamW on every tensor, zero the gradients, step++.
   // Throws when the gradient is not finite (the gradients are zeroed, parameters untouched).
   double optimizer_step(const AdamWConfig& opt);
@@ -181,17 +185,22 @@ class Qwen2 {
   struct LayerActs {
     float *x_in, *rstd1, *xn1, *q, *k, *v, *att, *lse, *x_mid, *rstd2, *xn2, *gate, *up;
   };
-  // The activation arena's tensors (carve_arena): saved per layer (one set outside training),
-  // the shared forward scratch, the head's logits chunk (CPU) and the backward scratch (training).
+  // What the arena holds: one layer's activations (inference), every layer's (training), or every
+  // layer's input and one layer's activations, recomputed in the backward (training, recompute).
+  enum class ArenaMode : uint8_t { Infer, Train, Recompute };
+  // The activation arena's tensors (carve_arena): saved per layer (one set outside training and
+  // with recompute), the shared forward scratch, the head's logits chunk (CPU) and the backward
+  // scratch (training). With recompute, x_saved[l] is layer l's input and acts[0] its activations.
   struct Arena {
     std::vector<LayerActs> acts;
+    std::vector<float*> x_saved;
     float *res_last = nullptr, *rstdf = nullptr, *xnf = nullptr, *head_scratch = nullptr;
     float *qkv = nullptr, *gu = nullptr, *tmp = nullptr, *h = nullptr;
     float *dres = nullptr, *dxn = nullptr, *datt = nullptr, *dq = nullptr, *dk = nullptr, *dv = nullptr;
     float *dqr = nullptr, *dkr = nullptr, *dqkv = nullptr, *dh = nullptr, *dgate = nullptr, *dup = nullptr,
           *dgu = nullptr;
   };
-  static void carve_arena(Carver& c, const Qwen2Config& cfg, Device device, int T, bool train, Arena& a);
+  static void carve_arena(Carver& c, const Qwen2Config& cfg, Device device, int T, ArenaMode mode, Arena& a);
   static int head_chunk(const Qwen2Config& cfg, Device device, int T);
 
   // Tensors of a flat buffer: W_ (compute weights, the device's activation type) or an fp32 one.
@@ -214,12 +223,16 @@ class Qwen2 {
   void adopt_master(Buffer& buf);  // buf becomes the master weights; the old buffer goes back in buf
   void zero_grad_locked();
   void ensure_train_state();
-  void ensure_arena(int T, bool train);
-  LayerActs acts_for(int l, bool train) { return ar_.acts[train ? l : 0]; }
+  void ensure_arena(int T, ArenaMode mode);
+  LayerActs acts_for(int l) const;
   // Runs the layers over the batch; leaves the final normed hidden in ar_.xnf. With a cache, the
   // rotated k and v of token i of sequence s are stored at cache row (s, i).
   // b is the host batch, db the same batch staged on the device (stage()).
   void forward(const PackedBatch& b, const PackedBatch& db, bool train, const KvCache* cache);
+  // Layer l over a.x_in: fills a's activations (lse when train) and, when out is not null, writes
+  // the layer's output there (without out it stops at the MLP's gate and up, all the backward reads).
+  void layer_forward(const PackedBatch& b, const PackedBatch& db, int l, const LayerActs& a, float* out, bool train,
+                     const KvCache* cache);
   void check_batch(const PackedBatch& b) const;
   void make_targets(const PackedBatch& b);
   int head_chunk(int T) const { return head_chunk(cfg_, device_, T); }
@@ -259,7 +272,7 @@ class Qwen2 {
   size_t stage_used_ = 0;
   std::vector<int32_t> targets_;
   int cap_T_ = 0;
-  bool cap_train_ = false;
+  ArenaMode cap_mode_ = ArenaMode::Infer;
   Arena ar_;
   std::mutex mu_;
 };

@@ -243,7 +243,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
          InstanceMethod("saveOptimizer", &ModelWrap::save_optimizer),
          InstanceMethod("loadOptimizer", &ModelWrap::load_optimizer),
          InstanceMethod("tensorNames", &ModelWrap::tensor_names),
-         InstanceMethod("arenaBytes", &ModelWrap::arena_bytes)});
+         InstanceMethod("arenaBytes", &ModelWrap::arena_bytes), InstanceMethod("gradients", &ModelWrap::gradients)});
   }
 
   // new Model(config, device?: 'cpu' | 'cuda')   ('cuda' only in the CUDA addon)
@@ -376,9 +376,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
   }
 
-  // accumulate(tokens, positions, cuSeqlens, objective) -> Promise<{loss, clipped, logprobs}>
+  // accumulate(tokens, positions, cuSeqlens, objective, recompute?) -> Promise<{loss, clipped, logprobs}>
   // objective: {weights?, advantages?, oldLogprobs?, refLogprobs?: Float32Array[T], beta, clipLow,
-  //             clipHigh, normaliser, temperature}
+  //             clipHigh, normaliser, temperature}; recompute: activation checkpointing (default false)
   Napi::Value accumulate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab()));
@@ -414,11 +414,12 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     ob->h.advantages = ob->adv.empty() ? nullptr : ob->adv.data();
     ob->h.old_logp = ob->old.empty() ? nullptr : ob->old.data();
     ob->h.ref_logp = ob->ref.empty() ? nullptr : ob->ref.data();
+    const bool recompute = absent(arg(info, 4)) ? false : boolean(env, arg(info, 4), "recompute");
     auto out = std::make_shared<std::vector<float>>(T);
     auto res = std::make_shared<ws::model::StepResult>();
     auto m = model_;
     return run(
-        env, [m, b, ob, out, res] { *res = m->accumulate(b->view(), ob->h, out->data()); },
+        env, [m, b, ob, out, res, recompute] { *res = m->accumulate(b->view(), ob->h, out->data(), recompute); },
         [out, res](Napi::Env e) -> Napi::Value {
           auto r = Napi::Object::New(e);
           r.Set("loss", res->loss);
@@ -459,6 +460,15 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     return run(
         info.Env(), [m, bytes] { *bytes = (double)m->arena_bytes(); },
         [bytes](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, *bytes); });
+  }
+  // gradients() -> Promise<Float32Array>: the accumulated gradients in the flat parameter layout
+  // (zero before any step; copied from the device on CUDA).
+  Napi::Value gradients(const Napi::CallbackInfo& info) {
+    auto m = model_;
+    auto out = std::make_shared<std::vector<float>>();
+    return run(
+        info.Env(), [m, out] { *out = m->gradients(); },
+        [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
   }
   // The two counters are atomics in the engine: read at once, never waiting for a running call.
   Napi::Value pending(const Napi::CallbackInfo& info) {
@@ -602,8 +612,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
 };
 
-// measureArena(config, device, tokens, train) -> bytes of the activation arena of one pass over
-// `tokens` tokens (train: with what backward keeps); measureGeneration(config, device, sequences,
+// measureArena(config, device, tokens, train, recompute?) -> bytes of the activation arena of one
+// pass over `tokens` tokens (train: with what backward keeps; recompute: only each layer's input
+// and one layer's activations); measureGeneration(config, device, sequences,
 // maxLen) -> bytes generate() allocates for that many sequences of maxLen cache rows. Measured by
 // the engine's own carving (Qwen2::measure_arena / measure_generation), with no model.
 Napi::Value measure_arena(const Napi::CallbackInfo& info) {
@@ -613,7 +624,8 @@ Napi::Value measure_arena(const Napi::CallbackInfo& info) {
     ws::model::Device d = device_arg(env, arg(info, 1), "device");
     int T = (int)integer(env, arg(info, 2), "tokens", 1, 1 << 24);
     bool train = boolean(env, arg(info, 3), "train");
-    return Napi::Number::New(env, (double)Qwen2::measure_arena(c, d, T, train));
+    bool recompute = absent(arg(info, 4)) ? false : boolean(env, arg(info, 4), "recompute");
+    return Napi::Number::New(env, (double)Qwen2::measure_arena(c, d, T, train, recompute));
   });
 }
 

@@ -179,6 +179,49 @@ TEST(accumulation_equals_one_batch) {
   CHECK_THROWS(a.optimizer_step(opt));  // no gradients pending
 }
 
+// Activation recomputation (checkpointing) runs the same ops on the same inputs: the gradients,
+// loss and logprobs equal those of a step that stores every layer's activations, on a 3-layer
+// model (first, middle and last layers take different paths), over two accumulated micro-batches
+// of different lengths (the arena grows in recompute mode) and after an inference pass.
+TEST(recomputed_activations_give_the_same_gradients) {
+  Qwen2Config cfg = tiny_config(false);
+  cfg.num_layers = 3;
+  Qwen2 a(cfg), b(cfg);
+  randomise(a, 61);
+  randomise(b, 61);
+  Packed p1, p2;
+  auto seqs = some_seqs(cfg.vocab_size, 62);
+  p1.add(seqs[0]);
+  p1.add(seqs[1]);
+  for (auto& s : seqs) p2.add(s);
+  ws::cpu::HeadObjective obj;
+  std::vector<float> adv = wstest::randn(p2.tokens.size(), 63, 1.0f);
+  obj.advantages = adv.data();
+  obj.normaliser = 7.0f;
+  for (Packed* p : {&p1, &p2}) {
+    const int T = (int)p->tokens.size();
+    std::vector<float> la(T), lb(T);
+    auto ra = a.accumulate(p->batch(), obj, la.data(), false);
+    auto rb = b.accumulate(p->batch(), obj, lb.data(), true);
+    CHECK_NEAR(ra.loss, rb.loss, 1e-6 * std::fabs(ra.loss));
+    CHECK(wstest::allclose(lb.data(), la.data(), T, 0.0f, 1e-6f, "recomputed logprobs"));
+    CHECK(b.arena_bytes() == Qwen2::measure_arena(cfg, ws::model::Device::CPU, T, true, true));
+    std::vector<float> lp(T);
+    b.logprobs(p->batch(), 1.0f, lp.data());  // an inference pass on the recompute arena
+  }
+  auto ga = a.gradients(), gb = b.gradients();
+  double worst = 0;
+  for (size_t i = 0; i < ga.size(); ++i)
+    worst = std::max(worst, std::fabs((double)gb[i] - ga[i]) / (1e-12 + std::fabs((double)ga[i])));
+  std::printf("  recompute vs stored: largest relative gradient difference %.3g\n", worst);
+  CHECK(wstest::allclose(gb.data(), ga.data(), a.flat_size(), 0.0f, 1e-6f, "recomputed gradients"));
+  // the recompute arena keeps one layer's activations: less than the stored one, more than inference
+  const size_t stored = Qwen2::measure_arena(cfg, ws::model::Device::CPU, 4096, true, false);
+  const size_t recomputed = Qwen2::measure_arena(cfg, ws::model::Device::CPU, 4096, true, true);
+  const size_t infer = Qwen2::measure_arena(cfg, ws::model::Device::CPU, 4096, false, false);
+  CHECK(recomputed < stored && recomputed > infer);
+}
+
 // Greedy generation must pick, at every step, the argmax of the teacher-forced distribution.
 TEST(greedy_generation_is_teacher_forced_argmax) {
   Qwen2 m(tiny_config(true));

@@ -325,7 +325,7 @@ function specs(): Record<string, Spec> {
 
     Model: { args: [config()] },
     measureArena: {
-      args: [config(), str('device', 'cuda', ['gpu', 'CPU', '']), int('tokens', 5, 1, 1 << 24), bool('train', true)],
+      args: [config(), str('device', 'cuda', ['gpu', 'CPU', '']), int('tokens', 5, 1, 1 << 24), bool('train', true), opt(bool('recompute', true))],
     },
     measureGeneration: {
       args: [
@@ -351,6 +351,7 @@ function specs(): Record<string, Spec> {
           opt(real('objective.normaliser', 4, 1e-30, 1e30)),
           opt(real('objective.temperature', 1, 1e-6, 1e6)),
         ]),
+        opt(bool('recompute', true)),
       ],
     },
     'Model#optimizerStep': {
@@ -374,6 +375,7 @@ function specs(): Record<string, Spec> {
     'Model#numParams': { args: [], noArgs: true },
     'Model#tensorNames': { args: [], noArgs: true },
     'Model#arenaBytes': { args: [], noArgs: true },
+    'Model#gradients': { args: [], noArgs: true },
     'Model#generate': {
       args: [
         ...batch(),

@@ -20,6 +20,7 @@ import { packSequences } from '../../lib/engine/batch.js';
 import { initModel, loadModel, type Model } from '../../lib/index.js';
 import { cpu, cuda } from '../../lib/engine/addon.js';
 import { nativeConfig } from '../../lib/engine/config.js';
+import { arenaBytes } from '../../lib/engine/memory.js';
 
 const SMALL = {
   hidden_size: 32,
@@ -321,6 +322,60 @@ test('accumulating two halves equals one step on the whole batch', async (t) => 
   const [x] = await whole.logprobs([s[0]]);
   const [y] = await split.logprobs([s[0]]);
   for (let i = 0; i < x.length; i++) t.true(Math.abs(x[i] - y[i]) < 1e-5);
+});
+
+test('activation recomputation gives the gradients, losses and updates of stored activations', async (t) => {
+  // 3 layers, untied: the first, a middle and the last layer take different paths in the backward
+  const make = () =>
+    initModel({
+      preset: 'tiny',
+      vocabSize: V,
+      seed: 12,
+      std: 0.2,
+      overrides: { ...SMALL, num_hidden_layers: 3, tie_word_embeddings: false },
+    });
+  const stored = await make();
+  const recomputed = await make();
+  const opts = { lr: 1e-2, weightDecay: 0.1, maxGradNorm: 0.5 };
+  const ta = stored.trainer(opts);
+  const tb = recomputed.trainer({ ...opts, gradientCheckpointing: true });
+  t.false(ta.gradientCheckpointing);
+  t.true(tb.gradientCheckpointing);
+  const s = seqs(13, [9, 4, 12, 7]);
+  const advantages = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i + 1));
+  for (const [k, part] of [s.slice(0, 2), s.slice(2)].entries()) {
+    const b = batchOf(part);
+    const adv = advantages.subarray(0, b.tokens.length);
+    const ra = await ta.step(b, { normaliser: 40, advantages: adv, accumulate: k === 0 });
+    const rb = await tb.step(b, { normaliser: 40, advantages: adv, accumulate: true });
+    t.true(Math.abs(ra.loss - rb.loss) <= 1e-6 * Math.abs(ra.loss), `loss ${ra.loss} vs ${rb.loss}`);
+    if (k === 0) {
+      const [ga, gb] = [await stored.native.gradients(), await recomputed.native.gradients()];
+      t.is(ga.length, gb.length);
+      let worst = 0;
+      let nonzero = 0;
+      for (let i = 0; i < ga.length; i++) {
+        if (ga[i] !== 0) nonzero++;
+        worst = Math.max(worst, Math.abs(gb[i] - ga[i]) / Math.max(Math.abs(ga[i]), 1e-30));
+      }
+      t.true(nonzero > ga.length / 2, 'the gradients are not trivially zero');
+      t.true(worst <= 1e-6, `largest relative difference ${worst}`);
+    }
+  }
+  await tb.update();
+  // the recompute arena: each layer's input and one layer's activations, less than storing all
+  const T = 19;
+  t.true(
+    arenaBytes(recomputed.config, 'cpu', T, true, true) < arenaBytes(recomputed.config, 'cpu', T, true, false),
+  );
+  t.is(await recomputed.native.arenaBytes(), arenaBytes(recomputed.config, 'cpu', T, true, true));
+  const [x] = await stored.logprobs([s[0]]);
+  const [y] = await recomputed.logprobs([s[0]]);
+  t.deepEqual(Array.from(y), Array.from(x));
+  t.throws(() => stored.trainer({ lr: 1, gradientCheckpointing: 'yes' as unknown as boolean }), {
+    instanceOf: TypeError,
+    message: /gradientCheckpointing must be a boolean/,
+  });
 });
 
 test('optimizer state saves and restores: resumed training matches uninterrupted training', async (t) => {
