@@ -67,6 +67,35 @@ test("bytes per token and 'auto' sizes for tiny, 0.5B and 1.5B on both devices (
   t.true(activationBytesPerToken(presetConfig('qwen2.5-0.5b'), 'cpu') * 16384 > 24 * GiB);
 });
 
+test('with activation recomputation the estimate is the recompute arena: each layer input and one layer', (t) => {
+  // [preset, device, bytes per token with recompute, auto at 1 / 2 / 4 GiB]
+  const want: [string, 'cpu' | 'cuda', number, number[]][] = [
+    ['qwen2.5-0.5b', 'cpu', 339012, [3167, 6334, 12669]],
+    ['qwen2.5-1.5b', 'cpu', 631868, [1699, 3398, 6797]],
+    ["qwen2.5-1.5b", "cuda", 315964, [3398, 6796, 13593]],
+  ];
+  for (const [preset, device, perToken, auto] of want) {
+    const config = presetConfig(preset);
+    t.is(activationBytesPerToken(config, device, true), perToken, `${preset} on ${device}`);
+    // about a fifth of storing every layer's activations
+    const ratio = activationBytesPerToken(config, device) / perToken;
+    t.true(ratio > 4.5 && ratio < 6, `${preset} on ${device}: ${ratio}`);
+    const got = [1, 2, 4].map(
+      (g) =>
+        resolveMicroBatchTokens('auto', { config, device, longest: 100, budgetBytes: g * GiB, recompute: true }).tokens,
+    );
+    t.deepEqual(got, auto, `${preset} on ${device}`);
+  }
+  const note = resolveMicroBatchTokens('auto', {
+    config: presetConfig('qwen2.5-0.5b'),
+    device: 'cpu',
+    longest: 100,
+    budgetBytes: GiB,
+    recompute: true,
+  }).note;
+  t.regex(note, /with activation recomputation/);
+});
+
 test('the budget: min(8 GiB, 40%) of the host, min(16 GiB, 25%) of the GPU', (t) => {
   t.is(memoryBudget('cpu', { hostBytes: 24 * GiB }), 8 * GiB);
   t.is(memoryBudget('cpu', { hostBytes: 10 * GiB }), 4 * GiB);
