@@ -5,13 +5,76 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 
 import type { Device } from '../engine/model.js';
+import type { HeldOutSet } from '../train/grpo.js';
 import { checkDeviceFlag, deviceOption, microBatchOption, parseGenerationBatch } from './device.js';
 import { overrides, parseInteger, parseNumber } from './flags.js';
 import { addOptimizerOptions, OPTIMIZER_OVERRIDES } from './optimizer-flags.js';
 import { progressReporter, saveTrainedModel, stopAfterStep } from './run-output.js';
 
 // Flags not listed by name keep commander's loose record; the parsed numbers are typed.
-type Opts = Record<string, string | number | boolean | string[] | undefined> & { examples: number; clipHigh?: number };
+type Opts = Record<string, string | number | boolean | string[] | undefined> & {
+  examples: number;
+  clipHigh?: number;
+  evalBenchmarks?: string[];
+  evalData?: string[];
+  evalLimit: number;
+};
+
+/** The benchmarks `--eval-benchmarks` takes: those with a held-out split (lib/tasks/load.ts). */
+export const HELD_OUT_BENCHMARKS = ['kk', 'math500', 'mmlu-pro', 'humaneval'];
+
+/** A comma-separated list of names from `allowed`. */
+export function parseList(flag: string, allowed: readonly string[]): (v: string) => string[] {
+  return (v) => {
+    const names = v.split(',').map((s) => s.trim());
+    for (const n of names)
+      if (!allowed.includes(n)) throw new RangeError(`${flag}: expected names from ${allowed.join(', ')}, got "${n}"`);
+    if (new Set(names).size !== names.length) throw new RangeError(`${flag}: a name is listed twice in "${v}"`);
+    return names;
+  };
+}
+
+/** "name=file" pairs of --eval-data, each name one of --eval-benchmarks. */
+export function parseEvalData(pairs: readonly string[], names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    const name = p.slice(0, i);
+    if (i <= 0 || i === p.length - 1) throw new RangeError(`--eval-data: expected name=file, got "${p}"`);
+    if (!names.includes(name))
+      throw new RangeError(`--eval-data: "${name}" is not one of --eval-benchmarks (${names.join(', ')})`);
+    out[name] = p.slice(i + 1);
+  }
+  return out;
+}
+
+// The held-out sets of --eval-benchmarks (default: the training task's own held-out split).
+async function loadHeldOut(
+  o: Opts,
+  evalEvery: number,
+  loadRlTask: typeof import('../tasks/load.js').loadRlTask,
+): Promise<HeldOutSet[]> {
+  const task = o.task === 'math' ? 'math500' : (o.task as string);
+  const names = o.evalBenchmarks ?? (HELD_OUT_BENCHMARKS.includes(task) ? [task] : []);
+  if (evalEvery === 0) {
+    if (o.evalBenchmarks) throw new RangeError('--eval-benchmarks: needs --eval-every N (N > 0)');
+    return [];
+  }
+  if (names.length === 0)
+    throw new RangeError(`--eval-every: --task ${task} has no held-out split; name the sets with --eval-benchmarks`);
+  const data = parseEvalData(o.evalData ?? [], names);
+  const sets: HeldOutSet[] = [];
+  for (const name of names) {
+    const { task: t, examples } = await loadRlTask(name, {
+      data: data[name],
+      limit: o.evalLimit,
+      seed: (o.seed as number | undefined) ?? 0,
+      split: 'eval',
+    });
+    sets.push({ name, task: t, examples });
+  }
+  return sets;
+}
 
 export function registerGrpo(program: Command): void {
   const cmd = program
@@ -54,13 +117,46 @@ export function registerGrpo(program: Command): void {
       'sequences sampled per engine call (auto: what a KV-cache budget holds); the completions are the same whatever it is',
       parseGenerationBatch,
     )
+    .option(
+      '--eval-every <n>',
+      'held-out pass@1 of every --eval-benchmarks set at step 0, every N steps and at the end (0: none)',
+      parseInteger('--eval-every', 0),
+    )
+    .option(
+      '--eval-benchmarks <names>',
+      'comma-separated held-out sets: kk, math500, mmlu-pro, humaneval (default: the --task when it is one of them)',
+      parseList('--eval-benchmarks', HELD_OUT_BENCHMARKS),
+    )
+    .option(
+      '--eval-data <name=file...>',
+      "a held-out set's problems, e.g. kk=test.parquet (default: the benchmark's evaluation data)",
+    )
+    .option('--eval-limit <n>', 'first N held-out problems of each set', parseInteger('--eval-limit', 1), 100)
+    .option('--eval-samples <n>', 'samples per held-out problem', parseInteger('--eval-samples', 1))
+    .addOption(
+      new Option(
+        '--stop-when <criterion>',
+        "never, or plateau: stop when the first held-out set's mean reward stops improving (needs --eval-every)",
+      ).choices(['never', 'plateau']),
+    )
+    .option(
+      '--plateau-window <n>',
+      'evaluations averaged by the plateau criterion',
+      parseInteger('--plateau-window', 1),
+    )
+    .option(
+      '--plateau-patience <n>',
+      'evaluations without a rise of that mean before stopping',
+      parseInteger('--plateau-patience', 1),
+    )
+    .option('--plateau-min-delta <x>', 'the smallest rise that counts', parseNumber('--plateau-min-delta'))
     .option('--save-every <n>', 'checkpoint every N steps', parseInteger('--save-every'))
     .option('--seed <n>', 'seed', parseInteger('--seed'))
     .option('--resume', 'continue the run in --run-dir from its last checkpoint')
     .addOption(deviceOption())
     .action(async (o: Opts) => {
       const device = checkDeviceFlag(o.device as Device);
-      const [{ grpo, GRPO_PAPER }, { loadModel }, { Tokenizer }, { loadRlTask }] = await Promise.all([
+      const [{ grpo, GRPO_PAPER, checkGrpoConfig }, { loadModel }, { Tokenizer }, { loadRlTask }] = await Promise.all([
         import('../train/grpo.js'),
         import('../engine/model.js'),
         import('../data/tokenizer.js'),
@@ -82,8 +178,15 @@ export function registerGrpo(program: Command): void {
         generationBatch: 'generationBatch',
         saveEvery: 'saveEvery',
         seed: 'seed',
+        evalEvery: 'evalEvery',
+        evalSamples: 'evalSamples',
+        stopWhen: 'stopWhen',
+        plateauWindow: 'plateauWindow',
+        plateauPatience: 'plateauPatience',
+        plateauMinDelta: 'plateauMinDelta',
       });
       config.clipHigh = o.clipHigh ?? config.clipLow;
+      checkGrpoConfig(config);
       const out = o.out as string;
       const runDir = (o.runDir as string | undefined) ?? `${out}.run`;
       const rep = progressReporter();
@@ -97,6 +200,9 @@ export function registerGrpo(program: Command): void {
       rep.log(
         `grpo: ${examples.length} ${task.name} examples, ${config.steps} steps of ${config.promptsPerStep} prompts x ${config.generations} completions`,
       );
+      const heldOut = await loadHeldOut(o, config.evalEvery ?? 0, loadRlTask);
+      if (heldOut.length)
+        rep.log(`grpo: held-out ${heldOut.map((h) => `${h.name} (${h.examples.length})`).join(', ')}`);
       const stop = stopAfterStep(rep);
       try {
         const model = await loadModel(o.model as string, { device });
@@ -104,6 +210,7 @@ export function registerGrpo(program: Command): void {
         const r = await grpo({
           model,
           reference,
+          heldOut,
           tokenizer,
           task,
           examples,

@@ -16,7 +16,7 @@ export function addOptimizerOptions(cmd: Command): Command {
       '--gradient-checkpointing',
       "recompute each layer's activations in the backward: the same gradients, a fraction of the activation memory (on in the paper preset)",
     )
-    .option('--no-gradient-checkpointing', 'keep every layer\'s activations for the backward (faster, more memory)');
+    .option('--no-gradient-checkpointing', "keep every layer's activations for the backward (faster, more memory)");
 }
 
 /** commander's option name -> OptimizerConfig field, for `overrides`. */

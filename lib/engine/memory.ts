@@ -10,7 +10,13 @@ import type { Device } from './model.js';
  * backward keeps; recompute: with activation checkpointing, each layer's input and one layer's
  * activations, recomputed in the backward).
  */
-export function arenaBytes(config: Qwen2Config, device: Device, tokens: number, train: boolean, recompute = false): number {
+export function arenaBytes(
+  config: Qwen2Config,
+  device: Device,
+  tokens: number,
+  train: boolean,
+  recompute = false,
+): number {
   return addon().measureArena(nativeConfig(config), device, tokens, train, recompute);
 }
 

@@ -308,7 +308,8 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   // the watched series: a resumed run replays the evaluations it kept (metrics.jsonl up to its step)
   const series: PlateauPoint[] = [];
   if (watch && start > 0)
-    for (const r of readMetrics(runDir)) if (typeof r[watch] === 'number') series.push({ step: r.step, value: r[watch] });
+    for (const r of readMetrics(runDir))
+      if (typeof r[watch] === 'number') series.push({ step: r.step, value: r[watch] });
   let lastEval = -1;
   const evalRound = async (at: number) => {
     const record = await heldOutRound(model, tokenizer, sets, c, at);

@@ -19,6 +19,9 @@ export const PLOTTED_METRICS: ReadonlyArray<readonly [string, string]> = [
   ['val_loss', 'validation loss'],
 ];
 
+// grpo's held-out evaluations (eval_<set>_pass1) get a panel per set, after those above.
+const HELD_OUT = /^eval_(.+)_pass1$/;
+
 export interface PlotSeries {
   run: string;
   records: MetricsRecord[];
@@ -27,9 +30,17 @@ export interface PlotSeries {
 export function curvesSpec(series: PlotSeries[], title?: string): TopLevelSpec {
   const values: { run: string; step: number; metric: string; value: number }[] = [];
   const present = new Set<string>();
+  const heldOut: [string, string][] = [];
+  for (const { records } of series)
+    for (const r of records)
+      for (const key of Object.keys(r)) {
+        const m = HELD_OUT.exec(key);
+        if (m && !heldOut.some(([k]) => k === key)) heldOut.push([key, `held-out ${m[1]} pass@1`]);
+      }
+  const plotted = [...PLOTTED_METRICS, ...heldOut];
   for (const { run, records } of series) {
     for (const r of records) {
-      for (const [key, name] of PLOTTED_METRICS) {
+      for (const [key, name] of plotted) {
         const v = r[key];
         if (typeof v === 'number' && Number.isFinite(v)) {
           values.push({ run, step: r.step, metric: name, value: v });
@@ -40,7 +51,7 @@ export function curvesSpec(series: PlotSeries[], title?: string): TopLevelSpec {
   }
   if (values.length === 0)
     throw new Error('nothing to plot: no metrics record has any of ' + PLOTTED_METRICS.map((m) => m[0]).join(', '));
-  const order = PLOTTED_METRICS.map((m) => m[1]).filter((n) => present.has(n));
+  const order = plotted.map((m) => m[1]).filter((n) => present.has(n));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(title ? { title } : {}),

@@ -325,7 +325,13 @@ function specs(): Record<string, Spec> {
 
     Model: { args: [config()] },
     measureArena: {
-      args: [config(), str('device', 'cuda', ['gpu', 'CPU', '']), int('tokens', 5, 1, 1 << 24), bool('train', true), opt(bool('recompute', true))],
+      args: [
+        config(),
+        str('device', 'cuda', ['gpu', 'CPU', '']),
+        int('tokens', 5, 1, 1 << 24),
+        bool('train', true),
+        opt(bool('recompute', true)),
+      ],
     },
     measureGeneration: {
       args: [

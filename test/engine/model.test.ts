@@ -365,9 +365,7 @@ test('activation recomputation gives the gradients, losses and updates of stored
   await tb.update();
   // the recompute arena: each layer's input and one layer's activations, less than storing all
   const T = 19;
-  t.true(
-    arenaBytes(recomputed.config, 'cpu', T, true, true) < arenaBytes(recomputed.config, 'cpu', T, true, false),
-  );
+  t.true(arenaBytes(recomputed.config, 'cpu', T, true, true) < arenaBytes(recomputed.config, 'cpu', T, true, false));
   t.is(await recomputed.native.arenaBytes(), arenaBytes(recomputed.config, 'cpu', T, true, true));
   const [x] = await stored.logprobs([s[0]]);
   const [y] = await recomputed.logprobs([s[0]]);

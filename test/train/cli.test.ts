@@ -230,3 +230,66 @@ test('grpo: an explicit --micro-batch-tokens wins over auto, and is recorded', a
     64,
   );
 });
+
+test('grpo --eval-every --stop-when plateau: held-out K&K each step, stopped where it fired, model saved', async (t) => {
+  const out = join(dir, 'grpo-plateau');
+  const r = await cli([
+    'grpo',
+    '--model',
+    kk.dir,
+    '--task',
+    'test/fixtures/train/letter-reward.mjs',
+    '--examples',
+    '4',
+    '--out',
+    out,
+    '--steps',
+    '6',
+    '--prompts-per-step',
+    '2',
+    '--generations',
+    '2',
+    '--max-completion-length',
+    '8',
+    '--eval-every',
+    '1',
+    '--eval-benchmarks',
+    'kk',
+    '--eval-data',
+    'kk=../shared/data/knights-and-knaves-logic-rl/3ppl/test.parquet',
+    '--eval-limit',
+    '2',
+    '--stop-when',
+    'plateau',
+    '--plateau-window',
+    '1',
+    '--plateau-patience',
+    '1',
+    '--no-gradient-checkpointing',
+  ]);
+  t.is(r.status, 0, r.stderr);
+  // a random model never passes the K&K format gate: the held-out reward is -2 at every evaluation
+  t.regex(r.stderr, /grpo: held-out kk \(2\)\n/);
+  t.regex(r.stderr, /grpo: plateau at step 1: the mean of eval_kk_reward over the last 1 evaluations is -2\.0000/);
+  t.true(existsSync(join(out, 'model.safetensors')));
+  const config = JSON.parse(readFileSync(join(`${out}.run`, 'config.json'), 'utf8')) as Record<string, unknown>;
+  t.is(config.stopWhen, 'plateau');
+  t.is(config.plateauPatience, 1);
+  t.is(config.gradientCheckpointing, false);
+});
+
+test.serial('grpo: --stop-when plateau without --eval-every, and a bad --eval-data, are refused by name', async (t) => {
+  const out = join(dir, 'grpo-plateau-bad');
+  const base = [...commands(out).grpo];
+  let r = await cliHere([...base, '--stop-when', 'plateau']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /stopWhen plateau needs held-out evaluations: set evalEvery \(--eval-every\) > 0/);
+  r = await cliHere([...base, '--eval-every', '1', '--eval-benchmarks', 'kk', '--eval-data', 'math500=x.jsonl']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /--eval-data: "math500" is not one of --eval-benchmarks \(kk\)/);
+  r = await cliHere([...base, '--eval-every', '1']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /has no held-out split; name the sets with --eval-benchmarks/);
+  t.false(existsSync(out));
+  t.false(existsSync(`${out}.run`));
+});

@@ -13,6 +13,7 @@ import { loadRlTask } from '../../lib/tasks/load.js';
 import type { RewardTask } from '../../lib/tasks/task.js';
 import { GRPO_PAPER, grpo, type HeldOutSet } from '../../lib/train/grpo.js';
 import { readMetrics } from '../../lib/train/metrics.js';
+import { curvesSpec } from '../../lib/train/plot.js';
 import { tinyKK, type TinyKK } from './helpers.js';
 
 const DATA = '../shared/data';
@@ -48,7 +49,12 @@ test.before(async () => {
 test('held-out pass@1 of every domain is logged at step 0, every evalEvery steps and at the end', async (t) => {
   const heldOut: HeldOutSet[] = [];
   for (const name of ['kk', 'math500', 'mmlu-pro', 'humaneval']) {
-    const { task, examples: ex } = await loadRlTask(name, { data: HELD_OUT_DATA[name], limit: 2, seed: 0, split: 'eval' });
+    const { task, examples: ex } = await loadRlTask(name, {
+      data: HELD_OUT_DATA[name],
+      limit: 2,
+      seed: 0,
+      split: 'eval',
+    });
     heldOut.push({ name, task, examples: ex });
   }
   const runDir = join(mkdtempSync(join(tmpdir(), 'ws-grpo-eval-run-')), 'run');
@@ -83,6 +89,12 @@ test('held-out pass@1 of every domain is logged at step 0, every evalEvery steps
   t.true((evals[0].eval_kk_reward as number) < 0);
   // the same seed at every round: before training and after, the same prompts and streams
   t.true(logs.some((l) => /held-out at step 2: kk pass@1 .*humaneval pass@1/.test(l)));
+  // `warmstart plot` draws a held-out panel per set
+  const spec = curvesSpec([{ run: 'r', records: readMetrics(runDir) }]) as unknown as { facet: { sort: string[] } };
+  t.deepEqual(
+    spec.facet.sort.filter((s) => s.startsWith('held-out')),
+    ['held-out kk pass@1', 'held-out math500 pass@1', 'held-out mmlu-pro pass@1', 'held-out humaneval pass@1'],
+  );
   const cfg = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as Record<string, unknown>;
   t.is(cfg.evalEvery, 2);
   t.deepEqual(

@@ -72,7 +72,7 @@ test('with activation recomputation the estimate is the recompute arena: each la
   const want: [string, 'cpu' | 'cuda', number, number[]][] = [
     ['qwen2.5-0.5b', 'cpu', 339012, [3167, 6334, 12669]],
     ['qwen2.5-1.5b', 'cpu', 631868, [1699, 3398, 6797]],
-    ["qwen2.5-1.5b", "cuda", 315964, [3398, 6796, 13593]],
+    ['qwen2.5-1.5b', 'cuda', 315964, [3398, 6796, 13593]],
   ];
   for (const [preset, device, perToken, auto] of want) {
     const config = presetConfig(preset);

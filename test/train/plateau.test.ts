@@ -44,7 +44,9 @@ test('too few evaluations for the window never fire; bad settings are refused by
   const v = plateau(series([0.5, 0.5]), { window: 3, patience: 1, minDelta: 0 });
   t.false(v.fired);
   t.is(v.best, null);
-  t.throws(() => plateau([], { window: 0, patience: 1, minDelta: 0 }), { message: /window must be a positive integer/ });
+  t.throws(() => plateau([], { window: 0, patience: 1, minDelta: 0 }), {
+    message: /window must be a positive integer/,
+  });
   t.throws(() => plateau([], { window: 1, patience: 1.5, minDelta: 0 }), { message: /patience must be/ });
   t.throws(() => plateau([], { window: 1, patience: 1, minDelta: -1 }), { message: /minDelta must be/ });
   t.is(
