@@ -1,16 +1,27 @@
 // HumanEval(+) as a task: the problems, their prompt and the reward (lib/rewards/code.ts).
-// HumanEval and HumanEval+ JSONL (optionally gzip): task_id, prompt, test, entry_point and, when
-// present, canonical_solution. HumanEval+ (evalplus) has the same fields with larger tests.
+// HumanEval JSONL (optionally gzip): task_id, prompt, test, entry_point and, when present,
+// canonical_solution. HumanEval+ in EvalPlus's format (base_input, plus_input, atol; evalplus.ts):
+// its test is built from the inputs, checked against the canonical solution's outputs.
 import { buildProgram, CODE_REWARD, extractCode, testSpec, type CodeExample } from '../rewards/code.js';
 import { answerSection, checkFormat } from '../rewards/format.js';
 import { Sandbox, type RunResult } from '../rewards/sandbox.js';
 import { readJsonlFile, stringField } from '../util/jsonl.js';
+import { evalPlusExample, isEvalPlusRow } from './evalplus.js';
 import type { RewardTask } from './task.js';
 
-export async function loadHumanEval(file: string): Promise<CodeExample[]> {
+/** `plus` false: EvalPlus rows keep their base inputs only (HumanEval's tests in EvalPlus's form). */
+export async function loadHumanEval(file: string, opts: { plus?: boolean } = {}): Promise<CodeExample[]> {
   const rows = await readJsonlFile(file);
   const seen = new Set<string>();
   return rows.map((row) => {
+    if (isEvalPlusRow(row)) {
+      const ex = evalPlusExample(row, opts.plus ?? true);
+      if (!/^[A-Za-z_]\w*$/.test(ex.entry_point))
+        throw new Error(`${row.where}: "entry_point" is not a Python name: ${ex.entry_point}`);
+      if (seen.has(ex.id)) throw new Error(`${row.where}: duplicate task_id ${ex.id}`);
+      seen.add(ex.id);
+      return ex;
+    }
     const ex: CodeExample = {
       id: stringField(row, 'task_id'),
       prompt: stringField(row, 'prompt'),

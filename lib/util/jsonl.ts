@@ -44,9 +44,10 @@ export function parseJsonlLine(line: string, where: string): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
-/** A JSONL record with its 1-based line number. */
+/** A JSONL record with its 1-based line number and its text. */
 export interface JsonlRecord extends SourceRecord {
   line: number;
+  text: string;
 }
 
 export interface ParseJsonlOptions {
@@ -66,7 +67,7 @@ export function parseJsonl(text: string, file: string, opts: ParseJsonlOptions =
     if (line.trim() === '') continue;
     const where = lineWhere(file, i + 1);
     try {
-      out.push({ where, line: i + 1, value: parseJsonlLine(line, where) });
+      out.push({ where, line: i + 1, text: line, value: parseJsonlLine(line, where) });
     } catch (err) {
       if (opts.tornTail && i === lines.length - 1) break;
       throw err;
