@@ -14,8 +14,9 @@
 import type { CodeExample } from '../rewards/code.js';
 import type { JsonlRecord, SourceRecord } from '../util/jsonl.js';
 
-/** Whether a row is in EvalPlus's format (it has base_input). */
-export const isEvalPlusRow = (row: SourceRecord): boolean => Array.isArray(row.value.base_input);
+/** Whether a row is scored in EvalPlus's way: it has base_input and the canonical solution (the reference). */
+export const isEvalPlusRow = (row: SourceRecord): boolean =>
+  Array.isArray(row.value.base_input) && typeof row.value.canonical_solution === 'string';
 
 // The judge's check(): the row's JSON text arrives as one string literal (JSON's escapes are
 // Python's), so no input can break out of the test code.
