@@ -13,6 +13,8 @@ export interface CodeExample {
   test: string;
   entry_point: string;
   canonical_solution?: string;
+  /** Checked in EvalPlus's way (lib/tasks/evalplus.ts): 'plus' over base and plus inputs, 'base' over the base ones. */
+  evalplus?: 'base' | 'plus';
 }
 
 /** The paper's reward scale for code: format gate −2, all tests pass +2, else −1. */

@@ -100,6 +100,7 @@ export function evalPlusExample(row: JsonlRecord, plus = true): CodeExample {
     entry_point: str('entry_point'),
     canonical_solution: str('canonical_solution'),
     test: '',
+    evalplus: plus ? 'plus' : 'base',
   };
   ex.test = evalPlusTest(row.text, plus);
   return ex;

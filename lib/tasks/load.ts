@@ -5,7 +5,7 @@
 //   mmlu-pro  MMLU-Pro: 100 training questions per category, the rest held out
 //   a path    a module exporting `task` (a RewardTask) and `load(file) -> {id, prompt, ...}[]`
 // `split: 'train'` gives RLVR examples, `split: 'eval'` the evaluation set (for kk and math the
-// file given is used whole).
+// file given is used whole), `split: 'all'` every problem of the file.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,7 +32,7 @@ export interface LoadTaskOptions {
   data?: string;
   limit?: number;
   seed: number;
-  split: 'train' | 'eval';
+  split: 'train' | 'eval' | 'all';
 }
 
 const DEFAULT_KK = {
@@ -49,7 +49,7 @@ function limitTo<T>(items: T[], limit?: number): T[] {
 export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<LoadedTask> {
   const { split, limit, seed } = opts;
   if (name === 'kk') {
-    const file = opts.data ?? resolve(DEFAULT_KK[split]);
+    const file = opts.data ?? resolve(DEFAULT_KK[split === 'train' ? 'train' : 'eval']);
     if (!existsSync(file))
       throw new Error(
         `kk: no data file ${file}; pass --data (Parquet or JSONL puzzles, e.g. from \`warmstart kk generate\`)`,
@@ -63,7 +63,7 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
     const bench = BENCHMARKS.math500;
     const evaluation = (await bench.load(benchmarkData(bench))) as MathExample[];
     let problems: MathExample[];
-    if (split === 'eval') problems = opts.data ? ((await bench.load(opts.data)) as MathExample[]) : evaluation;
+    if (split !== 'train') problems = opts.data ? ((await bench.load(opts.data)) as MathExample[]) : evaluation;
     else {
       if (!opts.data)
         throw new Error(
@@ -87,7 +87,7 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
   if (name === 'humaneval') {
     const bench = BENCHMARKS.humaneval;
     const all = (await bench.load(benchmarkData(bench, opts.data))) as CodeExample[];
-    const { train, heldOut } = humanEvalSplit(all);
+    const { train, heldOut } = split === 'all' ? { train: all, heldOut: all } : humanEvalSplit(all);
     return {
       task: bench.task({}) as RewardTask<unknown>,
       examples: limitTo(
@@ -103,7 +103,7 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
   if (name === 'mmlu-pro') {
     const bench = BENCHMARKS['mmlu-pro'];
     const all = (await bench.load(benchmarkData(bench, opts.data))) as ChoiceExample[];
-    const { train, heldOut } = mmluProSplit(all);
+    const { train, heldOut } = split === 'all' ? { train: all, heldOut: all } : mmluProSplit(all);
     return {
       task: bench.task({}) as RewardTask<unknown>,
       examples: limitTo(
