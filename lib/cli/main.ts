@@ -12,6 +12,7 @@ import { registerEval } from './eval-command.js';
 import { registerGrpo } from './grpo-command.js';
 import { registerPlot } from './plot-command.js';
 import { registerSft } from './sft-command.js';
+import { registerSweep } from './sweep-command.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerPlot(program);
   registerDemo(program);
+  registerSweep(program, run);
   return program;
 }
 
