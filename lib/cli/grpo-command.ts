@@ -90,7 +90,18 @@ export function registerGrpo(program: Command): void {
     .requiredOption('--out <dir>', 'where the trained model is written')
     .option('--run-dir <dir>', 'metrics, checkpoints (default: <out>.run)')
     .addOption(new Option('--preset <name>', 'defaults').choices(['paper']).default('paper'))
-    .option('--steps <n>', 'optimizer steps', parseInteger('--steps'))
+    .option('--steps <n>', 'optimizer steps (default: from --epochs)', parseInteger('--steps', 1))
+    .option('--epochs <n>', 'passes over the examples (the paper: 25)', parseInteger('--epochs', 1))
+    .option(
+      '--max-prompt-length <n>',
+      'examples with longer prompts (tokens) are left out (the paper: 256; 0: no limit)',
+      parseInteger('--max-prompt-length', 0),
+    )
+    .option(
+      '--max-model-length <n>',
+      'prompt + completion tokens at most (the paper: 4096, its vLLM limit; 0: no limit)',
+      parseInteger('--max-model-length', 0),
+    )
     .option('--prompts-per-step <n>', 'prompts per optimizer step (P)', parseInteger('--prompts-per-step'))
     .option('--generations <n>', 'completions per prompt (G)', parseInteger('--generations'))
     .option(
@@ -162,8 +173,13 @@ export function registerGrpo(program: Command): void {
         import('../data/tokenizer.js'),
         import('../tasks/load.js'),
       ]);
+      if (o.steps !== undefined && o.epochs !== undefined)
+        throw new RangeError('--steps and --epochs: give one (steps = ceil(epochs x examples / prompts per step))');
       const config = overrides(GRPO_PAPER, o, {
         steps: 'steps',
+        epochs: 'epochs',
+        maxPromptLength: 'maxPromptLength',
+        maxModelLength: 'maxModelLength',
         promptsPerStep: 'promptsPerStep',
         generations: 'generations',
         maxCompletionLength: 'maxCompletionLength',
@@ -186,6 +202,7 @@ export function registerGrpo(program: Command): void {
         plateauMinDelta: 'plateauMinDelta',
       });
       config.clipHigh = o.clipHigh ?? config.clipLow;
+      if (o.epochs !== undefined) config.steps = 0; // steps from the epochs
       checkGrpoConfig(config);
       const out = o.out as string;
       const runDir = (o.runDir as string | undefined) ?? `${out}.run`;
@@ -198,7 +215,7 @@ export function registerGrpo(program: Command): void {
         split: 'train',
       });
       rep.log(
-        `grpo: ${examples.length} ${task.name} examples, ${config.steps} steps of ${config.promptsPerStep} prompts x ${config.generations} completions`,
+        `grpo: ${examples.length} ${task.name} examples, ${config.steps ? `${config.steps} steps` : `${config.epochs} epochs`} of ${config.promptsPerStep} prompts x ${config.generations} completions`,
       );
       const heldOut = await loadHeldOut(o, config.evalEvery ?? 0, loadRlTask);
       if (heldOut.length)
@@ -226,7 +243,7 @@ export function registerGrpo(program: Command): void {
             }),
           onLog: (m) => rep.log(m),
         });
-        if (!(await saveTrainedModel(rep, r, config.steps, out, o.model as string))) return;
+        if (!(await saveTrainedModel(rep, r, r.totalSteps, out, o.model as string))) return;
         console.log(`trained model written to ${out}; metrics in ${join(runDir, 'metrics.jsonl')}`);
       } finally {
         stop.dispose();

@@ -37,7 +37,10 @@ import { warmupConstant } from './schedules.js';
 import type { PromptedExample, RewardTask } from '../tasks/task.js';
 
 export interface GrpoConfig extends OptimizerConfig {
-  steps: number;
+  steps: number; // optimizer steps; 0: ceil(epochs × examples / promptsPerStep)
+  epochs?: number; // passes over the examples when steps is 0
+  maxPromptLength?: number; // examples whose prompt has more tokens are left out (logged); 0 or absent: no limit
+  maxModelLength?: number; // prompt + completion at most this many tokens (vLLM's max_model_len); 0 or absent: no limit
   promptsPerStep: number; // P
   generations: number; // G
   maxCompletionLength: number;
@@ -69,13 +72,20 @@ export interface HeldOutSet {
   examples: PromptedExample<unknown>[];
 }
 
-// The paper's RLVR settings (issue 8): G 10, P 10, T 0.7, top-p 0.95, lr 1e-6, AdamW (0.9, 0.99),
-// wd 0.1, 25 warmup steps then constant, clip-norm 0.1, eps-clip 0.2, no KL, one update per batch.
+// The paper's RLVR settings from its released configs (issues 8 and 17; README, "The paper
+// preset"): 60 completions per optimizer step (per device 4 × accumulation 5 × 3 processes), G 10,
+// so 6 prompts; prompts of at most 256 tokens; completions of at most 8192 tokens nominally (the
+// Dr. GRPO normaliser), bounded by the 4096-token model length of their vLLM; 25 epochs over the
+// examples; T 0.7, top-p 0.95; lr 1e-6, AdamW (0.9, 0.99), wd 0.1, 25 warmup steps then constant,
+// clip-norm 0.1, eps-clip 0.2, no KL, one update per batch; activation recomputation on.
 export const GRPO_PAPER: GrpoConfig = {
-  steps: 100,
-  promptsPerStep: 10,
+  steps: 0,
+  epochs: 25,
+  maxPromptLength: 256,
+  maxModelLength: 4096,
+  promptsPerStep: 6,
   generations: 10,
-  maxCompletionLength: 4096,
+  maxCompletionLength: 8192,
   temperature: 0.7,
   topP: 0.95,
   topK: 0,
@@ -121,6 +131,7 @@ export interface GrpoOptions<E> {
 export interface GrpoResult {
   model: Model; // the trained policy
   steps: number; // optimizer steps done (the run's total when it finished)
+  totalSteps: number; // the run's steps (config.steps, or from config.epochs)
   aborted: boolean;
   /** 'plateau' when the plateau criterion ended the run before config.steps. */
   stoppedBy: 'plateau' | null;
@@ -141,7 +152,15 @@ export function checkGrpoConfig(c: GrpoConfig): void {
     const v = c[k] as number;
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`grpo: ${k} must be a positive integer, got ${v}`);
   };
-  (['steps', 'promptsPerStep', 'generations', 'maxCompletionLength', 'mu'] as const).forEach(posInt);
+  (['promptsPerStep', 'generations', 'maxCompletionLength', 'mu'] as const).forEach(posInt);
+  if (!Number.isInteger(c.steps) || c.steps < 0)
+    throw new RangeError(`grpo: steps must be an integer >= 0 (0: from epochs), got ${c.steps}`);
+  if (c.steps === 0 && (!Number.isInteger(c.epochs) || (c.epochs as number) < 1))
+    throw new RangeError(`grpo: steps 0 needs epochs, a positive integer; got ${c.epochs}`);
+  for (const k of ['maxPromptLength', 'maxModelLength'] as const) {
+    const v = c[k] ?? 0;
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`grpo: ${k} must be an integer >= 0, got ${c[k]}`);
+  }
   if (c.microBatchTokens !== 'auto') posInt('microBatchTokens');
   if (c.generationBatch !== 'auto') posInt('generationBatch');
   if (c.generations < 2)
@@ -168,6 +187,17 @@ export function checkGrpoConfig(c: GrpoConfig): void {
       throw new RangeError('grpo: stopWhen plateau needs held-out evaluations: set evalEvery (--eval-every) > 0');
     checkPlateauConfig(plateauConfig(c), 'grpo: plateau');
   }
+}
+
+/** The run's optimizer steps: `steps`, or with steps 0, ceil(epochs × examples / promptsPerStep). */
+export function grpoSteps(c: GrpoConfig, examples: number): number {
+  return c.steps > 0 ? c.steps : Math.ceil(((c.epochs ?? 1) * examples) / c.promptsPerStep);
+}
+
+/** New tokens allowed after a prompt of `promptTokens`: maxCompletionLength, within maxModelLength. */
+export function completionLimit(c: GrpoConfig, promptTokens: number): number {
+  const room = c.maxModelLength ? c.maxModelLength - promptTokens : Infinity;
+  return Math.max(1, Math.min(c.maxCompletionLength, room));
 }
 
 /** The plateau criterion's settings of a config (its defaults filled in). */
@@ -198,7 +228,7 @@ async function heldOutRound(
       config: {
         ...EVAL_PAPER,
         samples: c.evalSamples ?? 1,
-        maxNewTokens: c.maxCompletionLength,
+        maxNewTokens: Math.min(c.maxCompletionLength, c.maxModelLength || Infinity),
         batchSize: c.generationBatch,
         seed: c.seed,
       },
@@ -218,9 +248,21 @@ const std = (xs: number[]) => {
 };
 
 export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
-  const { tokenizer, task, examples, runDir } = opts;
+  const { tokenizer, task, runDir } = opts;
   checkGrpoConfig(opts.config);
-  if (examples.length === 0) throw new RangeError('grpo: no training examples');
+  if (opts.examples.length === 0) throw new RangeError('grpo: no training examples');
+  // prompts longer than maxPromptLength are left out (TRL would cut their start: the instructions)
+  const allIds = opts.examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
+  const maxPrompt = opts.config.maxPromptLength || Infinity;
+  const keep = allIds.map((ids) => ids.length <= maxPrompt);
+  const examples = opts.examples.filter((_, i) => keep[i]);
+  const promptIds = allIds.filter((_, i) => keep[i]);
+  if (examples.length === 0)
+    throw new RangeError(`grpo: every prompt is longer than maxPromptLength ${opts.config.maxPromptLength} tokens`);
+  if (opts.config.maxModelLength && Math.max(...promptIds.map((p) => p.length)) >= opts.config.maxModelLength)
+    throw new RangeError(
+      `grpo: a prompt has ${Math.max(...promptIds.map((p) => p.length))} tokens, no room below maxModelLength ${opts.config.maxModelLength}`,
+    );
   if (opts.config.beta > 0 && !opts.reference) throw new RangeError('grpo: beta > 0 needs a reference model');
   const sets = opts.heldOut ?? [];
   if ((opts.config.evalEvery ?? 0) > 0 && sets.length === 0)
@@ -232,8 +274,7 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
       `grpo: the reference model is on '${opts.reference.device}' and the policy on '${opts.model.device}'; load both on the same device`,
     );
   }
-  const promptIds = examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
-  const longest = Math.max(...promptIds.map((p) => p.length)) + opts.config.maxCompletionLength;
+  const longest = Math.max(...promptIds.map((p) => p.length + completionLimit(opts.config, p.length)));
   const micro = runMicroBatchTokens(opts.config.microBatchTokens, {
     runDir,
     resume: !!opts.resume,
@@ -248,9 +289,20 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
     maxLen: longest,
     total: opts.config.promptsPerStep * opts.config.generations,
   });
-  const c = { ...opts.config, microBatchTokens: micro.tokens, generationBatch: gen.sequences };
+  const c = {
+    ...opts.config,
+    steps: grpoSteps(opts.config, examples.length),
+    microBatchTokens: micro.tokens,
+    generationBatch: gen.sequences,
+  };
   mkdirSync(runDir, { recursive: true });
   const log = opts.onLog ?? (() => {});
+  if (examples.length < opts.examples.length)
+    log(
+      `grpo: ${opts.examples.length - examples.length} of ${opts.examples.length} examples left out: prompts longer than ${c.maxPromptLength} tokens`,
+    );
+  if (opts.config.steps === 0)
+    log(`grpo: ${c.steps} steps (${c.epochs} epochs of ${examples.length} examples, ${c.promptsPerStep} per step)`);
   log(`grpo: ${micro.note}`);
   log(`grpo: ${gen.note}`);
   const tokenizerFrom = opts.model.dir; // tokenizer files travel with every saved checkpoint
@@ -348,7 +400,7 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   };
   if (evalEvery > 0 && start === 0) await evalRound(0);
   let lastCheckpoint: string | null = null;
-  const stepOpts = { ...opts, config: c };
+  const stepOpts = { ...opts, examples, config: c };
   let step = start;
   if (!plateauFired(start))
     for (; step < c.steps; step++) {
@@ -370,7 +422,7 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   const aborted = step < c.steps && stoppedBy === null;
   if (evalEvery > 0 && !aborted && lastEval !== step && step > start) await evalRound(step);
   if (step > start || aborted) lastCheckpoint = await checkpoint(step);
-  return { model, steps: step, aborted, stoppedBy, checkpoint: lastCheckpoint, metrics: all };
+  return { model, steps: step, totalSteps: c.steps, aborted, stoppedBy, checkpoint: lastCheckpoint, metrics: all };
 }
 
 // One optimizer step: sample, score, advantages, mu policy updates. Returns its metrics record.
@@ -388,12 +440,13 @@ async function grpoStep<E>(
   // 1-2. G completions per prompt
   const prompts: number[][] = [];
   for (const i of indices) for (let g = 0; g < c.generations; g++) prompts.push(promptIds[i]);
+  const limits = prompts.map((p) => completionLimit(c, p.length));
   const t0 = performance.now();
   // in pieces of generationBatch sequences, each on its own streams of the step's seed
   const gen: Generation = { tokens: [], logprobs: [], finishReasons: [] };
   for (let a = 0; a < prompts.length; a += c.generationBatch) {
     const g = await model.generate(prompts.slice(a, a + c.generationBatch), {
-      maxNewTokens: c.maxCompletionLength,
+      maxNewTokens: limits.slice(a, a + c.generationBatch),
       temperature: c.temperature,
       topP: c.topP,
       topK: c.topK,

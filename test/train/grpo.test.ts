@@ -10,7 +10,7 @@ import test from 'ava';
 import { presetConfig } from '../../lib/engine/init.js';
 import { kvCacheBytesPerToken } from '../../lib/engine/memory.js';
 import { loadModel, Model } from '../../lib/engine/model.js';
-import { GRPO_PAPER, grpo } from '../../lib/train/grpo.js';
+import { completionLimit, GRPO_PAPER, grpo, grpoSteps } from '../../lib/train/grpo.js';
 import { readMetrics } from '../../lib/train/metrics.js';
 import { generationBytesPerSequence, resolveGenerationBatch } from '../../lib/train/micro-batch.js';
 import type { RewardTask } from '../../lib/tasks/task.js';
@@ -78,7 +78,7 @@ test("'auto' is raised to the longest prompt + maxCompletionLength when that is 
     onLog: (m) => logs.push(m),
     // one step stopped before it starts: the run is set up (and its config recorded), nothing sampled
     signal: AbortSignal.abort(),
-    config: { ...config, maxCompletionLength },
+    config: { ...config, maxCompletionLength, maxModelLength: 0 },
   });
   const recorded = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { microBatchTokens: number };
   t.is(recorded.microBatchTokens, longestPrompt + maxCompletionLength);
@@ -163,4 +163,50 @@ test("'auto' generation batch: as many sequences as half the budget holds, at le
     100,
   );
   t.is(resolveGenerationBatch(7, { config: q05, device: 'cpu', maxLen: 100, total: 5 }).sequences, 5);
+});
+
+test('the paper preset: 6 prompts x 10, steps from 25 epochs, prompts of at most 256 tokens, 4096-token model length', async (t) => {
+  t.is(GRPO_PAPER.promptsPerStep * GRPO_PAPER.generations, 60);
+  t.is(grpoSteps(GRPO_PAPER, 100), 417); // ceil(25 x 100 / 6)
+  t.is(completionLimit(GRPO_PAPER, 200), 3896);
+  t.is(completionLimit({ ...GRPO_PAPER, maxModelLength: 0 }, 200), 8192);
+  // a prompt over maxPromptLength is left out, logged; the steps follow the examples kept
+  const long = { id: 'long', prompt: 'a knight '.repeat(40), example: null };
+  t.true(kk.tokenizer.encode(long.prompt).length > 20);
+  const runDir = join(mkdtempSync(join(tmpdir(), 'ws-grpo-run-')), 'run');
+  const logs: string[] = [];
+  await grpo({
+    model: await loadModel(kk.dir),
+    tokenizer: kk.tokenizer,
+    task: letterA,
+    examples: [...examples, long],
+    runDir,
+    onLog: (m) => logs.push(m),
+    signal: AbortSignal.abort(),
+    config: {
+      ...GRPO_PAPER,
+      maxPromptLength: 20,
+      maxModelLength: 40,
+      maxCompletionLength: 30,
+      epochs: 3,
+      promptsPerStep: 2,
+    },
+  });
+  t.true(logs.includes('grpo: 1 of 5 examples left out: prompts longer than 20 tokens'));
+  t.true(logs.includes('grpo: 6 steps (3 epochs of 4 examples, 2 per step)'));
+  const recorded = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  t.is(recorded.steps, 6);
+  t.is(recorded.examples, 4);
+  t.is(recorded.gradientCheckpointing, true);
+  await t.throwsAsync(
+    grpo({
+      model: await loadModel(kk.dir),
+      tokenizer: kk.tokenizer,
+      task: letterA,
+      examples: [long],
+      runDir,
+      config: { ...GRPO_PAPER, maxPromptLength: 20 },
+    }),
+    { message: 'grpo: every prompt is longer than maxPromptLength 20 tokens' },
+  );
 });
