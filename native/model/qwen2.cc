@@ -304,7 +304,10 @@ size_t Qwen2::measure_arena(const Qwen2Config& cfg, Device device, int T, bool t
   WS_CHECK_RANGE(T >= 1, "measure_arena: T must be >= 1, got ", T);
   Carver measure;
   Arena ar;
-  carve_arena(measure, cfg, device, T, !train ? ArenaMode::Infer : recompute ? ArenaMode::Recompute : ArenaMode::Train,
+  carve_arena(measure, cfg, device, T,
+              !train      ? ArenaMode::Infer
+              : recompute ? ArenaMode::Recompute
+                          : ArenaMode::Train,
               ar);
   return measure.used;
 }

@@ -164,8 +164,7 @@ class Qwen2 {
   // logp (may be null) receives the per-target logprobs. recompute (activation checkpointing):
   // the forward keeps only each layer's input, and the backward recomputes one layer's
   // activations at a time from it; the gradients are the same (the same ops on the same inputs).
-  StepResult accumulate(const PackedBatch& b, const ws::cpu::HeadObjective& obj, float* logp,
-                        bool recompute = false);
+  StepResult accumulate(const PackedBatch& b, const ws::cpu::HeadObjective& obj, float* logp, bool recompute = false);
   // Global grad norm (before clipping), clip, AdamW on every tensor, zero the gradients, step++.
   // Throws when the gradient is not finite (the gradients are zeroed, parameters untouched).
   double optimizer_step(const AdamWConfig& opt);

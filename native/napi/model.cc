@@ -242,8 +242,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
          InstanceMethod("generate", &ModelWrap::generate), InstanceMethod("saveTensors", &ModelWrap::save_tensors),
          InstanceMethod("saveOptimizer", &ModelWrap::save_optimizer),
          InstanceMethod("loadOptimizer", &ModelWrap::load_optimizer),
-         InstanceMethod("tensorNames", &ModelWrap::tensor_names),
-         InstanceMethod("arenaBytes", &ModelWrap::arena_bytes), InstanceMethod("gradients", &ModelWrap::gradients)});
+         InstanceMethod("tensorNames", &ModelWrap::tensor_names), InstanceMethod("arenaBytes", &ModelWrap::arena_bytes),
+         InstanceMethod("gradients", &ModelWrap::gradients)});
   }
 
   // new Model(config, device?: 'cpu' | 'cuda')   ('cuda' only in the CUDA addon)
@@ -467,8 +467,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto m = model_;
     auto out = std::make_shared<std::vector<float>>();
     return run(
-        info.Env(), [m, out] { *out = m->gradients(); },
-        [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
+        info.Env(), [m, out] { *out = m->gradients(); }, [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
   }
   // The two counters are atomics in the engine: read at once, never waiting for a running call.
   Napi::Value pending(const Napi::CallbackInfo& info) {
