@@ -4,11 +4,15 @@
 //          weights and batches; the GPU losses must follow the CPU ones (|Δ| ≤ 0.03 + 0.02·loss
 //          each step, both curves falling by 1 nat); also logprobs parity before training, and seeded
 //          sampling on the GPU reproducible.
+//   recompute: activation recomputation on the GPU: the gradients of a step that recomputes each
+//          layer in the backward against those of one that stores every layer's activations, from
+//          the same weights and batch (max |Δ| ≤ 1e-3·max |g|; bitwise where the kernels are
+//          deterministic), and the two arenas' sizes.
 //   step:  a Qwen2.5-0.5B-shaped training step (24 layers, hidden 896, 14/2 heads, FFN 4864, vocab
 //          151936, tied; 8 sequences x 2048 tokens packed; AdamW, clip 1), the shapes of
 //          torch_peers.py's step: tokens/s and MFU with its FLOP count.
 // Prints one JSON line per result (results.jsonl), progress on stderr. Exit 1 when a check fails.
-// Usage: node bench/gpu/model.mjs [curve|step]... [--addon PATH]
+// Usage: node bench/gpu/model.mjs [curve|recompute|step]... [--addon PATH]
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -122,6 +126,48 @@ async function curve() {
   });
 }
 
+async function recompute() {
+  const cfg = {
+    vocabSize: 512,
+    hiddenSize: 256,
+    intermediateSize: 512,
+    numLayers: 3,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 64,
+    rmsEps: 1e-6,
+    ropeTheta: 10000,
+    tied: false,
+  };
+  const [stored, recomputed] = [new a.Model(cfg, 'cuda'), new a.Model(cfg, 'cuda')];
+  await stored.initRandom(11, 0.05);
+  await recomputed.initRandom(11, 0.05);
+  const b = batch(lcg(5), cfg.vocabSize, 6, 96);
+  const objective = { normaliser: b.T - 6 };
+  await stored.accumulate(b.tokens, b.positions, b.cu, objective, false);
+  await recomputed.accumulate(b.tokens, b.positions, b.cu, objective, true);
+  const [gs, gr] = [await stored.gradients(), await recomputed.gradients()];
+  let diff = 0,
+    scale = 0;
+  for (let i = 0; i < gs.length; i++) {
+    diff = Math.max(diff, Math.abs(gs[i] - gr[i]));
+    scale = Math.max(scale, Math.abs(gs[i]));
+  }
+  const [arenaStored, arenaRecomputed] = [await stored.arenaBytes(), await recomputed.arenaBytes()];
+  const ok = scale > 0 && diff <= 1e-3 * scale && arenaRecomputed < arenaStored;
+  failed ||= !ok;
+  out({
+    bench: 'model_recompute',
+    impl: 'warmstart',
+    status: ok ? 'pass' : 'FAIL',
+    grad_max_diff: diff,
+    grad_max_abs: scale,
+    bitwise: diff === 0,
+    arena_stored: arenaStored,
+    arena_recompute: arenaRecomputed,
+  });
+}
+
 async function step() {
   const L = 24,
     C = 896,
@@ -177,13 +223,13 @@ async function step() {
   });
 }
 
-for (const w of which.length ? which : ['curve', 'step']) {
+for (const w of which.length ? which : ['curve', 'recompute', 'step']) {
   try {
-    await { curve, step }[w]();
+    await { curve, recompute, step }[w]();
   } catch (e) {
     failed = true;
     out({
-      bench: w === 'curve' ? 'model_curve' : 'train_step',
+      bench: w === 'curve' ? 'model_curve' : w === 'recompute' ? 'model_recompute' : 'train_step',
       impl: 'warmstart',
       status: 'FAIL',
       error: String(e.message ?? e),

@@ -244,7 +244,7 @@ else
   elif ! have_time 60; then
     step model "not run" "time budget spent"
   else
-    timeout "$(cap 150)" node bench/gpu/model.mjs curve step 2> "$LOG/model.err" | tee -a "$RES"
+    timeout "$(cap 150)" node bench/gpu/model.mjs curve recompute step 2> "$LOG/model.err" | tee -a "$RES"
     rc=${PIPESTATUS[0]}
     tail -25 "$LOG/model.err"
     step model "$([ "$rc" = 0 ] && echo ran || echo "exit $rc")" "$(tail -1 "$LOG/model.err" | cut -c1-200)"

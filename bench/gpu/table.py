@@ -105,6 +105,12 @@ def main(path, card):
                       f"{fmt(curve.get('logprob_max_diff'))}, final loss cpu {fmt(lc[-1])} / cuda {fmt(lg[-1])}")
         out.append(f"| GPU loss curve follows the CPU one (20 steps, tiny model) | {curve.get('status', '?')} "
                    f"({detail}) | | |")
+    rc = find("model_recompute", "warmstart")
+    if rc is not None:
+        detail = rc.get("error") or (f"gradient max diff {fmt(rc.get('grad_max_diff'))} of max |g| "
+                                     f"{fmt(rc.get('grad_max_abs'))}, arena {fmt(rc.get('arena_recompute'))} vs "
+                                     f"{fmt(rc.get('arena_stored'))} bytes")
+        out.append(f"| activation recomputation: the stored step's gradients | {rc.get('status', '?')} ({detail}) | | |")
     a, b = find("train_step", "warmstart"), find("train_step", "torch")
     if a is None:
         missing.append((f"train_step warmstart", why('model')))
