@@ -28,8 +28,12 @@ export type { Qwen2Config } from './engine/config.js';
 // The recipe: warmup SFT, Dr. GRPO, model-based evaluation, curves and the embedded demo.
 export { sft, SFT_PAPER, validationLoss } from './train/sft.js';
 export type { SftConfig, SftOptions, SftProgress, SftResult } from './train/sft.js';
-export { grpo, GRPO_PAPER, checkGrpoConfig } from './train/grpo.js';
-export type { GrpoConfig, GrpoOptions, GrpoProgress, GrpoResult } from './train/grpo.js';
+export { grpo, GRPO_PAPER, checkGrpoConfig, grpoSteps, completionLimit, plateauConfig } from './train/grpo.js';
+export type { GrpoConfig, GrpoOptions, GrpoProgress, GrpoResult, HeldOutSet } from './train/grpo.js';
+export { plateau, describePlateau } from './train/plateau.js';
+export type { PlateauConfig, PlateauPoint, PlateauVerdict } from './train/plateau.js';
+export { expandGrid, sweepRows, sweepMarkdown, SWEEPABLE } from './train/sweep.js';
+export type { SweepAxis, SweepPoint, SweepRow } from './train/sweep.js';
 export {
   activationBytesPerToken,
   memoryBudget,
@@ -48,6 +52,15 @@ export { plotRuns, curvesSpec, renderPng } from './train/plot.js';
 export { Progress } from './train/progress.js';
 export { evaluate, passAt1, EVAL_PAPER } from './eval/evaluate.js';
 export type { EvalConfig, EvalOptions, EvalProgress, EvalResult, CompletionRecord } from './eval/evaluate.js';
+export {
+  runSuite,
+  suiteFromCompletions,
+  suiteMarkdown,
+  writeSuite,
+  completionsFile,
+  PAPER_SUITE,
+} from './eval/suite.js';
+export type { SuiteBenchmark, SuiteCell, SuiteResult, SuiteRunOptions } from './eval/suite.js';
 export { demo, demoTable, DEMO_SETTINGS } from './demo.js';
 export type { DemoOptions, DemoResult, DemoRow, DemoSettings } from './demo.js';
 // Data: tokenizers, prompt formats, SFT examples with completion-only masks, packing, readers.

@@ -5,6 +5,7 @@ export * from './task.js';
 export * from './kk-task.js';
 export * from './math-task.js';
 export * from './humaneval-task.js';
+export * from './evalplus.js';
 export * from './mmlu-pro-task.js';
 export * from './splits.js';
 export * from './benchmarks.js';
