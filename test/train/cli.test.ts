@@ -191,10 +191,11 @@ test('sft --device cpu: the default micro-batch is auto, logged and recorded as 
   // the tiny model's activations are a few KB a token: the cap, not the budget, decides
   t.regex(
     r.stderr,
-    /sft: 16384 tokens per micro-batch \(auto: [\d.]+ GiB activation budget at [\d.]+ MB per token on cpu, capped at 16384\), 4 micro-batches per optimizer step/,
+    /sft: 16384 tokens per micro-batch \(auto: [\d.]+ GiB activation budget at [\d.]+ MB per token on cpu with activation recomputation, capped at 16384\), 4 micro-batches per optimizer step/,
   );
   const config = JSON.parse(readFileSync(join(`${out}.run`, 'config.json'), 'utf8')) as Record<string, unknown>;
   t.is(config.microBatchTokens, 16384);
+  t.is(config.gradientCheckpointing, true); // the paper preset's
   t.true(existsSync(join(out, 'model.safetensors')));
 });
 
