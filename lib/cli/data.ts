@@ -12,7 +12,7 @@ import { trainBpe } from '../data/bpe.js';
 import { loadSftPairs, type PromptTemplate } from '../data/dataset.js';
 import { packBatches, packStats } from '../data/pack.js';
 import { readRecords, getField } from '../data/readers.js';
-import { tokenizeSft, type SftExample } from '../data/sft-examples.js';
+import { fieldCharBound, tokenizeSft, type SftExample } from '../data/sft-examples.js';
 import { splitValidation } from '../data/shuffle.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { kkTracePair } from '../kk/traces-published.js';
@@ -56,6 +56,7 @@ async function loadExamples(file: string, o: SourceOpts) {
   if (o.overflow !== 'truncate' && o.overflow !== 'drop')
     throw new Error(`--overflow must be truncate or drop, got ${o.overflow}`);
   const tok = Tokenizer.load(o.tokenizer);
+  const maxLength = parseInteger('--max-length', 2)(o.maxLength);
   const { pairs, stats } = await loadSftPairs(file, {
     promptField: o.promptField,
     completionField: o.completionField,
@@ -63,9 +64,10 @@ async function loadExamples(file: string, o: SourceOpts) {
     template: o.template,
     tokenizer: tok,
     skipBad: o.skipBad,
+    maxStringChars: fieldCharBound(tok, maxLength),
   });
   const { examples, counts } = tokenizeSft(tok, pairs, {
-    maxLength: parseInteger('--max-length', 2)(o.maxLength),
+    maxLength,
     overflow: o.overflow,
   });
   const lines = [

@@ -58,7 +58,7 @@ export function registerSft(program: Command): void {
         { sft, SFT_PAPER },
         { loadModel },
         { Tokenizer },
-        { tokenizeSft },
+        { tokenizeSft, fieldCharBound },
         { loadSftPairs },
         { readRecords },
         { fromRecord },
@@ -89,6 +89,7 @@ export function registerSft(program: Command): void {
       const runDir = (o.runDir as string | undefined) ?? `${out}.run`;
       const rep = progressReporter();
       const tokenizer = Tokenizer.load(o.model as string);
+      const maxStringChars = fieldCharBound(tokenizer, o.maxLength);
       const pairs: { prompt: string; completion: string }[] = [];
       let skipped = 0;
       let rejected = 0;
@@ -100,6 +101,7 @@ export function registerSft(program: Command): void {
           template: o.template as 'none' | 'raw' | 'chat',
           tokenizer,
           skipBad: Boolean(o.skipBad),
+          maxStringChars,
         });
         skipped += loaded.stats.skipped;
         if (o.keep !== 'correct') {
@@ -108,7 +110,8 @@ export function registerSft(program: Command): void {
         }
         // --keep correct: the K&K reward of each trace against the puzzle in the same record
         const records = new Map<string, unknown>();
-        for await (const rec of readRecords(file, { skipBad: Boolean(o.skipBad) })) records.set(rec.where, rec.value);
+        for await (const rec of readRecords(file, { skipBad: Boolean(o.skipBad), maxStringChars }))
+          records.set(rec.where, rec.value);
         for (const p of loaded.pairs) {
           if (kkRewardDetails(p.completion, fromRecord(records.get(p.where), p.where)).correct) pairs.push(p);
           else rejected++;

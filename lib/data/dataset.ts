@@ -28,6 +28,8 @@ export interface DatasetOptions {
   tokenizer?: Tokenizer;
   /** Count and skip bad records instead of stopping. */
   skipBad?: boolean;
+  /** Cut longer strings to this many characters while reading (see ReadOptions; fieldCharBound gives it). */
+  maxStringChars?: number;
 }
 
 export type SourcedPair = SftPair & { where: string };
@@ -46,7 +48,7 @@ export async function loadSftPairs(
   const stats = newReadStats();
   const pairs: SourcedPair[] = [];
   if (opts.pairOf) {
-    for await (const rec of readRecords(file, { skipBad: opts.skipBad, stats })) {
+    for await (const rec of readRecords(file, { skipBad: opts.skipBad, stats, maxStringChars: opts.maxStringChars })) {
       try {
         pairs.push({ ...opts.pairOf(rec, wrap), where: rec.where });
       } catch (err) {
@@ -58,7 +60,11 @@ export async function loadSftPairs(
     }
   } else {
     const fields = { promptField: opts.promptField ?? 'prompt', completionField: opts.completionField ?? 'completion' };
-    for await (const p of readPairs(file, fields, { skipBad: opts.skipBad, stats }))
+    for await (const p of readPairs(file, fields, {
+      skipBad: opts.skipBad,
+      stats,
+      maxStringChars: opts.maxStringChars,
+    }))
       pairs.push({ ...p, prompt: wrap(p.prompt) });
   }
   return { pairs, stats };

@@ -4,12 +4,13 @@
 // instead of stopping the read. A field map turns records into (prompt, completion) pairs, so
 // published trace datasets load as they are.
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { constants } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 
+import { jsonlLines } from './jsonl-lines.js';
 import { DataError, lineWhere, parseJsonlLine, type SourceRecord } from '../util/jsonl.js';
 import type { SftPair } from './sft-examples.js';
 
@@ -27,6 +28,11 @@ export interface ReadOptions {
   skipBad?: boolean;
   /** Filled in while reading. */
   stats?: ReadStats;
+  /**
+   * JSONL: cut every string to this many characters while reading (fieldCharBound in
+   * sft-examples.ts gives the bound for a --max-length), so one huge record cannot exhaust memory.
+   */
+  maxStringChars?: number;
 }
 
 export function newReadStats(): ReadStats {
@@ -41,13 +47,27 @@ function skipOrThrow(err: DataError, opts: ReadOptions): void {
   }
 }
 
-async function magic(file: string): Promise<Buffer> {
-  let fh;
+/** Opens `file` for reading after checking it is a regular file (a FIFO would block the open, a folder fail later without its name). */
+async function openRegular(file: string): Promise<FileHandle> {
+  let st;
   try {
-    fh = await open(file, 'r');
+    st = await stat(file);
   } catch (err) {
     throw new Error(`cannot open ${file}: ${(err as Error).message}`);
   }
+  if (!st.isFile())
+    throw new Error(
+      `cannot read ${file}: it is ${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a pipe' : 'not a regular file'}, not a data file`,
+    );
+  try {
+    return await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw new Error(`cannot open ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function magic(file: string): Promise<Buffer> {
+  const fh = await openRegular(file);
   try {
     const b = Buffer.alloc(4);
     const { bytesRead } = await fh.read(b, 0, 4, 0);
@@ -57,35 +77,42 @@ async function magic(file: string): Promise<Buffer> {
   }
 }
 
-/** Streams a JSONL file (gzip detected by its magic bytes); blank lines are ignored; each line must be a JSON object. */
+const empty = (file: string) => new Error(`${file} is empty: it holds no records`);
+
+/**
+ * Streams a JSONL file (gzip detected by its magic bytes; a UTF-8 byte-order mark is skipped);
+ * blank lines are ignored; each line must be a JSON object. With `maxStringChars`, longer strings
+ * are cut to that many characters as they stream past, so a huge record costs bounded memory.
+ */
 export async function* readJsonl(file: string, opts: ReadOptions = {}): AsyncGenerator<SourceRecord> {
   const head = await magic(file);
   const raw = createReadStream(file);
   const input = head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
-  const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
+  let any = false;
   try {
-    for await (const line of lines) {
-      n++;
-      if (line.trim() === '') continue;
+    for await (const { text, line } of jsonlLines(input, opts.maxStringChars)) {
+      n = line;
+      if (text.trim() === '') continue;
+      any = true;
       const where = lineWhere(file, n);
       let value: Record<string, unknown>;
       try {
-        value = parseJsonlLine(line, where);
+        value = parseJsonlLine(text, where);
       } catch (err) {
         skipOrThrow(err as DataError, opts);
         continue;
       }
       if (opts.stats) opts.stats.records++;
-      yield { where, value: value as Record<string, unknown> };
+      yield { where, value };
     }
   } catch (err) {
     if (err instanceof DataError) throw err;
     throw new Error(`${lineWhere(file, n + 1)}: cannot read (${(err as Error).message})`);
   } finally {
-    lines.close();
     raw.destroy();
   }
+  if (!any) throw empty(file);
 }
 
 function plain(v: unknown): unknown {
@@ -99,6 +126,7 @@ function plain(v: unknown): unknown {
 
 /** Reads a Parquet file one row group at a time (64-bit integers become numbers). */
 export async function* readParquet(file: string, opts: ReadOptions = {}): AsyncGenerator<SourceRecord> {
+  await (await openRegular(file)).close();
   let buffer;
   let metadata;
   try {
@@ -125,6 +153,7 @@ export async function* readParquet(file: string, opts: ReadOptions = {}): AsyncG
     }
     start = end;
   }
+  if (start === 0) throw empty(file);
 }
 
 /** Reads JSONL or Parquet, told apart by the Parquet magic bytes `PAR1`. */

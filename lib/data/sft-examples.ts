@@ -8,7 +8,9 @@
 // tokens (see batch.ts: packing shifts them onto the predicting positions).
 // Longer than maxLength: `truncate` keeps the first maxLength tokens (no end token then), `drop`
 // discards the example; an example whose prompt leaves no room for one completion token is
-// dropped either way.
+// dropped either way. Texts are encoded only as far as maxLength reaches (Tokenizer.encodePrefix),
+// and readers cut strings to Tokenizer.prefixBound(maxLength) (fieldCharBound below), so a 200 MB
+// record costs what a maxLength one does.
 import type { Sequence } from './batch.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -77,10 +79,15 @@ function build(
     throw new TypeError(`example ${index}: prompt must be a string, got ${typeof pair.prompt}`);
   if (typeof pair.completion !== 'string')
     throw new TypeError(`example ${index}: completion must be a string, got ${typeof pair.completion}`);
-  const p = tok.encode(pair.prompt);
-  const c = tok.encode(pair.completion);
-  const full = p.length + c.length + (end === null ? 0 : 1);
-  if (p.length + 1 > maxLength || (c.length === 0 && end === null)) return null;
+  // Only the first maxLength tokens of either text can be kept: encoding stops there, so a huge
+  // record costs what a maxLength one does.
+  const prompt = tok.encodePrefix(pair.prompt, maxLength);
+  const p = prompt.ids;
+  if (prompt.more || p.length + 1 > maxLength) return null;
+  const completion = tok.encodePrefix(pair.completion, maxLength - p.length);
+  const c = completion.ids;
+  const full = completion.more ? Infinity : p.length + c.length + (end === null ? 0 : 1);
+  if (c.length === 0 && end === null) return null;
   if (full > maxLength && drop) return null;
   const L = Math.min(full, maxLength);
   const ids = new Int32Array(L);
@@ -111,4 +118,9 @@ export function tokenizeSft(
     }
   }
   return { examples, counts };
+}
+
+/** The longest string a reader must keep of a field for examples of `maxLength` tokens: longer ones are cut to it. */
+export function fieldCharBound(tok: Tokenizer, maxLength: number): number {
+  return tok.prefixBound(maxLength);
 }

@@ -23,6 +23,16 @@ export interface EncodeOptions {
   addSpecialTokens?: boolean;
 }
 
+/** The first tokens of a text, and whether it holds more than were asked for. */
+export interface EncodedPrefix {
+  ids: Int32Array;
+  /** True when the text encodes to more tokens than the limit (`ids` then holds exactly the limit). */
+  more: boolean;
+}
+
+/** Tokens encoded past a prefix's end and dropped, so that where the text was cut cannot change the kept ones. */
+const PREFIX_SLACK = 64;
+
 export interface DecodeOptions {
   /** Drop special tokens (<|im_end|>, <|endoftext|>, …) from the text. Default false. */
   skipSpecialTokens?: boolean;
@@ -79,6 +89,10 @@ export class Tokenizer {
   readonly chatTemplate: string | undefined;
   /** The parsed tokenizer_config.json ({} when absent): chat templates read bos/eos strings from it. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** The longest token (vocabulary or added) in UTF-8 bytes of its stored form: one token never covers more text bytes. */
+  readonly maxTokenBytes: number;
+  /** What it was built from (a tokenize worker builds its own copy from these). */
+  readonly files: TokenizerFiles;
 
   private readonly hf: HFTokenizer;
 
@@ -98,17 +112,24 @@ export class Tokenizer {
       throw new Error(`${source}: cannot build the tokenizer: ${(err as Error).message}`);
     }
     this.config = files.config ?? {};
+    this.files = files;
 
     let maxId = -1;
-    for (const id of Object.values(model.vocab)) if (id > maxId) maxId = id;
+    let maxBytes = 1;
+    for (const [token, id] of Object.entries(model.vocab)) {
+      if (id > maxId) maxId = id;
+      if (token.length > maxBytes / 3) maxBytes = Math.max(maxBytes, Buffer.byteLength(token));
+    }
     const special = new Map<string, number>();
     const all = new Map<string, number>();
     for (const t of added) {
+      maxBytes = Math.max(maxBytes, Buffer.byteLength(t.content));
       all.set(t.content, t.id);
       if (t.special) special.set(t.content, t.id);
       if (t.id > maxId) maxId = t.id;
     }
     this.vocabSize = maxId + 1;
+    this.maxTokenBytes = maxBytes;
     this.specialTokens = special;
     this.addedTokens = all;
 
@@ -167,6 +188,39 @@ export class Tokenizer {
   encode(text: string, opts: EncodeOptions = {}): Int32Array {
     if (typeof text !== 'string') throw new TypeError(`tokenizer.encode: text must be a string, got ${typeof text}`);
     return Int32Array.from(this.hf.encode(text, { add_special_tokens: opts.addSpecialTokens ?? false }).ids);
+  }
+
+  /**
+   * How many UTF-16 code units of any text surely encode to more than `limit` tokens: a token
+   * covers at most maxTokenBytes bytes, a code unit is at least one byte, and NFC normalisation
+   * shrinks text at most 3 times (Hangul jamo). Readers cut longer strings to this (encodePrefix).
+   */
+  prefixBound(limit: number): number {
+    return 3 * this.maxTokenBytes * (limit + PREFIX_SLACK);
+  }
+
+  /**
+   * The first `limit` tokens of `text` without encoding all of it: a prefix of the text four
+   * characters a token long is encoded, doubled until it yields `limit` tokens and some to spare
+   * (the spare tokens, where the cut falls, are dropped) or holds the whole text. The cost follows
+   * `limit`, not the text's length; the ids are those of encode(text) (tested on real traces).
+   */
+  encodePrefix(text: string, limit: number, opts: EncodeOptions = {}): EncodedPrefix {
+    if (typeof text !== 'string')
+      throw new TypeError(`tokenizer.encodePrefix: text must be a string, got ${typeof text}`);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new RangeError(`tokenizer.encodePrefix: limit must be an integer >= 0, got ${limit}`);
+    const bound = this.prefixBound(limit);
+    let chars = 4 * (limit + PREFIX_SLACK);
+    for (;;) {
+      if (chars >= text.length) {
+        const ids = this.encode(text, opts);
+        return ids.length > limit ? { ids: ids.slice(0, limit), more: true } : { ids, more: false };
+      }
+      const ids = this.encode(text.slice(0, chars), opts);
+      if (ids.length > limit + PREFIX_SLACK || chars >= bound) return { ids: ids.slice(0, limit), more: true };
+      chars = Math.min(2 * chars, bound);
+    }
   }
 
   /** Encodes each text in turn (same options as {@link encode}). */

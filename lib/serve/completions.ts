@@ -2,10 +2,11 @@
 // (requests.ts) becomes prompt token ids and generation jobs for the batcher, and the finished
 // (or, streaming, the growing) completions become OpenAI's reply objects.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { ServerResponse } from 'node:http';
 
 import { renderChat } from '../data/prompts.js';
-import type { Tokenizer } from '../data/tokenizer.js';
+import type { EncodedPrefix, Tokenizer } from '../data/tokenizer.js';
 import type { Model } from '../engine/model.js';
 import { QueueFullError, type Batcher, type GenJob, type JobResult } from './batcher.js';
 import { finishText, TextStream, type FinishedText, type StopRules } from './detokenize.js';
@@ -23,6 +24,8 @@ export interface CompletionsContext {
   modelName: string;
   /** True while the server drains: replies then close their connection. */
   closeAfterReply: () => boolean;
+  /** Encodes prompt text up to a limit off the event loop (tokenize-pool.ts); default: on it. */
+  encodePrefix?: (text: string, limit: number) => Promise<EncodedPrefix>;
 }
 
 /** A 404 naming the model asked for, unless it is the one served. */
@@ -41,6 +44,7 @@ export function completionsHandler(
   ctx: CompletionsContext,
 ): (req: CompletionRequest | ChatRequest, res: ServerResponse, signal: AbortSignal) => Promise<void> {
   const { tokenizer, batcher, limits, maxQueue, modelName } = ctx;
+  const encodePrefix = ctx.encodePrefix ?? (async (text: string, limit: number) => tokenizer.encodePrefix(text, limit));
   const cfg = ctx.model.config;
   const context = cfg.maxPositionEmbeddings;
 
@@ -53,16 +57,28 @@ export function completionsHandler(
   function stopRules(stops: string[], chat: boolean): { rules: StopRules; ids: number[] } {
     const tokenStops = new Map<number, string>();
     for (const s of stops) {
-      const ids = tokenizer.encode(s);
-      if (ids.length === 1) tokenStops.set(ids[0], s);
+      const { ids, more } = tokenizer.encodePrefix(s, 1); // one token or more: no need to encode it all
+      if (ids.length === 1 && !more) tokenStops.set(ids[0], s);
     }
     const ids = new Set([...eos, ...tokenStops.keys()]);
     if (chat && imEnd !== undefined) ids.add(imEnd);
     return { rules: { strings: stops, tokenStops }, ids: [...ids] };
   }
 
-  function tokens(prompt: string | number[], where: string): number[] {
-    const ids = typeof prompt === 'string' ? Array.from(tokenizer.encode(prompt)) : prompt;
+  // A text prompt is encoded only up to the context length: past it the request is refused
+  // anyway, so a prompt of megabytes costs what one of `context` tokens does.
+  async function tokens(prompt: string | number[], where: string): Promise<number[]> {
+    let ids: number[];
+    if (typeof prompt === 'string') {
+      const enc = await encodePrefix(prompt, context);
+      if (enc.more)
+        throw badRequest(
+          `This model's maximum context length is ${context} tokens. However, ${where} holds more than ${context} tokens.`,
+          where,
+          'context_length_exceeded',
+        );
+      ids = Array.from(enc.ids);
+    } else ids = prompt;
     if (ids.length === 0) throw badRequest(`${where} is empty`, where);
     const bad = ids.findIndex((id) => id >= cfg.vocabSize);
     if (bad >= 0)
@@ -101,9 +117,11 @@ export function completionsHandler(
       } catch (e) {
         throw badRequest(`the chat template cannot render these messages: ${(e as Error).message}`, 'messages');
       }
-      prompts = [tokens(text, 'messages')];
+      prompts = [await tokens(text, 'messages')];
     } else {
-      prompts = req.prompts.map((p, i) => tokens(p, req.prompts.length > 1 ? `prompt[${i}]` : 'prompt'));
+      prompts = await Promise.all(
+        req.prompts.map((p, i) => tokens(p, req.prompts.length > 1 ? `prompt[${i}]` : 'prompt')),
+      );
     }
     const p = req.params;
     const { rules, ids } = stopRules(p.stop, chat);
@@ -124,6 +142,9 @@ export function completionsHandler(
       seed: p.seed,
     }));
     if (batcher.queued + jobs.length > maxQueue) throw new QueueFullError(maxQueue);
+    // The batcher listens on the request's signal twice per prompt (queued, then running): up to
+    // 2 × maxPrompts listeners are expected, not a leak (Node warns past 10).
+    setMaxListeners(2 * limits.maxPrompts + 2, signal);
     const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`;
     const now = Math.floor(Date.now() / 1000);
     const chunkObject = chat ? 'chat.completion.chunk' : 'text_completion';

@@ -27,6 +27,7 @@ import { loadModel, type Device, type Model } from '../engine/model.js';
 import { AbortedError, Batcher } from './batcher.js';
 import { checkModelName, completionsHandler } from './completions.js';
 import { ApiError, badRequest, sendJson, toApiError } from './errors.js';
+import { TokenizeWorker } from './tokenize-pool.js';
 import { parseChatRequest, parseCompletionRequest, type Limits } from './requests.js';
 
 export interface ServerOptions {
@@ -70,7 +71,14 @@ export interface WarmstartServer {
 
 const MiB = 1 << 20;
 
-/** The body, up to `limit` bytes; past it, a 413 (the rest is read and dropped so the client sees the answer). */
+/** Bytes past the limit that a refused body is read for before its 413 (more: the connection is cut). */
+const DISCARD_BYTES = 64 * MiB;
+
+/**
+ * The body, up to `limit` bytes. Past it, a 413, but only once the client has sent its whole body
+ * (read and dropped, up to DISCARD_BYTES more): a server that answers and closes while the client
+ * still uploads makes fetch, curl and the openai client fail with EPIPE instead of seeing the 413.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () =>
     new ApiError(413, 'invalid_request_error', `the request body is larger than the limit of ${limit} bytes`, {
@@ -78,26 +86,30 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       headers: { Connection: 'close' },
     });
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      reject(tooLarge());
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) {
-        chunks.push(c);
-        return;
-      }
+    let over = false;
+    const refuse = () => {
       req.off('data', onData);
       req.off('end', onEnd);
-      req.resume();
       reject(tooLarge());
     };
-    const onEnd = () => resolve(Buffer.concat(chunks));
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (!over && size <= limit) chunks.push(c);
+      else if (!over) {
+        over = true;
+        chunks.length = 0;
+      }
+      if (size > limit + DISCARD_BYTES) refuse();
+    };
+    const onEnd = () => (over ? refuse() : resolve(Buffer.concat(chunks)));
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit + DISCARD_BYTES) {
+      refuse();
+      return;
+    }
+    over = Number.isFinite(declared) && declared > limit;
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', reject);
@@ -160,6 +172,9 @@ export async function startServer(
     kvBytesPerToken: kvCacheBytesPerToken(cfg, model.device),
   });
 
+  // Prompts are encoded on a worker thread, so a long one never stalls other clients.
+  const encoder = new TokenizeWorker(tokenizer);
+  encoder.start();
   const generate = completionsHandler({
     model,
     tokenizer,
@@ -168,6 +183,7 @@ export async function startServer(
     maxQueue,
     modelName,
     closeAfterReply: () => draining,
+    encodePrefix: (text, limit) => encoder.encodePrefix(text, limit),
   });
 
   // ---- routing
@@ -307,6 +323,7 @@ export async function startServer(
         clearTimeout(timer);
         http.closeAllConnections();
         await closed;
+        await encoder.close();
       })();
       return closing;
     },
