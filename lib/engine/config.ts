@@ -1,7 +1,7 @@
 // config.json of a Hugging Face Qwen2 model folder (Qwen2, Qwen2.5, Qwen2.5-Math): parsed,
 // validated (every error names the file and the field) and written back unchanged apart from the
 // fields warmstart owns (torch_dtype), so Transformers and vLLM load what warmstart saves.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 import type { NativeConfig } from './addon-types.js';
 
@@ -46,9 +46,13 @@ export function nativeConfig(c: Qwen2Config): NativeConfig {
 export function readConfig(file: string): Qwen2Config {
   let text: string;
   try {
+    // a FIFO would block the read until a writer comes
+    if (!statSync(file).isFile()) throw new Error('not a regular file');
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${file}: cannot read the model config (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new Error(
+      `${file}: cannot read the model config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   let raw: unknown;
   try {
@@ -120,18 +124,20 @@ export function parseConfig(raw: unknown, file = 'config.json'): Qwen2Config {
   if (o.use_sliding_window === true) fail('use_sliding_window', 'is true; sliding-window attention is not supported');
   const tie = o.tie_word_embeddings ?? false;
   if (typeof tie !== 'boolean') fail('tie_word_embeddings', `must be a boolean, got ${JSON.stringify(tie)}`);
+  // Token ids must name a row of the embedding: one past it would make every generation fail.
+  const isTokenId = (v: unknown): v is number =>
+    typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < vocabSize;
   const tokenId = (field: string): number | null => {
     const v = o[field];
     if (v === undefined || v === null) return null;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-      return fail(field, `must be a token id, got ${JSON.stringify(v)}`);
+    if (!isTokenId(v)) return fail(field, `must be a token id below vocab_size ${vocabSize}, got ${JSON.stringify(v)}`);
     return v;
   };
   let eosTokenId: number | number[] | null;
   if (Array.isArray(o.eos_token_id)) {
     o.eos_token_id.forEach((v, i) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-        fail(`eos_token_id[${i}]`, `must be a token id, got ${JSON.stringify(v)}`);
+      if (!isTokenId(v))
+        fail(`eos_token_id[${i}]`, `must be a token id below vocab_size ${vocabSize}, got ${JSON.stringify(v)}`);
     });
     eosTokenId = o.eos_token_id as number[];
   } else {

@@ -2,22 +2,13 @@
 // for SFT and Dr. GRPO, gradient accumulation, AdamW), batched generation, atomic save.
 // The native Model (native/napi/model.cc) does the arithmetic on a worker thread; this layer
 // checks arguments, packs sequences (lib/engine/batch.ts) and owns files and folders.
-import {
-  copyFileSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  closeSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { cpu, cuda } from './addon.js';
 import type { NativeGeneration, NativeModel } from './addon-types.js';
 import { checkBatch, packTokens, type Batch, type TokenIds } from './batch.js';
+import { commitFile, swapDirectory } from '../util/atomic.js';
 import { configJson, nativeConfig, readConfig, type Qwen2Config } from './config.js';
 
 /** 'cuda': bf16 weights and activations, fp32 master weights and Adam moments, on the GPU (the CUDA addon). */
@@ -197,29 +188,6 @@ function integer(name: string, v: unknown, lo: number, hi: number): number {
   finite(name, v, lo, hi);
   if (!Number.isInteger(v)) throw new RangeError(`${name} must be an integer, got ${String(v)}`);
   return v as number;
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // some filesystems refuse to fsync a directory; the rename is still atomic
-  }
-}
-
-function writeSynced(file: string, text: string): void {
-  writeFileSync(file, text);
-  const fd = openSync(file, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -454,7 +422,7 @@ export class Model {
     mkdirSync(tmp);
     try {
       await this.exclusive(() => this.native.saveTensors(tmp, dtype, maxShard));
-      writeSynced(join(tmp, 'config.json'), configJson(this.config, dtype));
+      writeFileSync(join(tmp, 'config.json'), configJson(this.config, dtype));
       const from = opts.tokenizerFrom ?? this.dir;
       if (from !== null && resolve(from) !== target) {
         for (const f of TOKENIZER_FILES) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(tmp, f));
@@ -462,16 +430,8 @@ export class Model {
         // saving over the folder we came from: keep its tokenizer files
         for (const f of TOKENIZER_FILES) if (existsSync(join(target, f))) copyFileSync(join(target, f), join(tmp, f));
       }
-      fsyncDir(tmp);
-      if (existsSync(target)) {
-        const old = join(parent, `.${basename(target)}.old-${process.pid}-${Date.now()}`);
-        renameSync(target, old);
-        renameSync(tmp, target);
-        rmSync(old, { recursive: true, force: true });
-      } else {
-        renameSync(tmp, target);
-      }
-      fsyncDir(parent);
+      // every file flushed, then renamed into place (util/atomic.ts)
+      swapDirectory(tmp, target, join(parent, `.${basename(target)}.old-${process.pid}-${Date.now()}`));
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
       throw e;
@@ -607,7 +567,7 @@ export class Trainer {
     const file = join(dir, 'optimizer.safetensors');
     const tmp = `${file}.tmp-${process.pid}`;
     await this.model.exclusive(() => this.model.native.saveOptimizer(tmp));
-    renameSync(tmp, file);
+    commitFile(tmp, file); // flushed, renamed, folder flushed
   }
 
   /** Restores what saveState wrote; nothing changes when the file does not fit this model. */

@@ -48,7 +48,7 @@ export async function startRun<S>(opts: {
   log: (line: string) => void;
 }): Promise<RunStart> {
   const { runDir, log } = opts;
-  const ck = opts.resume ? latestCheckpoint<S>(runDir) : null;
+  const ck = opts.resume ? latestCheckpoint<S>(runDir, { onWarning: log }) : null;
   if (!ck) {
     writeFileSync(join(runDir, 'metrics.jsonl'), '');
     return { model: opts.model, trainer: opts.model.trainer(opts.optimizer), start: 0 };

@@ -1,9 +1,11 @@
 // Qwen2 weights and optimizer state to and from safetensors (see qwen2_io.h).
 #include "qwen2_io.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <set>
 
 #include "../core/error.h"
@@ -36,15 +38,37 @@ struct Piece {
 constexpr int64_t kPiece = int64_t(1) << 20;  // elements one thread reads at a time (4 MiB of fp32)
 constexpr int64_t kChunk = int64_t(1) << 24;  // elements between progress reports (and per CUDA upload)
 
-// Reads the pieces [p0, p1) in parallel into out + (dst - base).
+// Reads the pieces [p0, p1) in parallel into out + (dst - base). A NaN or infinite weight is an
+// error naming its file, tensor and element (found at load, not at the first generate).
 void read_pieces(const std::vector<Piece>& ps, size_t p0, size_t p1, float* out, int64_t base) {
+  std::mutex mu;
+  size_t bad_piece = p1;
+  int64_t bad_elem = 0;
+  float bad_value = 0;
   ws::parallel_for((int64_t)(p1 - p0), 1, [&](int64_t a, int64_t b) {
     std::vector<uint16_t> scratch;
     for (int64_t i = a; i < b; ++i) {
       const Piece& p = ps[p0 + (size_t)i];
-      p.file->read_f32_range(*p.info, p.first, p.count, out + (p.dst - base), scratch);
+      float* x = out + (p.dst - base);
+      p.file->read_f32_range(*p.info, p.first, p.count, x, scratch);
+      for (int64_t j = 0; j < p.count; ++j) {
+        if (std::isfinite(x[j])) continue;
+        std::lock_guard<std::mutex> lock(mu);
+        if (p0 + (size_t)i < bad_piece) {
+          bad_piece = p0 + (size_t)i;
+          bad_elem = p.first + j;
+          bad_value = x[j];
+        }
+        break;
+      }
     }
   });
+  if (bad_piece < p1) {
+    const Piece& p = ps[bad_piece];
+    throw ws::Error(ws::str(p.file->path(), ": tensor \"", p.info->name, "\" holds ",
+                            std::isnan(bad_value) ? "NaN" : "an infinite value", " at element ", bad_elem,
+                            "; the weights are damaged"));
+  }
 }
 
 }  // namespace
