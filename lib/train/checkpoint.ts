@@ -72,8 +72,6 @@ function readCheckpoint<S>(dir: string): RunCheckpoint<S> | string {
   }
   if (!parsed || typeof parsed !== 'object' || !Number.isInteger(parsed.step))
     return `${stateFile}: field "step" must be an integer`;
-  for (const part of ['model', 'optimizer'])
-    if (!existsSync(join(dir, part))) return `${join(dir, part)}: missing (the checkpoint is incomplete)`;
   return {
     dir,
     step: parsed.step as number,
