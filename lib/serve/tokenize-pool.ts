@@ -1,7 +1,7 @@
 // Tokenizing off the event loop: one worker thread (tokenize-worker.ts) holding a copy of the
-// tokenizer encodes prompts in the order they arrive, so a client that sends a prompt of
-// megabytes delays only the prompts queued behind it, never /health or the streams already
-// running. Each text is encoded only up to a limit (the context length), which bounds the work a
+// tokenizer encodes long prompts in the order they arrive, so a client that sends a prompt of
+// megabytes delays only the long prompts queued behind it, never /health, the streams already
+// running or ordinary prompts (short ones are encoded at once on the calling thread). Each text is encoded only up to a limit (the context length), which bounds the work a
 // request can cause whatever its size.
 import { Worker } from 'node:worker_threads';
 
@@ -22,6 +22,9 @@ function newWorker(workerData: unknown): Worker {
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); });`;
   return new Worker(boot, { eval: true, workerData });
 }
+
+/** Texts up to this many characters are encoded on the calling thread (a few milliseconds). */
+export const INLINE_CHARS = 4096;
 
 export class TokenizeWorker {
   private worker: Worker | null = null;
@@ -59,9 +62,20 @@ export class TokenizeWorker {
     return w;
   }
 
-  /** The first `limit` tokens of `text` (Tokenizer.encodePrefix), encoded on the worker thread. */
+  /**
+   * The first `limit` tokens of `text` (Tokenizer.encodePrefix): encoded on the worker thread, or
+   * at once when the text is short (INLINE_CHARS, a few ms), so that ordinary prompts never queue
+   * behind a long one on the worker.
+   */
   encodePrefix(text: string, limit: number): Promise<EncodedPrefix> {
     if (this.closed) return Promise.reject(new Error('the tokenize worker is closed'));
+    if (text.length <= INLINE_CHARS) {
+      try {
+        return Promise.resolve(this.tokenizer.encodePrefix(text, limit));
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+    }
     const w = this.thread();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -94,6 +94,13 @@ test('a prompt of megabytes is refused without holding up /health', async (t) =>
     const answer = post(`${big.url}/v1/completions`, { model: MODEL, prompt, max_tokens: 1 }).finally(() => {
       bigDone = true;
     });
+    // an ordinary prompt sent after the big one is answered before it (never queued behind it)
+    await new Promise((r) => setTimeout(r, 50));
+    const ordinary = post(`${big.url}/v1/completions`, { model: MODEL, prompt: fx.puzzles[1].quiz, max_tokens: 2 });
+    const ordinaryFirst = ordinary.then((o) => {
+      t.is(o.status, 200);
+      return !bigDone;
+    });
     let during = 0;
     while (!bigDone) {
       const h = await fetch(`${big.url}/health`);
@@ -106,6 +113,7 @@ test('a prompt of megabytes is refused without holding up /health', async (t) =>
     t.is(r.status, 400, r.text.slice(0, 200));
     t.is(r.json.error.code, 'context_length_exceeded');
     t.regex(r.json.error.message, new RegExp(`prompt holds more than ${context} tokens`));
+    t.true(await ordinaryFirst, 'the ordinary prompt was answered while the big one was still being encoded');
     // /health kept answering while the prompt was being encoded
     t.true(during >= 5, `${during} health answers while the big prompt was in flight`);
     // a prompt that fits is still served afterwards
