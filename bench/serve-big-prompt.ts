@@ -139,7 +139,7 @@ console.log(
 );
 console.log(`big requests: answers ${statuses.join(', ')}; ms each ${bigTimes.map((x) => x.toFixed(0)).join(', ')}`);
 console.log(
-  '| server | big prompts | probes (health, stream) | /health median ms | /health max ms | stream first byte median ms | max ms |',
+  '| server | big prompts | probes (health, stream) | /health median ms | /health max ms | stream first byte median ms | max ms | failed probes |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 console.log(row('idle', idle, 0));
