@@ -65,12 +65,12 @@ export { demo, demoTable, DEMO_SETTINGS } from './demo.js';
 export type { DemoOptions, DemoResult, DemoRow, DemoSettings } from './demo.js';
 // Data: tokenizers, prompt formats, SFT examples with completion-only masks, packing, readers.
 export { Tokenizer } from './data/tokenizer.js';
-export type { TokenizerFiles, EncodeOptions, DecodeOptions } from './data/tokenizer.js';
+export type { TokenizerFiles, EncodeOptions, EncodedPrefix, DecodeOptions } from './data/tokenizer.js';
 export { trainBpe, saveTokenizer, DEMO_SPECIAL_TOKENS, QWEN_PRE_TOKENIZER, CHATML_TEMPLATE } from './data/bpe.js';
 export type { BpeTrainOptions, BpeTrainResult, SpecialToken } from './data/bpe.js';
 export { PAPER_PREAMBLE, RAW_ASSISTANT_PREFIX, rawPrompt, renderChat, chatPrompt } from './data/prompts.js';
 export type { ChatOptions } from './data/prompts.js';
-export { sftExample, tokenizeSft } from './data/sft-examples.js';
+export { fieldCharBound, sftExample, tokenizeSft } from './data/sft-examples.js';
 export type { SftPair, SftExample, SftCounts, SftOptions as SftExampleOptions } from './data/sft-examples.js';
 export { packSequences, checkBatch } from './data/batch.js';
 export type { Batch, Sequence } from './data/batch.js';
