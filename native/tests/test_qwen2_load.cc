@@ -48,11 +48,12 @@ void randomise(Qwen2& m, uint64_t seed) {
   std::vector<float> all;
   m.read_host(false, [&](const ws::model::HostState& h) { all.assign(h.params, h.params + m.flat_size()); });
   float* x = all.data() + m.params()[0].offset;
+  // (an infinite weight would be refused at load, so the overflow edge is the last finite one)
   const uint32_t special[] = {0x3f808000u /* tie, even */,
                               0x3f818000u /* tie, odd */,
                               0x3f80ffffu,
                               0x00000001u,
-                              0x7f7fffffu /* rounds to inf in f16 */,
+                              0x477fefffu /* largest float that f16 keeps finite */,
                               0x80000000u};
   for (size_t i = 0; i < sizeof special / sizeof special[0]; ++i) std::memcpy(&x[i], &special[i], 4);
   m.write_host(false, [&](ws::model::HostState& h) { std::memcpy(h.params, all.data(), all.size() * sizeof(float)); });
