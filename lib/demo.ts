@@ -16,9 +16,11 @@ import { tokenizeSft } from './data/sft-examples.js';
 import { Tokenizer } from './data/tokenizer.js';
 import { trainBpe } from './data/bpe.js';
 import { initModel } from './engine/init.js';
+import { kernels } from './engine/kernels.js';
 import { loadModel, type Model } from './engine/model.js';
 import { evaluate, type EvalConfig, type EvalResult } from './eval/evaluate.js';
 import { generatePuzzles } from './kk/generate.js';
+import type { KKPuzzle } from './kk/puzzle.js';
 import { buildPrompt } from './kk/prompt.js';
 import { symbolicTrace, type TraceVerbosity } from './kk/trace.js';
 import { grpo, type GrpoConfig } from './train/grpo.js';
@@ -37,6 +39,7 @@ export interface DemoSettings {
   verbosity: TraceVerbosity;
   vocabSize: number; // of the demo's BPE tokenizer
   preset: string; // initModel preset of the demo's base model
+  modelOverrides: Record<string, number>; // config.json fields over the preset's
   maxLength: number; // longest SFT example in tokens
   sft: SftConfig;
   grpo: GrpoConfig;
@@ -62,6 +65,7 @@ export const DEMO_SETTINGS: DemoSettings = {
   verbosity: 'terse',
   vocabSize: 1024,
   preset: 'tiny',
+  modelOverrides: {},
   maxLength: 512,
   sft: {
     epochs: 10,
@@ -98,7 +102,7 @@ export const DEMO_SETTINGS: DemoSettings = {
     mu: 1,
     scaleRewards: 'none',
     microBatchTokens: 8192,
-    generationBatch: 'auto',
+    generationBatch: 64, // not 'auto', which depends on the machine's memory
     saveEvery: 0,
     seed: 0,
   },
@@ -141,12 +145,180 @@ export function demoTable(rows: DemoRow[], heldOut: string, samples: number): st
   return [head, '| --- | --- | --- | --- |', ...lines].join('\n');
 }
 
+// Everything a stage needs: the settings, the working folder, the data and what earlier stages made.
+export interface DemoContext {
+  s: DemoSettings;
+  seed: number;
+  dir: string;
+  realModel: boolean; // a real model folder: its own tokenizer, the paper's prompt and any name
+  template: string | undefined;
+  rlTrain: KKPuzzle[];
+  evalSet: KKPuzzle[];
+  pairs: { prompt: string; completion: string }[]; // warmup SFT pairs
+  signal?: AbortSignal;
+  log: (message: string) => void;
+  progress?: DemoOptions['progress'];
+}
+
+// 1-2. Puzzles: the held-out RLVR and evaluation sets first, then the warmup puzzles (all three
+// disjoint), and the warmup's symbolic teacher traces (correct by construction).
+export function demoData(
+  s: DemoSettings,
+  o: Pick<DemoOptions, 'out' | 'model' | 'signal' | 'log' | 'progress'> & { seed: number },
+): DemoContext {
+  const log = o.log ?? (() => {});
+  const realModel = o.model !== undefined;
+  const names = realModel ? undefined : s.names;
+  const template = realModel ? undefined : s.template;
+  const rlTrain = generatePuzzles({ people: s.heldOutPeople, count: s.rlExamples, seed: o.seed + 1, names });
+  const evalSet = generatePuzzles({
+    people: s.heldOutPeople,
+    count: s.evalPuzzles,
+    seed: o.seed + 2,
+    exclude: rlTrain,
+    names,
+  });
+  const warmup = generatePuzzles({
+    people: s.warmupPeople,
+    count: s.warmupPuzzles,
+    seed: o.seed,
+    names,
+    exclude: [...rlTrain, ...evalSet],
+  });
+  const pairs = warmup.map((p) => ({
+    prompt: buildPrompt(p, { template }),
+    completion: symbolicTrace(p, { verbosity: s.verbosity, seed: o.seed }),
+  }));
+  log(
+    `puzzles: ${warmup.length} warmup (${s.warmupPeople} people) with symbolic traces, ${rlTrain.length} RLVR + ${evalSet.length} evaluation (${s.heldOutPeople} people)`,
+  );
+  mkdirSync(o.out, { recursive: true });
+  return {
+    s,
+    seed: o.seed,
+    dir: o.out,
+    realModel,
+    template,
+    rlTrain,
+    evalSet,
+    pairs,
+    signal: o.signal,
+    log,
+    progress: o.progress,
+  };
+}
+
+// 3-4. The tokenizer and the base model: a BPE trained on the demo's text and a random preset
+// model, or the real model folder with its own tokenizer.
+export async function demoBase(ctx: DemoContext, model?: string): Promise<{ baseDir: string; tokenizer: Tokenizer }> {
+  const { s, dir } = ctx;
+  if (model) {
+    const base = await loadModel(model);
+    ctx.log(`base model: ${model} (${(base.numParams / 1e6).toFixed(1)}M parameters)`);
+    return { baseDir: model, tokenizer: Tokenizer.load(model) };
+  }
+  const tokDir = join(dir, 'tokenizer');
+  const corpus = [
+    ...ctx.pairs.flatMap((p) => [p.prompt, p.completion]),
+    ...[...ctx.rlTrain, ...ctx.evalSet].map((p) => buildPrompt(p, { template: ctx.template })),
+  ];
+  trainBpe(corpus, { vocabSize: s.vocabSize, out: tokDir });
+  const tokenizer = Tokenizer.load(tokDir);
+  const baseDir = join(dir, 'base');
+  const base = await initModel({
+    preset: s.preset,
+    vocabSize: tokenizer.vocabSize,
+    seed: ctx.seed,
+    out: baseDir,
+    tokenizerFrom: tokDir,
+    eosTokenId: tokenizer.eosTokenId,
+    overrides: s.modelOverrides,
+  });
+  ctx.log(
+    `tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens; base model: random '${s.preset}' Qwen2 (${(base.numParams / 1e6).toFixed(2)}M parameters)`,
+  );
+  return { baseDir, tokenizer };
+}
+
+// A real model sizes its micro-batches to the machine's memory; the tiny one's fixed sizes keep
+// the demo's figures the same on every machine.
+const fitOf = (ctx: DemoContext) => (ctx.realModel ? { microBatchTokens: 'auto' as const } : {});
+
+// 5. Warmup SFT on the traces; the model is saved to DIR/warmup.
+export async function demoWarmup(ctx: DemoContext, baseDir: string, tokenizer: Tokenizer): Promise<string> {
+  const { s } = ctx;
+  const { examples, counts } = tokenizeSft(tokenizer, ctx.pairs, { maxLength: s.maxLength, overflow: 'drop' });
+  ctx.log(
+    `warmup: ${counts.kept} traces (${counts.dropped} longer than ${s.maxLength} tokens dropped), ${s.sft.epochs} epochs`,
+  );
+  const r = await sft({
+    model: await loadModel(baseDir),
+    examples,
+    runDir: join(ctx.dir, 'runs', 'warmup'),
+    config: { ...s.sft, seed: ctx.seed, ...fitOf(ctx) },
+    signal: ctx.signal,
+    onProgress: (p) => ctx.progress?.('warmup', p.step, p.totalSteps, { loss: p.metrics.loss as number }),
+  });
+  const warmDir = join(ctx.dir, 'warmup');
+  await r.model.save(warmDir, { tokenizerFrom: baseDir });
+  ctx.log(`warmup done: validation loss ${fmt(r.valLoss ?? NaN, 3)}`);
+  return warmDir;
+}
+
+// 6. Dr. GRPO on the <= 100 RLVR puzzles from the model in `from`; the run goes to DIR/runs/NAME.
+export async function demoRlvr(ctx: DemoContext, name: string, from: string, tokenizer: Tokenizer): Promise<Model> {
+  const r = await grpo({
+    model: await loadModel(from),
+    tokenizer,
+    task: kkTask('paper'),
+    examples: kkExamples(ctx.rlTrain, ctx.template),
+    runDir: join(ctx.dir, 'runs', name),
+    config: { ...ctx.s.grpo, seed: ctx.seed, ...fitOf(ctx) },
+    signal: ctx.signal,
+    onProgress: (p) => ctx.progress?.(name, p.step, p.totalSteps, { reward: p.metrics.reward_mean as number }),
+  });
+  const last = r.metrics.slice(-3);
+  ctx.log(
+    `${name}: reward ${fmt(r.metrics[0]?.reward_mean as number, 2)} at step 1 -> ${fmt(last.reduce((a, m) => a + (m.reward_mean as number), 0) / Math.max(last.length, 1), 2)} over the last ${last.length} steps`,
+  );
+  return r.model;
+}
+
+// 7. pass@1 of one model on the evaluation puzzles; every completion to DIR/eval-NAME.jsonl.
+export async function demoEval(ctx: DemoContext, name: string, model: Model, tokenizer: Tokenizer): Promise<DemoRow> {
+  const r = await evaluate({
+    model,
+    tokenizer,
+    task: kkTask('paper'),
+    examples: kkExamples(ctx.evalSet, ctx.template),
+    config: { ...ctx.s.eval, seed: ctx.seed },
+    signal: ctx.signal,
+    out: join(ctx.dir, `eval-${name.replace(/[^a-z]+/gi, '-')}.jsonl`),
+    onProgress: (p) => ctx.progress?.(`eval ${name}`, p.done, p.total),
+  });
+  return { model: name, eval: r };
+}
+
+// The demo runs its matmuls on the engine's own SGEMM, whose sums per element do not depend on
+// the thread count or the vector width, so its table is the same on every x86-64 machine, with or
+// without OpenBLAS. The default (auto) comes back afterwards.
+async function withOwnSgemm<T>(f: () => Promise<T>): Promise<T> {
+  const k = kernels();
+  k.setSgemmBackend(1);
+  try {
+    return await f();
+  } finally {
+    k.setSgemmBackend(0);
+  }
+}
+
 export async function demo(opts: DemoOptions): Promise<DemoResult> {
+  return withOwnSgemm(() => runDemo(opts));
+}
+
+async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const s = opts.settings ?? DEMO_SETTINGS;
   const seed = opts.seed ?? 0;
-  const log = opts.log ?? (() => {});
-  const dir = opts.out;
-  mkdirSync(dir, { recursive: true });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const phases: Record<string, number> = {};
@@ -159,139 +331,33 @@ export async function demo(opts: DemoOptions): Promise<DemoResult> {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('demo: aborted');
   };
 
-  // 1. puzzles: held-out RLVR and evaluation sets first, then warmup puzzles (all three disjoint)
-  const names = opts.model ? undefined : s.names; // a real model reads any name
-  const template = opts.model ? undefined : s.template;
-  const rlTrain = generatePuzzles({ people: s.heldOutPeople, count: s.rlExamples, seed: seed + 1, names });
-  const evalSet = generatePuzzles({
-    people: s.heldOutPeople,
-    count: s.evalPuzzles,
-    seed: seed + 2,
-    exclude: rlTrain,
-    names,
-  });
-  const warmup = generatePuzzles({
-    people: s.warmupPeople,
-    count: s.warmupPuzzles,
-    seed,
-    names,
-    exclude: [...rlTrain, ...evalSet],
-  });
-  // 2. symbolic teacher traces (correct by construction)
-  const pairs = warmup.map((p) => ({
-    prompt: buildPrompt(p, { template }),
-    completion: symbolicTrace(p, { verbosity: s.verbosity, seed }),
-  }));
-  log(
-    `puzzles: ${warmup.length} warmup (${s.warmupPeople} people) with symbolic traces, ${rlTrain.length} RLVR + ${evalSet.length} evaluation (${s.heldOutPeople} people)`,
-  );
+  const ctx = demoData(s, { ...opts, seed });
   phase('data');
-
-  // 3-4. tokenizer and base model
-  let base: Model;
-  let tokenizer: Tokenizer;
-  let baseDir: string;
-  if (opts.model) {
-    baseDir = opts.model;
-    tokenizer = Tokenizer.load(baseDir);
-    base = await loadModel(baseDir);
-    log(`base model: ${baseDir} (${(base.numParams / 1e6).toFixed(1)}M parameters)`);
-  } else {
-    const tokDir = join(dir, 'tokenizer');
-    const corpus = [
-      ...pairs.flatMap((p) => [p.prompt, p.completion]),
-      ...[...rlTrain, ...evalSet].map((p) => buildPrompt(p, { template })),
-    ];
-    trainBpe(corpus, { vocabSize: s.vocabSize, out: tokDir });
-    tokenizer = Tokenizer.load(tokDir);
-    baseDir = join(dir, 'base');
-    base = await initModel({
-      preset: s.preset,
-      vocabSize: tokenizer.vocabSize,
-      seed,
-      out: baseDir,
-      tokenizerFrom: tokDir,
-      eosTokenId: tokenizer.eosTokenId,
-    });
-    log(
-      `tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens; base model: random '${s.preset}' Qwen2 (${(base.numParams / 1e6).toFixed(2)}M parameters)`,
-    );
-  }
+  const { baseDir, tokenizer } = await demoBase(ctx, opts.model);
   phase('tokenizer+model');
   abortCheck();
-
-  // 5. warmup SFT (a real model sizes its micro-batches to the machine's memory; the tiny one's fixed sizes keep the demo's figures)
-  const fit = opts.model ? { microBatchTokens: 'auto' as const } : {};
-  const { examples, counts } = tokenizeSft(tokenizer, pairs, { maxLength: s.maxLength, overflow: 'drop' });
-  log(
-    `warmup: ${counts.kept} traces (${counts.dropped} longer than ${s.maxLength} tokens dropped), ${s.sft.epochs} epochs`,
-  );
-  const sftRun = await sft({
-    model: await loadModel(baseDir),
-    examples,
-    runDir: join(dir, 'runs', 'warmup'),
-    config: { ...s.sft, seed, ...fit },
-    signal: opts.signal,
-    onProgress: (p) => opts.progress?.('warmup', p.step, p.totalSteps, { loss: p.metrics.loss as number }),
-  });
-  const warmDir = join(dir, 'warmup');
-  await sftRun.model.save(warmDir, { tokenizerFrom: baseDir });
-  log(`warmup done: validation loss ${fmt(sftRun.valLoss ?? NaN, 3)}`);
+  const warmDir = await demoWarmup(ctx, baseDir, tokenizer);
   phase('warmup');
   abortCheck();
-
-  // 6. Dr. GRPO from base and from warmup on the same <= 100 held-out-size puzzles
-  const task = kkTask('paper');
-  const rlExamples = kkExamples(rlTrain, template);
-  const rlvr = async (name: string, from: string) => {
-    const r = await grpo({
-      model: await loadModel(from),
-      tokenizer,
-      task,
-      examples: rlExamples,
-      runDir: join(dir, 'runs', name),
-      config: { ...s.grpo, seed, ...fit },
-      signal: opts.signal,
-      onProgress: (p) => opts.progress?.(name, p.step, p.totalSteps, { reward: p.metrics.reward_mean as number }),
-    });
-    const last = r.metrics.slice(-3);
-    log(
-      `${name}: reward ${fmt(r.metrics[0]?.reward_mean as number, 2)} at step 1 -> ${fmt(last.reduce((a, m) => a + (m.reward_mean as number), 0) / Math.max(last.length, 1), 2)} over the last ${last.length} steps`,
-    );
-    return r.model;
-  };
-  const baseRl = await rlvr('base+RLVR', baseDir);
+  const baseRl = await demoRlvr(ctx, 'base+RLVR', baseDir, tokenizer);
   phase('rlvr-base');
   abortCheck();
-  const warmRl = await rlvr('warmup+RLVR', warmDir);
+  const warmRl = await demoRlvr(ctx, 'warmup+RLVR', warmDir, tokenizer);
   phase('rlvr-warmup');
   abortCheck();
 
-  // 7. evaluation of the four models on the held-out puzzles
-  const evalExamples = kkExamples(evalSet, template);
   const rows: DemoRow[] = [];
-  const models: [string, Model][] = [
-    ['base', base],
-    ['warmup', await loadModel(warmDir)],
-    ['base + RLVR', baseRl],
-    ['warmup + RLVR', warmRl],
+  const models: [string, () => Promise<Model>][] = [
+    ['base', () => loadModel(baseDir)],
+    ['warmup', () => loadModel(warmDir)],
+    ['base + RLVR', async () => baseRl],
+    ['warmup + RLVR', async () => warmRl],
   ];
-  for (const [name, model] of models) {
-    const r = await evaluate({
-      model,
-      tokenizer,
-      task,
-      examples: evalExamples,
-      config: { ...s.eval, seed },
-      signal: opts.signal,
-      out: join(dir, `eval-${name.replace(/[^a-z]+/gi, '-')}.jsonl`),
-      onProgress: (p) => opts.progress?.(`eval ${name}`, p.done, p.total),
-    });
-    rows.push({ model: name, eval: r });
-  }
+  for (const [name, load] of models) rows.push(await demoEval(ctx, name, await load(), tokenizer));
   phase('eval');
 
   // 8. table and curves
+  const dir = ctx.dir;
   const table = demoTable(rows, s.heldOutPeople, s.eval.samples);
   const png = await plotRuns(
     [join(dir, 'runs', 'base+RLVR'), join(dir, 'runs', 'warmup+RLVR')],

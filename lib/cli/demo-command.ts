@@ -11,6 +11,7 @@ interface DemoFlags {
   model?: string;
   out: string;
   seed: number;
+  json?: boolean;
 }
 
 export function registerDemo(program: Command): void {
@@ -22,6 +23,7 @@ export function registerDemo(program: Command): void {
     .option('--model <dir>', 'run the same recipe from a real model folder instead of a tiny random one')
     .option('--out <dir>', 'working folder', 'warmstart-demo')
     .option('--seed <n>', 'seed', parseInteger('--seed'), 0)
+    .option('--json', 'print the result as one JSON object (the table, every row, the times) instead of the table')
     .action(async (o: DemoFlags) => {
       const { demo } = await import('../demo.js');
       if (o.model && !existsSync(o.model)) throw new Error(`--model ${o.model}: no such folder`);
@@ -37,6 +39,12 @@ export function registerDemo(program: Command): void {
           progress: (label, done, total, fields) => rep.update(label, done, total, fields),
         });
         rep.finish();
+        if (o.json) {
+          const rows = r.rows.map((row) => ({ model: row.model, ...row.eval }));
+          const { table, seconds, cpuSeconds, phases, png } = r;
+          console.log(JSON.stringify({ table, rows, seed: o.seed, png, seconds, cpuSeconds, phases }, null, 2));
+          return;
+        }
         console.log(
           `\n${r.table}\n\ncurves: ${r.png}\nwall time: ${r.seconds.toFixed(0)} s, CPU time ${r.cpuSeconds.toFixed(0)} s (${Object.entries(
             r.phases,
