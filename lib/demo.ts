@@ -5,7 +5,8 @@
 //   puzzles, from both base and warmup ("base + RLVR", "warmup + RLVR") -> pass@1 of all four on
 //   100 other held-out puzzles, in the paper's table shape, and a PNG of the curves.
 //
-// The held-out puzzles are never in the warmup (generated first, then excluded from it); by
+// The held-out puzzles are never in the warmup (generated first, then excluded from it, by their
+// statements whatever the names); by
 // default they have the warmup's size, as `heldOutPeople` may differ from `warmupPeople`. Whatever
 // the numbers are, they are measured. `model` runs the same recipe from a real model folder (its
 // own tokenizer).
@@ -34,6 +35,8 @@ export interface DemoSettings {
   warmupPeople: string; // sizes of the warmup puzzles
   warmupPuzzles: number;
   heldOutPeople: string; // size of the RLVR / evaluation puzzles (these puzzles are never in the warmup)
+  dedupe: 'puzzle' | 'statements'; // what makes two puzzles the same (lib/kk/generate.ts); also keeps the three sets apart
+  nameOrder: 'fixed' | 'drawn'; // fixed: person i is always names[i]
   rlExamples: number; // <= 100, as in the paper
   evalPuzzles: number;
   verbosity: TraceVerbosity;
@@ -49,17 +52,22 @@ export interface DemoSettings {
 // A compact prompt: the paper's preamble and instructions would triple the tokens a tiny model
 // trains on without teaching it more (the traces show the answer format).
 export const DEMO_TEMPLATE = 'User: {quiz}\nAssistant: <think>';
-// Two names and 2-person puzzles: every puzzle has both, so the tiny model need not copy names
-// from the prompt (measured: with three names and 2-3-person warmup it named absent people in
-// half of its 2-person answers, and RLVR then learned to leave the answer empty, -0.5 > -1).
+// Two names and 2-person puzzles, always in this order (nameOrder 'fixed'): every puzzle has both
+// and names Aria first, so the tiny model need not copy names or their order from the prompt
+// (measured: with three names and 2-3-person warmup it named absent people in half of its
+// 2-person answers, and RLVR then learned to leave the answer empty, -0.5 > -1; with the two
+// names in either order, each answer line's name was a coin flip, so half the answers named one
+// person twice).
 export const DEMO_NAMES = ['Aria', 'Ben'] as const;
 
 export const DEMO_SETTINGS: DemoSettings = {
   names: DEMO_NAMES,
   template: DEMO_TEMPLATE,
   warmupPeople: '2',
-  warmupPuzzles: 500,
+  warmupPuzzles: 195, // with 200 held out, nearly all of the 399 distinct 2-person statement sets
   heldOutPeople: '2',
+  dedupe: 'statements',
+  nameOrder: 'fixed',
   rlExamples: 100,
   evalPuzzles: 100,
   verbosity: 'terse',
@@ -68,7 +76,7 @@ export const DEMO_SETTINGS: DemoSettings = {
   modelOverrides: {},
   maxLength: 512,
   sft: {
-    epochs: 10,
+    epochs: 7, // a short warmup: format mostly learnt, not yet reliably (bench/RESULTS.md, Demo)
     lr: 3e-3,
     betas: [0.9, 0.95],
     eps: 1e-8,
@@ -83,7 +91,7 @@ export const DEMO_SETTINGS: DemoSettings = {
     seed: 0,
   },
   grpo: {
-    steps: 30,
+    steps: 40,
     promptsPerStep: 8,
     generations: 8,
     maxCompletionLength: 160,
@@ -145,6 +153,23 @@ export function demoTable(rows: DemoRow[], heldOut: string, samples: number): st
   return [head, '| --- | --- | --- | --- |', ...lines].join('\n');
 }
 
+// The same puzzle with person i named names[i] (its statements and solution are by person index,
+// so only the text changes): with the people always in one order, a tiny model need not copy the
+// order from the puzzle to write the answer's lines.
+export function inNameOrder(p: KKPuzzle, names: readonly string[]): KKPuzzle {
+  const to = names.slice(0, p.names.length);
+  if (p.names.every((n, i) => n === to[i])) return p;
+  const re = new RegExp(`\\b(${p.names.join('|')})\\b`, 'g');
+  const swap = (t: string) => t.replace(re, (m) => to[p.names.indexOf(m)]);
+  return {
+    ...p,
+    names: to,
+    quiz: swap(p.quiz),
+    solution_text: swap(p.solution_text),
+    solution_text_format: swap(p.solution_text_format),
+  };
+}
+
 // Everything a stage needs: the settings, the working folder, the data and what earlier stages made.
 export interface DemoContext {
   s: DemoSettings;
@@ -170,21 +195,14 @@ export function demoData(
   const realModel = o.model !== undefined;
   const names = realModel ? undefined : s.names;
   const template = realModel ? undefined : s.template;
-  const rlTrain = generatePuzzles({ people: s.heldOutPeople, count: s.rlExamples, seed: o.seed + 1, names });
-  const evalSet = generatePuzzles({
-    people: s.heldOutPeople,
-    count: s.evalPuzzles,
-    seed: o.seed + 2,
-    exclude: rlTrain,
-    names,
-  });
-  const warmup = generatePuzzles({
-    people: s.warmupPeople,
-    count: s.warmupPuzzles,
-    seed: o.seed,
-    names,
-    exclude: [...rlTrain, ...evalSet],
-  });
+  const dedupe = s.dedupe;
+  const make = (people: string, count: number, seed: number, exclude: KKPuzzle[]) => {
+    const ps = generatePuzzles({ people, count, seed, names, dedupe, exclude });
+    return names && s.nameOrder === 'fixed' ? ps.map((p) => inNameOrder(p, names)) : ps;
+  };
+  const rlTrain = make(s.heldOutPeople, s.rlExamples, o.seed + 1, []);
+  const evalSet = make(s.heldOutPeople, s.evalPuzzles, o.seed + 2, rlTrain);
+  const warmup = make(s.warmupPeople, s.warmupPuzzles, o.seed, [...rlTrain, ...evalSet]);
   const pairs = warmup.map((p) => ({
     prompt: buildPrompt(p, { template }),
     completion: symbolicTrace(p, { verbosity: s.verbosity, seed: o.seed }),

@@ -64,7 +64,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     }
   }
   const result = JSON.parse(json);
-  const problems = compare(readFileSync(opts.readme, 'utf8'), result);
+  let problems;
+  try {
+    problems = compare(readFileSync(opts.readme, 'utf8'), result);
+  } catch (e) {
+    console.error(`${opts.readme}: ${e.message}`);
+    process.exit(1);
+  }
   if (problems.length) {
     console.error(`README's demo table is stale (${opts.readme}):\n${problems.join('\n')}`);
     console.error(`\nThe demo printed:\n${result.table}`);
