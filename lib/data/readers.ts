@@ -8,8 +8,6 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
-
 import { jsonlLines } from './jsonl-lines.js';
 import { DataError, lineWhere, notRegularFile, parseJsonlLine, type SourceRecord } from '../util/jsonl.js';
 import type { SftPair } from './sft-examples.js';
@@ -124,6 +122,7 @@ function plain(v: unknown): unknown {
 /** Reads a Parquet file one row group at a time (64-bit integers become numbers). */
 export async function* readParquet(file: string, opts: ReadOptions = {}): AsyncGenerator<SourceRecord> {
   await (await openRegular(file)).close();
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
   let buffer;
   let metadata;
   try {

@@ -1,6 +1,6 @@
 // Loads the native addon: the CUDA build (build-cuda/, from `npm run build:cuda`) where it loads
 // and a GPU answers, else the CPU build that `npm install` compiled (node-gyp-build).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,12 +25,44 @@ export type Addon = NativeAddon;
 
 let cpuAddon: Addon | undefined;
 
+interface NodeGypBuild {
+  (dir: string): Addon;
+  /** The file node-gyp-build loads from `dir`: a prebuild that fits, else build/Release. */
+  path(dir: string): string;
+}
+const nodeGypBuild = (): NodeGypBuild => require('node-gyp-build') as NodeGypBuild;
+
+// The x86-64 addon's baseline is x86-64-v3 (AVX2, FMA, F16C, BMI2): say so rather than die of
+// SIGILL on an older CPU. Linux only (where /proc/cpuinfo says); elsewhere the load decides.
+function checkCpuLevel(): void {
+  if (process.arch !== 'x64' || process.platform !== 'linux') return;
+  let flags: Set<string>;
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (!line) return;
+    flags = new Set(line[1].trim().split(/\s+/));
+  } catch {
+    return;
+  }
+  const missing = ['avx2', 'fma', 'f16c', 'bmi2'].filter((f) => !flags.has(f));
+  if (missing.length > 0)
+    throw new Error(
+      `warmstart: this CPU lacks ${missing.join(', ')}; the engine needs x86-64-v3 (Intel Haswell, AMD Excavator or later)`,
+    );
+}
+
 export function cpu(): Addon {
   if (!cpuAddon) {
-    const load = require('node-gyp-build') as (dir: string) => Addon;
-    cpuAddon = load(packageRoot());
+    checkCpuLevel();
+    cpuAddon = nodeGypBuild()(packageRoot());
   }
   return cpuAddon;
+}
+
+/** Which CPU addon file loads: a shipped prebuild or one compiled on this machine, and where. */
+export function cpuBuild(): { kind: 'prebuild' | 'compiled'; path: string } {
+  const path = nodeGypBuild().path(packageRoot());
+  return { kind: /[\\/]prebuilds[\\/]/.test(path) ? 'prebuild' : 'compiled', path };
 }
 
 // The CUDA addon (build-cuda/Release/warmstart_cuda.node, or WARMSTART_CUDA_ADDON) when it is
@@ -53,7 +85,9 @@ export function cuda(): CudaChoice {
   if (process.env.WARMSTART_DEVICE === 'cpu') {
     cudaChoice = { reason: 'skipped (WARMSTART_DEVICE=cpu)' };
   } else if (!existsSync(path)) {
-    cudaChoice = { reason: `not built (${path} is missing; npm run build:cuda builds it where nvcc and cuBLAS are)` };
+    cudaChoice = {
+      reason: `not built (${path} is missing; \`npx warmstart build-cuda\` builds it where nvcc and cuBLASLt are)`,
+    };
   } else {
     try {
       const a = require(path) as Addon;
@@ -75,8 +109,13 @@ export function addon(): Addon {
 export function engineInfo(): Record<string, string | number | boolean> {
   const c = cuda();
   const a = addon();
+  const build = cpuBuild();
+  const { isa, available } = cpu().kernels.cpuIsa();
   return {
     addon: c.addon ? 'cuda' : 'cpu',
+    build: `${build.kind} (${build.path})`,
+    'cpu isa': `${isa} (this CPU and build: ${available}; WARMSTART_ISA=avx2 forces the baseline)`,
+    blas: cpu().kernels.haveBlas() ? 'OpenBLAS (sgemm backend auto)' : 'none (our own SGEMM)',
     threads: a.numThreads(),
     gpu: c.gpu
       ? `${c.gpu.name} (sm ${c.gpu.computeCapability}, ${(c.gpu.memoryBytes / 2 ** 30).toFixed(1)} GiB)`

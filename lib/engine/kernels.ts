@@ -247,6 +247,12 @@ export interface Kernels {
   /** 0 = auto, 1 = ours, 2 = BLAS (only where haveBlas()) */
   setSgemmBackend(backend: 0 | 1 | 2): void;
   haveBlas(): boolean;
+  /**
+   * The instruction-set level the CPU ops run ("avx512", "avx2" or "generic") and the levels
+   * this build and CPU offer, best first ("avx512,avx2"). $WARMSTART_ISA=avx2|avx512 forces one;
+   * throws if it names a level that is not available.
+   */
+  cpuIsa(): { isa: string; available: string };
 
   /**
    * LM head + objective, chunk rows at a time: h[T, C], W[V, C], targets[T] (< 0 ignored, < V)

@@ -5,8 +5,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-import { parquetReadObjects } from 'hyparquet';
-
 import { writeFileAtomic } from '../util/atomic.js';
 import { lineWhere, readJsonlFile } from '../util/jsonl.js';
 import { fromRecord, toRecord, type KKPuzzle } from './puzzle.js';
@@ -28,6 +26,7 @@ export async function readParquetRows(file: string): Promise<Record<string, unkn
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
   let rows: Record<string, unknown>[];
   try {
+    const { parquetReadObjects } = await import('hyparquet');
     rows = (await parquetReadObjects({ file: ab })) as Record<string, unknown>[];
   } catch (err) {
     throw new Error(`${file}: not a readable Parquet file (${err instanceof Error ? err.message : String(err)})`);

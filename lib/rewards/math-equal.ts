@@ -2,12 +2,22 @@
 // (matrices, sets, unions of intervals, tuples/intervals, unordered lists, ±, equations) and each
 // scalar compared: equal normalised text, else numbers within a relative tolerance, else
 // expressions equal at random points (mathjs evaluates both; same seeded points for both sides).
-import { create, all, type MathNode } from 'mathjs';
+import { createRequire } from 'node:module';
+
+import type { MathJsInstance, MathNode } from 'mathjs';
 
 import { latexToMathjs } from './latex.js';
 import { normalizeAnswer } from './math-answer.js';
 
-const math = create(all, { number: 'number' });
+// mathjs is loaded at the first symbolic comparison, not with the package (~0.5 s).
+let mathjs: MathJsInstance | undefined;
+function math(): MathJsInstance {
+  if (!mathjs) {
+    const { create, all } = createRequire(import.meta.url)('mathjs') as typeof import('mathjs');
+    mathjs = create(all, { number: 'number' });
+  }
+  return mathjs;
+}
 
 /** Relative tolerance of numeric equality. */
 export const REL_TOL = 1e-6;
@@ -105,7 +115,7 @@ function compile(tex: string): Compiled | null {
   if (cache.has(tex)) return cache.get(tex)!;
   let out: Compiled | null = null;
   try {
-    const node = math.parse(latexToMathjs(tex));
+    const node = math().parse(latexToMathjs(tex));
     const symbols = new Set<string>();
     node.traverse((n, _path, parent) => {
       const isCallee = parent !== null && (parent as { fn?: MathNode }).fn === n;

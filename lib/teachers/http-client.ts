@@ -7,7 +7,12 @@
 // own, so the attempt's time-out is the only one (Node's built-in fetch gives up on headers after
 // 300 s, whatever the caller asked), and a caller's AbortSignal ends a request or a wait at once,
 // never retried.
-import { Agent, fetch } from 'undici';
+import { createRequire } from 'node:module';
+
+import type { Agent } from 'undici';
+
+// undici is loaded with the first client, not with the package (~0.15 s).
+const undici = (): typeof import('undici') => createRequire(import.meta.url)('undici') as typeof import('undici');
 
 export interface ClientOptions {
   /** The OpenAI base URL (`http://host:8000/v1`); a bare `http://host:8000` gets `/v1` added. */
@@ -115,7 +120,7 @@ export class OpenAIClient {
         throw new RangeError(`${k} must be a number >= 0, got ${this.o[k]}`);
     }
     // No time-out of undici's own (0): the attempt's timer below is the only one, as documented.
-    this.agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+    this.agent = new (undici().Agent)({ headersTimeout: 0, bodyTimeout: 0 });
   }
 
   /** Closes the client's connections (a process that is done with it need not wait for keep-alive). */
@@ -140,7 +145,7 @@ export class OpenAIClient {
       const onAbort = () => ctl.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const res = await fetch(url, {
+        const res = await undici().fetch(url, {
           method: 'POST',
           headers: {
             'Content-Type': 'application/json',

@@ -1,11 +1,11 @@
 // `warmstart plot`: training curves from one or more RUN_DIR/metrics.jsonl files as a PNG.
-// vega-lite spec -> compiled vega spec -> headless vega view -> SVG -> PNG with resvg.
+// vega-lite spec -> compiled vega spec -> headless vega view -> SVG -> PNG with resvg. vega,
+// vega-lite and resvg are imported when a plot is rendered, not with the package (vega's module
+// has a top-level await, which would make `require('warmstart')` fail, and the three take ~1 s).
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 import { readMetrics, type MetricsRecord } from './metrics.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -74,6 +74,11 @@ export function curvesSpec(series: PlotSeries[], title?: string): TopLevelSpec {
 }
 
 export async function renderPng(spec: TopLevelSpec): Promise<Buffer> {
+  const [vega, { compile }, { Resvg }] = await Promise.all([
+    import('vega'),
+    import('vega-lite'),
+    import('@resvg/resvg-js'),
+  ]);
   const compiled = compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG(2);

@@ -8,9 +8,10 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 
 void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
                 float eps, float weight_decay, int step, float grad_scale) {
@@ -34,4 +35,4 @@ void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, 
   });
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

@@ -19,10 +19,11 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 #include "simd.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 
 using namespace simd;
 
@@ -413,4 +414,4 @@ void attention_decode(float* out, const float* q, const float* k_cache, const fl
   });
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

@@ -7,9 +7,10 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 
 static void check_embedding(const int32_t* tokens, int T, int C, int V) {
   WS_CHECK_RANGE(T >= 0, "embedding: T must be >= 0, got ", T);
@@ -38,4 +39,4 @@ void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, i
   });
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

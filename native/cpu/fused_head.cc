@@ -15,10 +15,11 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 #include "simd.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 namespace {
 
 // z[V] -> z[v] = exp(z[v] - max) in place; returns max and the sum (accumulated in double over
@@ -143,4 +144,4 @@ HeadResult fused_head(float* logp, float* dh, float* dW, const float* h, const f
   return result;
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

@@ -5,16 +5,20 @@
 // streams it: a tile of R rows of x times 4 rows of w keeps R·4 vector accumulators over K
 // (w rows stay in L1 while every R-row block of x passes over them), and the R·4 dot products are
 // finished together by a transpose-and-add tree. Every output is the same sum in the same order
-// whatever M, its tile position or the thread count, so results are bitwise reproducible.
+// whatever M, its tile position or the thread count, so results are bitwise reproducible, and
+// the same on the AVX2 and AVX-512 builds (16-lane sums fixed in the source; the K tail uses an
+// explicit fma, which the compiler may not contract the same way once it vectorises the tiles).
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 #include "simd.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 namespace {
 
 using simd::vf;
@@ -110,7 +114,7 @@ void tile(float* out, int ldo, const float* x, const float* w, const float* bias
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
       float s = sums[lane[r * CT + c]];
-      for (int kk = k; kk < K; ++kk) s += xr[r][kk] * wc[c][kk];
+      for (int kk = k; kk < K; ++kk) s = std::fma(xr[r][kk], wc[c][kk], s);  // explicit: same on every ISA
       o[(size_t)r * ldo + c] = s;
     }
   if (bias)
@@ -146,4 +150,4 @@ void gemv_rows(float* out, const float* x, const float* w, const float* bias, in
   });
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

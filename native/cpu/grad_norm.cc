@@ -9,9 +9,10 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 
 double grad_norm_sq(const float* g, int64_t n) {
   WS_CHECK_RANGE(n >= 0, "grad_norm_sq: n must be >= 0, got ", n);
@@ -35,4 +36,4 @@ float clip_scale(double total_norm, float max_norm) {
   return (float)std::min(1.0, (double)max_norm / (total_norm + 1e-6));
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

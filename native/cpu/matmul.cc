@@ -6,9 +6,10 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 
 constexpr int kGemvMaxRows = 16;  // still 1.1-1.7x ahead of OpenBLAS at 16 rows (bench/native/decode.cc)
 
@@ -37,4 +38,4 @@ void matmul_backward(float* dx, float* dw, float* dbias, const float* dout, cons
   }
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

@@ -13,6 +13,8 @@
 // - Forward outputs are overwritten. In-place use (out == x) is allowed only where noted.
 // - Ops do not allocate in the hot path except where a scratch buffer is noted as optional.
 // - Bad shapes throw ws::RangeError (native/core/error.h); ops never abort.
+// - Every op below except the sgemm backend's functions is compiled once per instruction-set
+//   level and dispatched at run time (isa.h, dispatch.cc); the levels give the same bits.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -142,5 +144,14 @@ float clip_scale(double total_norm, float max_norm);
 // recomputes with the same temperature; greedy: temperature 1). scratch: 2*V floats or null.
 int sample_token(const float* logits, int V, float temperature, int top_k, float top_p, float u, float* logprob,
                  float* scratch);
+
+// ---- dispatch.cc ---------------------------------------------------------------------------
+// The instruction-set level the ops run: "avx512" (x86-64-v4 kernels, where the CPU and the OS
+// support AVX-512 F/BW/CD/DQ/VL), "avx2" (the x86-64-v3 baseline) or "generic" (not x86-64).
+// Chosen at the first call: the best the CPU has, or $WARMSTART_ISA (avx2 | avx512) when set;
+// throws if $WARMSTART_ISA names a level this CPU or build lacks, or is not one of those.
+const char* cpu_isa();
+// The levels this build carries and this CPU can run, best first, comma-separated.
+const char* cpu_isas_available();
 
 }  // namespace ws::cpu

@@ -10,10 +10,11 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 #include "simd.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 
 static void check_rmsnorm(int T, int C) {
   WS_CHECK_RANGE(T >= 0, "rmsnorm: T must be >= 0, got ", T);
@@ -64,4 +65,4 @@ void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, c
   }
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

@@ -9,9 +9,10 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 
 static void check_rope(const int32_t* positions, int T, int H, int D, float theta) {
   WS_CHECK_RANGE(T >= 0, "rope: T must be >= 0, got ", T);
@@ -69,4 +70,4 @@ void rope_backward(float* dx, const float* dout, const int32_t* positions, int T
   rotate<true>(dx, dout, positions, T, H, D, theta);
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

@@ -17,10 +17,11 @@
 #include <vector>
 
 #include "../core/error.h"
+#include "isa.h"
 #include "ops.h"
 #include "simd.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 namespace {
 
 using simd::vf;
@@ -200,4 +201,4 @@ int sample_token(const float* logits, int V, float temperature, int top_k, float
   return token;
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

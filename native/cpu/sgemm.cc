@@ -10,27 +10,27 @@
 // Threads: C is cut into one part per thread (rows in multiples of MR, or columns in multiples of
 // NR), and each thread runs the loops above on its part with its own packing buffers, so a call
 // is one parallel region. Every element of C sees the same K order and the same arithmetic
-// whatever the thread count, so results are bitwise identical for any thread count.
-// sgemm_blas calls cblas_sgemm, with OpenBLAS's thread count following ws::num_threads().
+// whatever the thread count, so results are bitwise identical for any thread count, and for the
+// AVX2 and AVX-512 builds of this file (same sums per element; the edge merge uses fma like the
+// vector path). sgemm_backend.cc holds the BLAS path and the choice between the two.
 #include <algorithm>
 #include <array>
-#include <atomic>
+#include <cmath>
 #include <cstring>
 #include <new>
 #include <utility>
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
+#include "sgemm_args.h"
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
-#ifdef WS_HAVE_BLAS
-#include <cblas.h>
-#endif
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 namespace {
 
 // ---- the vector type of this build: AVX-512, AVX2+FMA, or plain C++ ----------------------------
@@ -157,25 +157,6 @@ void pack_b(float* dst, const float* B, int ldb, bool trans, int p0, int kc, int
   }
 }
 
-// C[M,N] *= beta (beta == 0: set to zero, C not read): the whole product when K == 0 or alpha == 0.
-void scale_c(float* C, int ldc, int M, int N, float beta) {
-  for (int i = 0; i < M; ++i) {
-    float* c = C + (size_t)i * ldc;
-    for (int j = 0; j < N; ++j) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
-  }
-}
-
-void check_args(bool ta, bool tb, int M, int N, int K, const float* A, int lda, const float* B, int ldb, const float* C,
-                int ldc) {
-  WS_CHECK_RANGE(M >= 0 && N >= 0 && K >= 0, "sgemm: M, N, K must be >= 0, got ", M, ", ", N, ", ", K);
-  WS_CHECK_RANGE(lda >= std::max(1, ta ? M : K), "sgemm: lda ", lda, " is less than ", ta ? "M " : "K ", ta ? M : K);
-  WS_CHECK_RANGE(ldb >= std::max(1, tb ? K : N), "sgemm: ldb ", ldb, " is less than ", tb ? "K " : "N ", tb ? K : N);
-  WS_CHECK_RANGE(ldc >= std::max(1, N), "sgemm: ldc ", ldc, " is less than N ", N);
-  bool product = M > 0 && N > 0 && K > 0;
-  WS_CHECK_RANGE(!product || (A && B), "sgemm: A and B must not be null");
-  WS_CHECK_RANGE(M == 0 || N == 0 || C, "sgemm: C must not be null");
-}
-
 // C[i0:i1, j0:j1] on the calling thread: the GotoBLAS loops with this thread's packing buffers.
 // j0 is a multiple of NR and j1 is one or N, so the only partial column sliver is at N.
 void gemm_part(bool ta, bool tb, int i0, int i1, int j0, int j1, int K, float alpha, const float* A, int lda,
@@ -208,7 +189,7 @@ void gemm_part(bool ta, bool tb, int i0, int i1, int j0, int j1, int K, float al
                 for (int q = 0; q < cols; ++q) {
                   float* cq = c + (size_t)r * ldc + q;
                   float out = alpha * tile[r * NR + q];
-                  *cq = beta_now == 0.0f ? out : out + beta_now * *cq;
+                  *cq = beta_now == 0.0f ? out : std::fma(beta_now, *cq, out);
                 }
             }
           }
@@ -217,8 +198,6 @@ void gemm_part(bool ta, bool tb, int i0, int i1, int j0, int j1, int K, float al
     }
   }
 }
-
-std::atomic<int> g_backend{0};
 
 }  // namespace
 
@@ -247,47 +226,4 @@ void sgemm_ours(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
   });
 }
 
-bool have_blas() {
-#ifdef WS_HAVE_BLAS
-  return true;
-#else
-  return false;
-#endif
-}
-
-void sgemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-                int ldb, float beta, float* C, int ldc) {
-#ifdef WS_HAVE_BLAS
-  check_args(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc);
-  if (M == 0 || N == 0) return;
-  if (K == 0) {  // BLAS allows it, but keep beta == 0 meaning "C not read" explicit
-    scale_c(C, ldc, M, N, beta);
-    return;
-  }
-  if (openblas_get_num_threads() != num_threads()) openblas_set_num_threads(num_threads());
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
-              A, lda, B, ldb, beta, C, ldc);
-#else
-  (void)trans_a, (void)trans_b, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda;
-  (void)B, (void)ldb, (void)beta, (void)C, (void)ldc;
-  throw Error("sgemm_blas: this build has no BLAS (have_blas() is false)");
-#endif
-}
-
-void set_sgemm_backend(int backend) {
-  WS_CHECK_RANGE(backend >= 0 && backend <= 2,
-                 "set_sgemm_backend: backend must be 0 (auto), 1 (ours) or 2 (BLAS), got ", backend);
-  WS_CHECK_RANGE(backend != 2 || have_blas(), "set_sgemm_backend: BLAS requested but this build has none");
-  g_backend = backend;
-}
-
-void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-           int ldb, float beta, float* C, int ldc) {
-  int backend = g_backend.load(std::memory_order_relaxed);
-  if (backend == 2 || (backend == 0 && have_blas()))
-    sgemm_blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  else
-    sgemm_ours(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

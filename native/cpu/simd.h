@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
-namespace ws::cpu::simd {
+#include "isa.h"
+
+namespace ws::cpu::WS_CPU_ISA::simd {
 
 constexpr int W = 16;  // lanes
 typedef float vf __attribute__((vector_size(64)));
@@ -65,4 +67,4 @@ inline float hsum(vf v) {
   return s;
 }
 
-}  // namespace ws::cpu::simd
+}  // namespace ws::cpu::WS_CPU_ISA::simd

@@ -6,10 +6,11 @@
 
 #include "../core/error.h"
 #include "../core/threadpool.h"
+#include "isa.h"
 #include "ops.h"
 #include "simd.h"
 
-namespace ws::cpu {
+namespace ws::cpu::WS_CPU_ISA {
 
 using namespace simd;
 
@@ -46,4 +47,4 @@ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* g
   });
 }
 
-}  // namespace ws::cpu
+}  // namespace ws::cpu::WS_CPU_ISA

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "../cpu/ops.h"
@@ -286,6 +287,18 @@ void have_blas(Args& a) {
   a.call.work = [] {};
   a.call.done = [](Napi::Env env) -> Napi::Value { return Napi::Boolean::New(env, cpu::have_blas()); };
 }
+// cpuIsa() -> {isa, available}: the instruction-set level the CPU ops run (native/cpu/dispatch.cc)
+// and the levels this build and CPU offer. Throws if $WARMSTART_ISA asks for one they lack.
+void cpu_isa(Args& a) {
+  auto isa = std::make_shared<std::string>();
+  a.call.work = [isa] { *isa = cpu::cpu_isa(); };
+  a.call.done = [isa](Napi::Env env) -> Napi::Value {
+    auto r = Napi::Object::New(env);
+    r.Set("isa", Napi::String::New(env, *isa));
+    r.Set("available", Napi::String::New(env, cpu::cpu_isas_available()));
+    return r;
+  };
+}
 
 // ---- fused head -----------------------------------------------------------------------------
 // fusedHead(logp[T] | null, dh[T*C] | null, dW[V*C] | null, h[T*C], W[V*C], targets[T], T, C, V,
@@ -429,6 +442,7 @@ void init_kernels(Napi::Env env, Napi::Object exports) {
   def<sgemm<Gemm::Blas>>(env, k, "sgemmBlas");
   def<set_backend>(env, k, "setSgemmBackend");
   def<have_blas>(env, k, "haveBlas");
+  def<cpu_isa>(env, k, "cpuIsa");
   def_async<fused_head>(env, k, "fusedHead");
   def<adamw>(env, k, "adamwStep");
   def<grad_norm_sq>(env, k, "gradNormSq");

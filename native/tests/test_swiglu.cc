@@ -22,16 +22,16 @@ TEST(forward_matches_double_reference) {
 TEST(vectorised_exp_matches_libm) {
   auto x = wstest::uniform(4096, 3, -87.0f, 88.0f);
   double worst = 0;
-  for (size_t i = 0; i < x.size(); i += ws::cpu::simd::W) {
-    auto y = ws::cpu::simd::exp(ws::cpu::simd::load(&x[i]));
-    for (int l = 0; l < ws::cpu::simd::W; ++l) {
+  for (size_t i = 0; i < x.size(); i += ws::cpu::base::simd::W) {
+    auto y = ws::cpu::base::simd::exp(ws::cpu::base::simd::load(&x[i]));
+    for (int l = 0; l < ws::cpu::base::simd::W; ++l) {
       double ref = std::exp((double)x[i + l]);
       worst = std::max(worst, std::fabs(y[l] - ref) / ref);
     }
   }
   CHECK(worst < 5e-7);
   float edge[16] = {-INFINITY, -1000.0f, -87.5f, 89.0f, 0.0f, 1.0f, -1.0f, 10.0f};
-  auto y = ws::cpu::simd::exp(ws::cpu::simd::load(edge));
+  auto y = ws::cpu::base::simd::exp(ws::cpu::base::simd::load(edge));
   CHECK(y[0] == 0.0f && y[1] == 0.0f && y[2] == 0.0f);
   CHECK(std::isfinite(y[3]) && y[3] > 1e38f);
   CHECK(y[4] == 1.0f);
