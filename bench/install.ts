@@ -1,14 +1,17 @@
-// The package as a user installs it: `npm pack`, then `npm install --offline` of the tarball into
-// fresh apps (dependencies from the local npm cache), with the prebuilt addon and with prebuilds/
-// taken out of the tarball (node-gyp-build then compiles the addon), and in the installed app the
-// time and memory of `import('warmstart')` and `require('warmstart')` (median of --repeat fresh
-// processes) beside a bare `node -e 0`. Prints a Markdown table for bench/RESULTS.md.
+// The package as a user installs it: `npm pack`, then an offline install of the tarball into
+// fresh apps (test/package/app.ts: `npm ci --offline`, dependencies from the local npm cache),
+// with the prebuilt addon and with prebuilds/ taken out of the tarball (node-gyp-build then
+// compiles the addon), and in the installed app the time and memory of `import('warmstart')` and
+// `require('warmstart')` (median of --repeat fresh processes) beside a bare node. Prints a
+// Markdown table for bench/RESULTS.md.
 //   node --import tsx bench/install.ts [--repeat 5] [--no-compile]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+
+import { installOffline } from '../test/package/app.js';
 
 const { values } = parseArgs({
   options: { repeat: { type: 'string', default: '5' }, 'no-compile': { type: 'boolean', default: false } },
@@ -39,11 +42,7 @@ try {
 
   const install = (name: string, tarball: string) => {
     const app = join(work, name);
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true }));
-    const t0 = performance.now();
-    sh('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], app);
-    return { app, seconds: (performance.now() - t0) / 1000 };
+    return { app, seconds: installOffline(root, tarball, app) };
   };
   const pre = install('app-prebuilt', withPrebuilds);
   const compiled = values['no-compile'] ? undefined : install('app-compiled', withoutPrebuilds);
@@ -72,9 +71,9 @@ try {
     `warmstart ${head.version}: ${packed.files.length} files, ${(packed.size / 1e6).toFixed(2)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(2)} MB unpacked`,
   );
   console.log('\n| measure | value |\n| --- | ---: |');
-  console.log(`| npm install --offline, with prebuilds | ${pre.seconds.toFixed(1)} s |`);
+  console.log(`| npm ci --offline, with prebuilds | ${pre.seconds.toFixed(1)} s |`);
   if (compiled) {
-    console.log(`| npm install --offline, prebuilds removed (compiles) | ${compiled.seconds.toFixed(1)} s |`);
+    console.log(`| npm ci --offline, prebuilds removed (compiles) | ${compiled.seconds.toFixed(1)} s |`);
     console.log(`| ratio | ${(compiled.seconds / pre.seconds).toFixed(1)}× |`);
   }
   console.log(`| nothing imported (bare node) | ${load('', 'module')} |`);
