@@ -12,7 +12,7 @@ import { parsePositiveIntOrAuto } from './flags.js';
 export function deviceOption(): Option {
   return new Option(
     '--device <name>',
-    'where the model runs: cpu, or cuda (bf16 on the GPU; needs the CUDA build, npm run build:cuda)',
+    'where the model runs: cpu, or cuda (bf16 on the GPU; needs the CUDA build, warmstart build-cuda)',
   )
     .choices(['cpu', 'cuda'])
     .default('cpu');

@@ -1,4 +1,4 @@
-// Loads the native addon: the CUDA build (build-cuda/, from `npm run build:cuda`) where it loads
+// Loads the native addon: the CUDA build (build-cuda/, from `warmstart build-cuda`) where it loads
 // and a GPU answers, else the CPU build that `npm install` compiled (node-gyp-build).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
