@@ -265,6 +265,7 @@ function specs(): Record<string, Spec> {
     'kernels.sgemmBlas': { args: gemm(false, false) }, // where the build has no BLAS even the valid call throws
     'kernels.setSgemmBackend': { args: [int('backend', 0, 0, haveBlas ? 2 : 1)] },
     'kernels.haveBlas': { args: [], noArgs: true },
+    'kernels.cpuIsa': { args: [], noArgs: true },
     'kernels.fusedHead': {
       args: [
         opt(f32('logp', T)),
