@@ -3,7 +3,7 @@
 // rebuild either.
 import type { Command } from 'commander';
 
-import { packageVersion } from '../util/package-info.js';
+import { packageVersion } from './package-info.js';
 
 export function registerDoctor(program: Command): void {
   program

@@ -14,7 +14,7 @@ import { registerGrpo } from './grpo-command.js';
 import { registerPlot } from './plot-command.js';
 import { registerSft } from './sft-command.js';
 import { registerSweep } from './sweep-command.js';
-import { packageVersion } from '../util/package-info.js';
+import { packageVersion } from './package-info.js';
 
 export function buildProgram(): Command {
   const program = new Command();
