@@ -2,6 +2,8 @@
 //   --lr: expected a number, got "x"      --count: expected an integer >= 0, got "ten"
 // and the one SIGINT/SIGTERM handling of long commands: the first signal asks the command to stop
 // (it finishes its step, writes a checkpoint, or lets requests in flight finish); a second exits.
+import { constants } from 'node:os';
+
 /** A number (finite). */
 export function parseNumber(flag: string): (v: string) => number {
   return (v) => {
@@ -43,12 +45,15 @@ export function parsePositiveIntOrAuto(flag: string): (v: string) => number | 'a
 
 /**
  * Until `dispose()`, SIGINT and SIGTERM call `onFirst` once (and abort `signal`); the second one
- * exits the process with status 130.
+ * exits the process at once with status 128 + its number (130 for Ctrl-C), ending native work in
+ * flight (the addon cancels it when the process exits). A run stopped by a first Ctrl-C exits 130
+ * when it is done; one stopped by SIGTERM exits 0 (a service asked to stop).
  */
 export function stopOnSignal(onFirst: (sig: NodeJS.Signals) => void): { signal: AbortSignal; dispose: () => void } {
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
-    if (ac.signal.aborted) process.exit(130);
+    if (ac.signal.aborted) process.exit(128 + (constants.signals[sig] ?? 0));
+    if (sig === 'SIGINT') process.exitCode = 130;
     onFirst(sig);
     ac.abort(new Error(`stopped by ${sig}`));
   };

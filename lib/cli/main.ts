@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<void> {
       return;
     }
     console.error(`warmstart: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
+    process.exitCode ||= 1; // a run that Ctrl-C stopped keeps its 130 (cli/flags.ts)
   }
 }
 

@@ -12,8 +12,10 @@
 //
 // Errors: a wrong type or TypedArray kind throws TypeError, a wrong length or value RangeError,
 // each naming the argument, prefixed with the function's name. `...Async` variants run on a
-// worker thread and resolve when the outputs are written; keep their arrays unchanged (and
-// never transfer their buffers) until then.
+// worker thread and resolve when the outputs are written. Arrays on a SharedArrayBuffer are used
+// in place (changing them meanwhile changes the result); any other array is copied at the call
+// and its output written back at the end, so JavaScript may detach, shrink or overwrite it
+// meanwhile (an output that is gone by then rejects the Promise).
 import { cpu } from './addon.js';
 
 type F32 = Float32Array;

@@ -5,6 +5,7 @@
 #include "../cpu/ops.h"
 #include "check.h"
 #include "modules.h"
+#include "task.h"
 
 namespace ws::napi {
 
@@ -30,6 +31,7 @@ void init_info(Napi::Env env, Napi::Object exports) {
 }  // namespace ws::napi
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ws::napi::init_jobs(env, exports);  // first: every async call registers with it
   ws::napi::init_info(env, exports);
   ws::napi::init_model(env, exports);
   ws::napi::init_kernels(env, exports);

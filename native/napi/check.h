@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -127,54 +126,5 @@ inline auto guard(Napi::Env env, F&& f) -> decltype(f()) {
     throw Napi::Error::New(env, e.what());
   }
 }
-
-// AsyncWorker that runs `work` on a worker thread and resolves a Promise with `done(env)`.
-// Engine errors thrown by `work` reject the Promise with their message. The JS objects whose
-// memory `work` touches must be kept alive by the caller (pass them in `keep`).
-class Task : public Napi::AsyncWorker {
- public:
-  using Work = std::function<void()>;
-  using Done = std::function<Napi::Value(Napi::Env)>;
-  Task(Napi::Env env, Work work, Done done)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)),
-        done_(std::move(done)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void keep(Napi::Value v) { refs_.push_back(Napi::Persistent(v)); }
-  void Execute() override {
-    try {
-      work_();
-    } catch (const ws::RangeError& e) {
-      range_ = true;
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      SetError("out of memory");
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(done_ ? done_(env) : env.Undefined());
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override {
-    if (range_)
-      deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value());
-    else
-      deferred_.Reject(e.Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Work work_;
-  Done done_;
-  bool range_ = false;
-  std::vector<Napi::Reference<Napi::Value>> refs_;
-};
 
 }  // namespace ws::napi

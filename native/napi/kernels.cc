@@ -3,10 +3,12 @@
 // camelCase: pointers become Float32Array / Int32Array whose length must equal what the shape
 // arguments imply, "may be null" pointers also accept null / undefined, sizes are integers.
 // The heavy ops also have an `<name>Async` twin that runs on a worker thread and returns a
-// Promise (argument errors still throw at the call; engine errors reject the Promise). The
-// TypedArrays stay referenced until the work is done; do not transfer or detach their buffers
-// meanwhile. This file only checks and converts; the maths lives in native/cpu/.
+// Promise (argument errors still throw at the call; engine errors reject the Promise); what
+// JavaScript may do to their arrays meanwhile is safe (see Copies). This file only checks and
+// converts; the maths lives in native/cpu/.
 #include <algorithm>
+#include <cstring>
+#include <deque>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -16,22 +18,72 @@
 #include "../cpu/ops.h"
 #include "check.h"
 #include "modules.h"
+#include "task.h"
 
 namespace ws::napi {
 namespace {
 
 constexpr int64_t kMaxDim = 2147483647;
 
-// One parsed call: the work to run and the JS values whose memory it touches.
+// Arrays handed to async work (the `...Async` twins): JavaScript runs while they work, and it may
+// detach an ArrayBuffer (transfer, structuredClone, postMessage, ArrayBuffer.prototype.transfer),
+// shrink a resizable one or change any value. So index arrays (tokens, positions, targets,
+// cuSeqlens, lens), which the kernel trusts once checked, are copied at the call; a Float32Array
+// on a SharedArrayBuffer (which can be neither detached nor shrunk) is used in place and held
+// until the work ends; any other Float32Array is copied at the call, and an output's copy is
+// written back when the work ends, if the array still has its length (else the Promise rejects
+// and names it). Synchronous calls use every array in place: no JavaScript runs meanwhile.
+struct Copies {
+  struct Output {
+    Napi::Reference<Napi::Float32Array> array;
+    const float* data;
+    size_t n;
+    const char* name;
+  };
+  std::deque<std::vector<float>> f32;
+  std::deque<std::vector<int32_t>> i32;
+  std::vector<Output> outputs;
+
+  // JS thread, when the work has ended: every output back into its array.
+  void write_back(Napi::Env env) {
+    const char* lost = nullptr;
+    for (auto& o : outputs) {
+      Napi::Float32Array a = o.array.Value();
+      if (a.IsEmpty() || a.ElementLength() != o.n || (o.n > 0 && a.Data() == nullptr)) {
+        if (!lost) lost = o.name;
+        continue;
+      }
+      if (o.n > 0) std::memcpy(a.Data(), o.data, o.n * sizeof(float));
+    }
+    if (lost)
+      throw Napi::Error::New(env, str(lost, " was detached or resized while the kernel ran; its result is lost"));
+  }
+};
+
+// One parsed call: the work to run and what keeps its memory valid.
 struct Call {
   std::function<void()> work;
-  Task::Done done;  // result value; null = undefined
-  std::vector<Napi::Value> keep;
+  Task::Done done;                 // result value; null = undefined
+  std::vector<Napi::Value> keep;   // arrays used in place (held by an async call until it ends)
+  std::shared_ptr<Copies> copies;  // async calls only
 };
+
+enum class Mode { Sync, Async };
+
+// A TypedArray whose buffer is a SharedArrayBuffer: JavaScript can neither detach nor shrink it.
+bool shared_buffer(Napi::Env env, const Napi::TypedArray& a) {
+  napi_value buf;
+  if (napi_get_typedarray_info(env, a, nullptr, nullptr, nullptr, &buf, nullptr) != napi_ok) return false;
+  bool is_ab = true;
+  if (napi_is_arraybuffer(env, buf, &is_ab) != napi_ok) return false;
+  return !is_ab;
+}
 
 class Args {
  public:
-  explicit Args(const Napi::CallbackInfo& info) : info_(info), env(info.Env()) {}
+  Args(const Napi::CallbackInfo& info, Mode mode) : info_(info), mode_(mode), env(info.Env()) {
+    if (mode == Mode::Async) call.copies = std::make_shared<Copies>();
+  }
 
   int dim(size_t i, const char* name, int64_t lo = 0) { return (int)integer(env, arg(info_, i), name, lo, kMaxDim); }
   float num(size_t i, const char* name) { return (float)number(env, arg(info_, i), name); }
@@ -42,16 +94,25 @@ class Args {
   bool present(size_t i) { return !absent(arg(info_, i)); }
   Napi::Value value(size_t i) { return arg(info_, i); }
 
-  float* f32(size_t i, const char* name, double len) {
-    auto a = ws::napi::f32(env, arg(info_, i), name, length(len, name));
-    call.keep.push_back(a);
-    return a.Data();
-  }
+  // Float32Arrays the kernel reads (in) or writes (out; a backward adds into what is there).
+  float* f32(size_t i, const char* name, double len) { return f32_value(arg(info_, i), name, len, false); }
   float* f32_opt(size_t i, const char* name, double len) { return present(i) ? f32(i, name, len) : nullptr; }
+  float* out(size_t i, const char* name, double len) { return f32_value(arg(info_, i), name, len, true); }
+  float* out_opt(size_t i, const char* name, double len) { return present(i) ? out(i, name, len) : nullptr; }
+
+  float* f32_value(Napi::Value v, const char* name, double len, bool output) {
+    auto a = ws::napi::f32(env, v, name, length(len, name));
+    if (mode_ == Mode::Sync || shared_buffer(env, a)) {
+      call.keep.push_back(a);
+      return a.Data();
+    }
+    auto& c = call.copies->f32.emplace_back(a.Data(), a.Data() + a.ElementLength());
+    if (output) call.copies->outputs.push_back({Napi::Persistent(a), c.data(), c.size(), name});
+    return c.data();
+  }
   int32_t* i32(size_t i, const char* name, double len) {
     auto a = ws::napi::i32(env, arg(info_, i), name, length(len, name));
-    call.keep.push_back(a);
-    return a.Data();
+    return ints(a);
   }
   // Int32Array of length n whose values lie in [lo, hi).
   int32_t* ids(size_t i, const char* name, double n, int64_t lo, int64_t hi) {
@@ -64,9 +125,9 @@ class Args {
   // cu_seqlens[num_seqs + 1]: 0, non-decreasing, ends at T.
   int32_t* cu_seqlens(size_t i, const char* name, int num_seqs, int T) {
     auto a = ws::napi::i32(env, arg(info_, i), name, length((double)num_seqs + 1, name));
-    check_cu_seqlens(env, a, name, T);
-    call.keep.push_back(a);
-    return a.Data();
+    int32_t* p = ints(a);
+    check_cu_seqlens(env, a, name, T);  // (an async call's copy was taken first: same values)
+    return p;
   }
   void heads(int Hq, int Hkv) {
     if (Hq < 1 || Hkv < 1 || Hq % Hkv != 0)
@@ -76,12 +137,20 @@ class Args {
   Call call;
 
  private:
+  int32_t* ints(Napi::Int32Array a) {
+    if (mode_ == Mode::Sync) {
+      call.keep.push_back(a);
+      return a.Data();
+    }
+    return call.copies->i32.emplace_back(a.Data(), a.Data() + a.ElementLength()).data();
+  }
   // Array lengths are products of int32 sizes; in double they stay exact below 2^53.
   int64_t length(double len, const char* name) {
     if (len > 9007199254740992.0) range_error(env, str(name, ": the sizes give more than 2^53 elements"));
     return (int64_t)len;
   }
   const Napi::CallbackInfo& info_;
+  Mode mode_;
 
  public:
   Napi::Env env;
@@ -91,7 +160,7 @@ using Parser = void (*)(Args&);
 
 template <Parser P>
 Napi::Value run_sync(const Napi::CallbackInfo& info) {
-  Args a(info);
+  Args a(info, Mode::Sync);
   P(a);
   guard(a.env, a.call.work);
   return a.call.done ? a.call.done(a.env) : a.env.Undefined();
@@ -99,19 +168,27 @@ Napi::Value run_sync(const Napi::CallbackInfo& info) {
 
 template <Parser P>
 Napi::Value run_async(const Napi::CallbackInfo& info) {
-  Args a(info);
+  Args a(info, Mode::Async);
   P(a);
-  auto* task = new Task(a.env, a.call.work, a.call.done);
+  auto copies = a.call.copies;
+  auto work = [w = a.call.work, copies] { w(); };
+  auto done = [d = a.call.done, copies](Napi::Env env) -> Napi::Value {
+    copies->write_back(env);
+    return d ? d(env) : env.Undefined();
+  };
+  auto task = std::make_unique<Task>(a.env, std::move(work), std::move(done));
   for (auto& v : a.call.keep) task->keep(v);
+  auto p = task->promise();
   task->Queue();
-  return task->promise();
+  task.release();  // deleted when complete
+  return p;
 }
 
 // ---- embedding ------------------------------------------------------------------------------
 // embeddingForward(out[T*C], tokens[T], wte[V*C], T, C, V)
 void embedding_fwd(Args& a) {
   int T = a.dim(3, "T"), C = a.dim(4, "C", 1), V = a.dim(5, "V", 1);
-  float* out = a.f32(0, "out", (double)T * C);
+  float* out = a.out(0, "out", (double)T * C);
   int32_t* tok = a.ids(1, "tokens", T, 0, V);
   float* wte = a.f32(2, "wte", (double)V * C);
   a.call.work = [=] { cpu::embedding_forward(out, tok, wte, T, C, V); };
@@ -119,7 +196,7 @@ void embedding_fwd(Args& a) {
 // embeddingBackward(dwte[V*C], dout[T*C], tokens[T], T, C, V)
 void embedding_bwd(Args& a) {
   int T = a.dim(3, "T"), C = a.dim(4, "C", 1), V = a.dim(5, "V", 1);
-  float* dwte = a.f32(0, "dwte", (double)V * C);
+  float* dwte = a.out(0, "dwte", (double)V * C);
   float* dout = a.f32(1, "dout", (double)T * C);
   int32_t* tok = a.ids(2, "tokens", T, 0, V);
   a.call.work = [=] { cpu::embedding_backward(dwte, dout, tok, T, C, V); };
@@ -130,8 +207,8 @@ void embedding_bwd(Args& a) {
 void rmsnorm_fwd(Args& a) {
   int T = a.dim(4, "T"), C = a.dim(5, "C", 1);
   float eps = a.num_in(6, "eps", 0, 1);
-  float* out = a.f32(0, "out", (double)T * C);
-  float* rstd = a.f32_opt(1, "rstd", T);
+  float* out = a.out(0, "out", (double)T * C);
+  float* rstd = a.out_opt(1, "rstd", T);
   float* x = a.f32(2, "x", (double)T * C);
   float* w = a.f32(3, "w", C);
   a.call.work = [=] { cpu::rmsnorm_forward(out, rstd, x, w, T, C, eps); };
@@ -139,8 +216,8 @@ void rmsnorm_fwd(Args& a) {
 // rmsnormBackward(dx[T*C] | null, dw[C] | null, dout[T*C], x[T*C], w[C], rstd[T], T, C)
 void rmsnorm_bwd(Args& a) {
   int T = a.dim(6, "T"), C = a.dim(7, "C", 1);
-  float* dx = a.f32_opt(0, "dx", (double)T * C);
-  float* dw = a.f32_opt(1, "dw", C);
+  float* dx = a.out_opt(0, "dx", (double)T * C);
+  float* dw = a.out_opt(1, "dw", C);
   float* dout = a.f32(2, "dout", (double)T * C);
   float* x = a.f32(3, "x", (double)T * C);
   float* w = a.f32(4, "w", C);
@@ -156,7 +233,7 @@ void rope(Args& a) {
   if (D % 2) range_error(a.env, str("D must be even, got ", D));
   float theta = a.num_in(6, "theta", 1.001, 1e12);
   double n = (double)T * H * D;
-  float* out = a.f32(0, Backward ? "dx" : "out", n);
+  float* out = a.out(0, Backward ? "dx" : "out", n);
   float* x = a.f32(1, Backward ? "dout" : "x", n);
   int32_t* pos = a.ids(2, "positions", T, 0, kMaxDim);
   if (Backward)
@@ -172,8 +249,8 @@ void attention_fwd(Args& a) {
   int ns = a.dim(6, "numSeqs", 1), T = a.dim(7, "T"), Hq = a.dim(8, "Hq", 1), Hkv = a.dim(9, "Hkv", 1);
   int D = a.dim(10, "D", 1);
   a.heads(Hq, Hkv);
-  float* out = a.f32(0, "out", (double)T * Hq * D);
-  float* lse = a.f32_opt(1, "lse", (double)T * Hq);
+  float* out = a.out(0, "out", (double)T * Hq * D);
+  float* lse = a.out_opt(1, "lse", (double)T * Hq);
   float* q = a.f32(2, "q", (double)T * Hq * D);
   float* k = a.f32(3, "k", (double)T * Hkv * D);
   float* v = a.f32(4, "v", (double)T * Hkv * D);
@@ -187,9 +264,9 @@ void attention_bwd(Args& a) {
   int D = a.dim(14, "D", 1);
   a.heads(Hq, Hkv);
   double nq = (double)T * Hq * D, nkv = (double)T * Hkv * D;
-  float* dq = a.f32_opt(0, "dq", nq);
-  float* dk = a.f32_opt(1, "dk", nkv);
-  float* dv = a.f32_opt(2, "dv", nkv);
+  float* dq = a.out_opt(0, "dq", nq);
+  float* dk = a.out_opt(1, "dk", nkv);
+  float* dv = a.out_opt(2, "dv", nkv);
   float* dout = a.f32(3, "dout", nq);
   float* q = a.f32(4, "q", nq);
   float* k = a.f32(5, "k", nkv);
@@ -205,7 +282,7 @@ void attention_dec(Args& a) {
   int B = a.dim(5, "B"), L = a.dim(6, "maxLen", 1), Hq = a.dim(7, "Hq", 1), Hkv = a.dim(8, "Hkv", 1);
   int D = a.dim(9, "D", 1);
   a.heads(Hq, Hkv);
-  float* out = a.f32(0, "out", (double)B * Hq * D);
+  float* out = a.out(0, "out", (double)B * Hq * D);
   float* q = a.f32(1, "q", (double)B * Hq * D);
   float* kc = a.f32(2, "kCache", (double)B * L * Hkv * D);
   float* vc = a.f32(3, "vCache", (double)B * L * Hkv * D);
@@ -217,7 +294,7 @@ void attention_dec(Args& a) {
 // swigluForward(out[N], gate[N], up[N], N)
 void swiglu_fwd(Args& a) {
   int64_t N = integer(a.env, a.value(3), "N", 0, (int64_t)1 << 53);
-  float* out = a.f32(0, "out", (double)N);
+  float* out = a.out(0, "out", (double)N);
   float* gate = a.f32(1, "gate", (double)N);
   float* up = a.f32(2, "up", (double)N);
   a.call.work = [=] { cpu::swiglu_forward(out, gate, up, N); };
@@ -225,8 +302,8 @@ void swiglu_fwd(Args& a) {
 // swigluBackward(dgate[N] | null, dup[N] | null, dout[N], gate[N], up[N], N)
 void swiglu_bwd(Args& a) {
   int64_t N = integer(a.env, a.value(5), "N", 0, (int64_t)1 << 53);
-  float* dgate = a.f32_opt(0, "dgate", (double)N);
-  float* dup = a.f32_opt(1, "dup", (double)N);
+  float* dgate = a.out_opt(0, "dgate", (double)N);
+  float* dup = a.out_opt(1, "dup", (double)N);
   float* dout = a.f32(2, "dout", (double)N);
   float* gate = a.f32(3, "gate", (double)N);
   float* up = a.f32(4, "up", (double)N);
@@ -237,7 +314,7 @@ void swiglu_bwd(Args& a) {
 // matmulForward(out[M*N], x[M*K], w[N*K], bias[N] | null, M, K, N)
 void matmul_fwd(Args& a) {
   int M = a.dim(4, "M"), K = a.dim(5, "K"), N = a.dim(6, "N");
-  float* out = a.f32(0, "out", (double)M * N);
+  float* out = a.out(0, "out", (double)M * N);
   float* x = a.f32(1, "x", (double)M * K);
   float* w = a.f32(2, "w", (double)N * K);
   float* bias = a.f32_opt(3, "bias", N);
@@ -246,9 +323,9 @@ void matmul_fwd(Args& a) {
 // matmulBackward(dx[M*K] | null, dw[N*K] | null, dbias[N] | null, dout[M*N], x[M*K], w[N*K], M, K, N)
 void matmul_bwd(Args& a) {
   int M = a.dim(6, "M"), K = a.dim(7, "K"), N = a.dim(8, "N");
-  float* dx = a.f32_opt(0, "dx", (double)M * K);
-  float* dw = a.f32_opt(1, "dw", (double)N * K);
-  float* dbias = a.f32_opt(2, "dbias", N);
+  float* dx = a.out_opt(0, "dx", (double)M * K);
+  float* dw = a.out_opt(1, "dw", (double)N * K);
+  float* dbias = a.out_opt(2, "dbias", N);
   float* dout = a.f32(3, "dout", (double)M * N);
   float* x = a.f32(4, "x", (double)M * K);
   float* w = a.f32(5, "w", (double)N * K);
@@ -274,7 +351,7 @@ void sgemm(Args& a) {
   need_ld(ldc, N, "ldc");
   float* A = a.f32(6, "A", (double)(ta ? K : M) * lda);
   float* B = a.f32(8, "B", (double)(tb ? N : K) * ldb);
-  float* C = a.f32(11, "C", (double)M * ldc);
+  float* C = a.out(11, "C", (double)M * ldc);
   auto f = G == Gemm::Ours ? cpu::sgemm_ours : G == Gemm::Blas ? cpu::sgemm_blas : cpu::sgemm;
   a.call.work = [=] { f(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); };
 }
@@ -307,37 +384,39 @@ void cpu_isa(Args& a) {
 //             clipHigh?, normaliser?, temperature?: number}; targets < 0 are ignored, < V.
 void fused_head(Args& a) {
   int T = a.dim(6, "T"), C = a.dim(7, "C", 1), V = a.dim(8, "V", 1), chunk = a.dim(10, "chunk", 1);
-  float* logp = a.f32_opt(0, "logp", T);
-  float* dh = a.f32_opt(1, "dh", (double)T * C);
-  float* dW = a.f32_opt(2, "dW", (double)V * C);
-  float* h = a.f32(3, "h", (double)T * C);
-  float* W = a.f32(4, "W", (double)V * C);
-  int32_t* targets = a.ids(5, "targets", T, INT32_MIN, V);
-  float* scratch = a.f32_opt(11, "scratch", (double)chunk * V);
+  // The objective's fields first: a getter runs JavaScript, which must not run once an array's
+  // memory has been taken (it could detach it).
   cpu::HeadObjective obj;
+  Napi::Value fields[4];
+  const char* keys[4] = {"weights", "advantages", "oldLogp", "refLogp"};
+  const char* names[4] = {"objective.weights", "objective.advantages", "objective.oldLogp", "objective.refLogp"};
   if (a.present(9)) {
     Napi::Object o = object(a.env, a.value(9), "objective");
-    auto arr = [&](const char* key, const char* name) -> const float* {
-      Napi::Value v = o.Get(key);
-      if (absent(v)) return nullptr;
-      auto ta = f32(a.env, v, name, T);
-      a.call.keep.push_back(ta);
-      return ta.Data();
-    };
+    for (int f = 0; f < 4; ++f) fields[f] = o.Get(keys[f]);
     auto num = [&](const char* key, const char* name, float dflt, double lo, double hi) {
       Napi::Value v = o.Get(key);
       return absent(v) ? dflt : (float)number_in(a.env, v, name, lo, hi);
     };
-    obj.weights = arr("weights", "objective.weights");
-    obj.advantages = arr("advantages", "objective.advantages");
-    obj.old_logp = arr("oldLogp", "objective.oldLogp");
-    obj.ref_logp = arr("refLogp", "objective.refLogp");
     obj.beta = num("beta", "objective.beta", 0.0f, -1e30, 1e30);
     obj.clip_low = num("clipLow", "objective.clipLow", 0.2f, 0, 1e30);
     obj.clip_high = num("clipHigh", "objective.clipHigh", 0.2f, 0, 1e30);
     obj.normaliser = num("normaliser", "objective.normaliser", 1.0f, 1e-30, 1e30);
     obj.temperature = num("temperature", "objective.temperature", 1.0f, 1e-30, 1e30);
   }
+  float* logp = a.out_opt(0, "logp", T);
+  float* dh = a.out_opt(1, "dh", (double)T * C);
+  float* dW = a.out_opt(2, "dW", (double)V * C);
+  float* h = a.f32(3, "h", (double)T * C);
+  float* W = a.f32(4, "W", (double)V * C);
+  int32_t* targets = a.ids(5, "targets", T, INT32_MIN, V);
+  float* scratch = a.f32_opt(11, "scratch", (double)chunk * V);
+  const float* arrays[4] = {nullptr, nullptr, nullptr, nullptr};
+  for (int f = 0; f < 4; ++f)
+    if (!fields[f].IsEmpty() && !absent(fields[f])) arrays[f] = a.f32_value(fields[f], names[f], T, false);
+  obj.weights = arrays[0];
+  obj.advantages = arrays[1];
+  obj.old_logp = arrays[2];
+  obj.ref_logp = arrays[3];
   auto result = std::make_shared<cpu::HeadResult>();
   a.call.work = [=] { *result = cpu::fused_head(logp, dh, dW, h, W, targets, T, C, V, obj, chunk, scratch); };
   a.call.done = [result](Napi::Env env) -> Napi::Value {
@@ -357,10 +436,10 @@ void adamw(Args& a) {
         wd = a.num_in(9, "weightDecay", 0, 1e30);
   int step = a.dim(10, "step", 1);
   float scale = a.num(11, "gradScale");
-  float* p = a.f32(0, "param", (double)n);
+  float* p = a.out(0, "param", (double)n);
   float* g = a.f32(1, "grad", (double)n);
-  float* m = a.f32(2, "m", (double)n);
-  float* v = a.f32(3, "v", (double)n);
+  float* m = a.out(2, "m", (double)n);
+  float* v = a.out(3, "v", (double)n);
   a.call.work = [=] { cpu::adamw_step(p, g, m, v, n, lr, b1, b2, eps, wd, step, scale); };
 }
 // gradNormSq(g[n], n) -> sum of squares (double)

@@ -24,6 +24,7 @@
 #include "../model/qwen2_io.h"
 #include "check.h"
 #include "modules.h"
+#include "task.h"
 
 namespace ws::napi {
 namespace {
@@ -135,19 +136,26 @@ Napi::Float32Array to_js(Napi::Env env, const std::vector<float>& v) {
 // Steps wait in a buffer; one callback takes all that are there, so a consumer slower than the
 // engine gets several steps per call. At most kAhead steps are buffered or being delivered (the
 // engine waits for room): a prompt that a callback cancels gets at most kAhead more tokens.
+// The worker never waits once the stream is closed: when the call is cancelled (its environment
+// goes away, task.h) or the callback is finalized (the environment is torn down). It touches the
+// ThreadSafeFunction only under the lock and never after its finalizer, which frees it.
 struct StepStream : std::enable_shared_from_this<StepStream> {
   static constexpr size_t kAhead = 2;
-  Napi::ThreadSafeFunction tsfn;
-  std::vector<std::atomic<uint8_t>> cancel;
+  using Flags = std::vector<std::atomic<uint8_t>>;
+  std::shared_ptr<Flags> cancel;
   std::string error;  // the callback's first throw (read and written on the main thread only)
 
-  explicit StepStream(int64_t prompts) : cancel((size_t)prompts) {}
+  explicit StepStream(std::shared_ptr<Flags> flags) : cancel(std::move(flags)) {}
 
-  static std::shared_ptr<StepStream> make(Napi::Env env, Napi::Function fn, int64_t prompts) {
-    auto s = std::make_shared<StepStream>(prompts);
-    // The finalizer runs once no call can come any more (after the last one, or when the
-    // environment is torn down): a worker waiting for room must not wait for ever.
-    s->tsfn = Napi::ThreadSafeFunction::New(env, fn, "warmstart.generate.onStep", 0, 1, [s](Napi::Env) { s->close(); });
+  static std::shared_ptr<StepStream> make(Napi::Env env, Napi::Function fn, std::shared_ptr<Flags> flags) {
+    auto s = std::make_shared<StepStream>(std::move(flags));
+    s->tsfn_ = Napi::ThreadSafeFunction::New(env, fn, "warmstart.generate.onStep", 0, 1, [s](Napi::Env) {
+      {
+        std::lock_guard<std::mutex> lk(s->mu_);
+        s->finalized_ = true;
+      }
+      s->close();
+    });
     return s;
   }
 
@@ -160,13 +168,21 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
     ++unread_;
     if (scheduled_) return;
     scheduled_ = true;
-    lk.unlock();
     auto self = shared_from_this();  // a queued call keeps the stream alive after generate() returns
-    if (tsfn.NonBlockingCall([self](Napi::Env env, Napi::Function js) { self->flush(env, js); }) != napi_ok)
-      close();  // the environment is going away: nobody will read the steps
+    if (finalized_ ||
+        tsfn_.NonBlockingCall([self](Napi::Env env, Napi::Function js) { self->flush(env, js); }) != napi_ok) {
+      closed_ = true;  // the environment is going away: nobody will read the steps
+      pending_.clear();
+    }
   }
 
- private:
+  // Worker thread, once: the callback's last use.
+  void release() {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!finalized_) tsfn_.Release();
+  }
+
+  // Any thread: no more steps; a worker waiting for room goes on at once.
   void close() {
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -176,6 +192,7 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
     room_.notify_all();
   }
 
+ private:
   // Main thread: hand every waiting step to JS; they make room once the callback has seen them.
   void flush(Napi::Env env, Napi::Function js) {
     std::vector<ws::model::StepTokens> steps;
@@ -214,19 +231,23 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
         Napi::Value v = a.Get(i);
         if (!v.IsNumber()) continue;
         double d = v.As<Napi::Number>().DoubleValue();
-        if (d >= 0 && d < (double)cancel.size() && d == std::floor(d)) cancel[(size_t)d].store(1);
+        if (d >= 0 && d < (double)cancel->size() && d == std::floor(d)) (*cancel)[(size_t)d].store(1);
       }
     } catch (const Napi::Error& e) {
       if (error.empty()) error = str("options.onStep threw: ", e.Message());
-      for (auto& c : cancel) c.store(1);
+      for (auto& c : *cancel) c.store(1);
+    } catch (...) {
+      if (error.empty()) error = "options.onStep failed";
+      for (auto& c : *cancel) c.store(1);
     }
   }
 
+  Napi::ThreadSafeFunction tsfn_;
   std::mutex mu_;
   std::condition_variable room_;
   std::vector<ws::model::StepTokens> pending_;
   size_t unread_ = 0;  // steps queued or being delivered
-  bool scheduled_ = false, closed_ = false;
+  bool scheduled_ = false, closed_ = false, finalized_ = false;
 };
 
 class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
@@ -275,10 +296,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   int vocab() const { return model_->config().vocab_size; }
 
-  Napi::Value run(Napi::Env env, Task::Work work, Task::Done done) {
-    auto* t = new Task(env, std::move(work), std::move(done));
+  // on_cancel: how to stop the work early when its environment goes away (task.h).
+  Napi::Value run(Napi::Env env, Task::Work work, Task::Done done, std::function<void()> on_cancel = nullptr) {
+    auto t = std::make_unique<Task>(env, std::move(work), std::move(done));
+    if (on_cancel) t->on_cancel(std::move(on_cancel));
     auto p = t->promise();
     t->Queue();
+    t.release();  // deleted when complete
     return p;
   }
 
@@ -293,18 +317,33 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     std::string dir = path_arg(env, arg(info, 0), "dir");
     Napi::Value on_progress = arg(info, 1);
     if (!absent(on_progress) && !on_progress.IsFunction()) type_error(env, "onProgress must be a function");
+    // The callback's ThreadSafeFunction is touched only under `mu` and never after its finalizer
+    // (which frees it when the environment is torn down). `stop` ends the load before its next
+    // chunk: set by the callback, or by the environment going away (task.h).
     struct Progress {
       Napi::ThreadSafeFunction tsfn;
-      std::atomic<bool> cancel{false}, scheduled{false};
+      bool has_tsfn = false, finalized = false, scheduled = false;  // guarded by mu
+      std::atomic<bool> stop{false};
       std::atomic<uint64_t> done{0}, total{0};
       std::mutex mu;  // with cv: the worker waits (at most kProgressWait) for the call to be answered
       std::condition_variable cv;
+      void halt() {
+        stop = true;
+        std::lock_guard<std::mutex> lk(mu);
+        cv.notify_all();
+      }
     };
-    std::shared_ptr<Progress> pr;
+    auto pr = std::make_shared<Progress>();
     if (!absent(on_progress)) {
-      pr = std::make_shared<Progress>();
-      pr->tsfn =
-          Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "warmstart.load.onProgress", 0, 1);
+      pr->tsfn = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "warmstart.load.onProgress", 0, 1,
+                                               [pr](Napi::Env) {
+                                                 {
+                                                   std::lock_guard<std::mutex> lk(pr->mu);
+                                                   pr->finalized = true;
+                                                 }
+                                                 pr->cv.notify_all();
+                                               });
+      pr->has_tsfn = true;
     }
     auto m = model_;
     auto total = std::make_shared<uint64_t>(0);
@@ -314,23 +353,25 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
           struct Release {  // the callback's last use, whatever happens
             Progress* p;
             ~Release() {
-              if (p) p->tsfn.Release();
+              std::lock_guard<std::mutex> lk(p->mu);
+              if (p->has_tsfn && !p->finalized) p->tsfn.Release();
             }
           } release{pr.get()};
           ws::model::LoadControl ctl;
           ctl.progress = [pr, total](uint64_t done, uint64_t all) {
             *total = all;
-            if (!pr) return;
             pr->done = done;
             pr->total = all;
-            if (pr->scheduled.exchange(true)) return;  // one call on its way reads the latest counts
+            std::unique_lock<std::mutex> lk(pr->mu);
+            if (!pr->has_tsfn || pr->finalized || pr->scheduled) return;  // a call on its way reads the latest counts
+            pr->scheduled = true;
             napi_status st = pr->tsfn.NonBlockingCall([pr](Napi::Env, Napi::Function js) {
               try {
                 Napi::Value r = js.Call({Napi::Number::New(js.Env(), (double)pr->done.load()),
                                          Napi::Number::New(js.Env(), (double)pr->total.load())});
-                if (r.IsBoolean() && r.As<Napi::Boolean>().Value()) pr->cancel = true;
-              } catch (const Napi::Error&) {
-                pr->cancel = true;
+                if (r.IsBoolean() && r.As<Napi::Boolean>().Value()) pr->stop = true;
+              } catch (...) {
+                pr->stop = true;
               }
               {
                 std::lock_guard<std::mutex> lk(pr->mu);
@@ -345,13 +386,12 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
             // Each chunk's report is answered before the next chunk starts, so a stop asked for in
             // onProgress takes effect at once; a main thread that does not answer within
             // kProgressWait (busy, or shutting down) never holds the load longer than that.
-            std::unique_lock<std::mutex> lk(pr->mu);
-            pr->cv.wait_for(lk, kProgressWait, [&] { return !pr->scheduled.load(); });
+            pr->cv.wait_for(lk, kProgressWait, [&] { return !pr->scheduled || pr->finalized || pr->stop; });
           };
-          if (pr) ctl.cancel = &pr->cancel;
+          ctl.cancel = &pr->stop;
           naming("dir", [&] { ws::model::load_weights(*m, dir, ctl); });
         },
-        [total](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, (double)*total); });
+        [total](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, (double)*total); }, [pr] { pr->halt(); });
   }
 
   // initRandom(seed, std)
@@ -524,20 +564,25 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     for (size_t s = 0; s + 1 < b->cu.size(); ++s) longest = std::max<int64_t>(longest, b->cu[s + 1] - b->cu[s]);
     if (longest + opt->max_new_tokens > (1 << 24))
       range_error(env, "options.maxNewTokens: prompt + new tokens exceed 16777216");
-    auto stream = absent(on_step) ? nullptr : StepStream::make(env, on_step.As<Napi::Function>(), B);
-    if (stream) {
-      opt->cancel = stream->cancel.data();
-      opt->on_step = [stream](const ws::model::StepTokens& st) { stream->send(st); };
-    }
+    // One cancel flag per prompt: set by onStep's answer, or for every prompt when the
+    // environment goes away (task.h), so that the call ends after its current token.
+    auto flags = std::make_shared<StepStream::Flags>((size_t)B);
+    opt->cancel = flags->data();
+    auto stream = absent(on_step) ? nullptr : StepStream::make(env, on_step.As<Napi::Function>(), flags);
+    if (stream) opt->on_step = [stream](const ws::model::StepTokens& st) { stream->send(st); };
     auto g = std::make_shared<ws::model::Generation>();
     auto m = model_;
+    auto on_cancel = [flags, stream] {
+      for (auto& c : *flags) c.store(1);
+      if (stream) stream->close();
+    };
     return run(
         env,
-        [m, b, opt, g, stream] {
+        [m, b, opt, g, stream, flags] {
           struct Release {  // the callback's last use, whatever happens
             StepStream* s;
             ~Release() {
-              if (s) s->tsfn.Release();
+              if (s) s->release();
             }
           } release{stream.get()};
           *g = m->generate(b->view(), *opt);
@@ -562,7 +607,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
           r.Set("logprobs", ls);
           r.Set("finish", fs);
           return r;
-        });
+        },
+        on_cancel);
   }
 
   static ws::io::DType dtype_arg(Napi::Env env, Napi::Value v, const char* name) {
