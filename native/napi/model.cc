@@ -154,6 +154,7 @@ struct StepStream : std::enable_shared_from_this<StepStream> {
         std::lock_guard<std::mutex> lk(s->mu_);
         s->finalized_ = true;
       }
+      for (auto& c : *s->cancel) c.store(1);  // nobody reads the tokens any more
       s->close();
     });
     return s;

@@ -263,6 +263,31 @@ async function kernelCases() {
   }
 }
 
+// An array on a SharedArrayBuffer is used in place (pinned, not copied): the kernel's writes show
+// while it runs, and a write after it ended stays. Any other array is copied: JavaScript sees
+// nothing until the Promise settles, and then the kernel's result.
+async function inPlaceCase() {
+  for (const sab of [true, false]) {
+    const n = 64;
+    const mk = () => {
+      const a = new Float32Array(sab ? new SharedArrayBuffer(n * n * 4) : new ArrayBuffer(n * n * 4));
+      return a.fill(1);
+    };
+    const [out, x, w] = [mk(), mk(), mk()];
+    const p = K.matmulForwardAsync(out, x, w, null, n, n, n) as Promise<void>;
+    const t0 = Date.now();
+    while (out[0] === 1 && Date.now() - t0 < (sab ? 10_000 : 300)); // the main thread stays busy
+    const during = out[0];
+    out[0] = -5;
+    await p;
+    report(
+      `matmulForwardAsync output on ${sab ? 'a SharedArrayBuffer' : 'an ArrayBuffer'}`,
+      sab ? 'in place' : 'copied',
+      JSON.stringify({ during, after: out[0] }),
+    );
+  }
+}
+
 // ---- the Model's async calls --------------------------------------------------------------------
 const CONFIG: NativeConfig = {
   vocabSize: 96,
@@ -412,6 +437,7 @@ async function workerCase(how: 'terminated' | 'throws' | 'exits' | 'onStep throw
 }
 
 await kernelCases();
+await inPlaceCase();
 await modelCases();
 for (const how of ['terminated', 'throws', 'exits', 'onStep throws'] as const) await workerCase(how);
 report('done', 'done');

@@ -75,6 +75,14 @@ test('every async kernel: arguments detached, shrunk, overwritten, or detached b
   t.is(lost?.detail, 'logp was detached or resized while the kernel ran; its result is lost');
 });
 
+test('an array on a SharedArrayBuffer is used in place (pinned), any other is copied and written back', (t) => {
+  const shared = lines.find((l) => l.case === 'matmulForwardAsync output on a SharedArrayBuffer');
+  const plain = lines.find((l) => l.case === 'matmulForwardAsync output on an ArrayBuffer');
+  // 64 = the kernel's value (x, w all ones), seen while the main thread was busy; -5 = written after
+  t.deepEqual(JSON.parse(shared?.detail ?? '{}'), { during: 64, after: -5 });
+  t.deepEqual(JSON.parse(plain?.detail ?? '{}'), { during: 1, after: 64 });
+});
+
 test("the Model's calls copy their inputs: detaching or overwriting them changes nothing", (t) => {
   for (const call of ['logprobs', 'accumulate', 'generate'])
     for (const how of ['detached', 'overwritten']) {
