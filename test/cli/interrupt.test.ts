@@ -61,7 +61,18 @@ const commands = (): Record<string, { args: string[]; work: string }> => ({
   },
   grpo: {
     args: ['grpo', '--model', fx.dir, '--task', 'kk', '--data', KK_3PPL_TRAIN, '--examples', '4']
-      .concat(['--prompts-per-step', '2', '--generations', '2', '--max-completion-length', '3000', '--steps', '2'])
+      .concat([
+        '--prompts-per-step',
+        '2',
+        '--generations',
+        '2',
+        '--max-completion-length',
+        '3000',
+        '--steps',
+        '2',
+        '--max-prompt-length',
+        '2048',
+      ])
       .concat(['--out', join(fx.tmp, 'grpo-out')]),
     work: 'generate',
   },
