@@ -55,7 +55,7 @@ export function registerEval(program: Command): void {
     )
     .option(
       '--data <files...>',
-      "problems (default: the benchmark's evaluation set); with --suite, name=file pairs, e.g. humaneval=HumanEvalPlus.jsonl.gz",
+      "the benchmark's problems (the published file); with --suite, name=file pairs, e.g. humaneval=HumanEvalPlus.jsonl.gz",
     )
     .option('--limit <n>', 'first N problems only', parseInteger('--limit'))
     .addOption(
@@ -90,13 +90,13 @@ export function registerEval(program: Command): void {
         import('../tasks/load.js'),
       ]);
       const rep = progressReporter('seq');
-      const tokenizer = Tokenizer.load(o.model[0]);
       const { task, examples } = await loadRlTask(o.benchmark, {
         data: o.data?.[0],
         limit: o.limit,
         seed: 0,
         split: o.split,
       });
+      const tokenizer = Tokenizer.load(o.model[0]);
       const out = o.out ?? `eval-${o.benchmark}.jsonl`;
       const stop = stopAfterStep(rep);
       try {

@@ -85,7 +85,12 @@ export function registerGrpo(program: Command): void {
       '--task <name>',
       'math | humaneval | mmlu-pro | kk | path to a module exporting a RewardTask and load()',
     )
-    .option('--data <file>', "training examples (default: the task's training split)")
+    .option(
+      '--data <file>',
+      'training examples (kk: puzzles; math: the pool 100 problems are drawn from; humaneval, mmlu-pro: the published file, split as the paper does)',
+    )
+    .option('--decontaminate <file>', 'math: MATH-500 (JSONL), whose problems the training draw leaves out')
+    .option('--no-decontaminate', 'math: draw from the whole --data pool')
     .option('--examples <n>', 'how many training examples (the paper: at most 100)', parseInteger('--examples'), 100)
     .requiredOption('--out <dir>', 'where the trained model is written')
     .option('--run-dir <dir>', 'metrics, checkpoints (default: <out>.run)')
@@ -207,13 +212,14 @@ export function registerGrpo(program: Command): void {
       const out = o.out as string;
       const runDir = (o.runDir as string | undefined) ?? `${out}.run`;
       const rep = progressReporter();
-      const tokenizer = Tokenizer.load(o.model as string);
       const { task, examples } = await loadRlTask(o.task as string, {
         data: o.data as string | undefined,
+        decontaminate: o.decontaminate as string | false | undefined,
         limit: o.examples,
         seed: config.seed,
         split: 'train',
       });
+      const tokenizer = Tokenizer.load(o.model as string);
       rep.log(
         `grpo: ${examples.length} ${task.name} examples, ${config.steps ? `${config.steps} steps` : `${config.epochs} epochs`} of ${config.promptsPerStep} prompts x ${config.generations} completions`,
       );

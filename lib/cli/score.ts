@@ -16,7 +16,7 @@ export function registerScore(program: Command): void {
     )
     .requiredOption('--task <name>', `benchmark: ${Object.keys(BENCHMARKS).join(', ')}`)
     .requiredOption('--completions <file>', 'completions (JSONL), e.g. as written by evaluation')
-    .option('--data <file>', "the benchmark's problems (default: the shared data of the development tree)")
+    .option('--data <file>', "the benchmark's problems (the published file)")
     .option('--workers <n>', 'code runs at once (humaneval)')
     .option('--json', 'print the result as one JSON object')
     .action(async (o: { task: string; completions: string; data?: string; workers?: string; json?: boolean }) => {

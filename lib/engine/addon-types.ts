@@ -62,6 +62,8 @@ export interface NativeGenerateOptions {
   seed: number;
   firstStream?: number;
   stopTokens?: Int32Array;
+  /** Only ids below this are sampled, in [1, vocabSize] (absent: all). */
+  vocabLimit?: number;
   /**
    * Runs on the main thread after decoding steps with the tokens they added (prompt index, token,
    * logprob; one call may carry several steps); returns the prompts to stop, if any.
@@ -121,6 +123,11 @@ export interface NativeModel {
   saveTensors(dir: string, dtype: 'f32' | 'bf16' | 'f16', maxShardBytes: number): Promise<string[]>;
   saveOptimizer(path: string): Promise<void>;
   loadOptimizer(path: string): Promise<void>;
+  /**
+   * Drops the model: its memory is freed now, or when the last call running on it ends; every
+   * later call throws an Error saying it was disposed. Again: nothing.
+   */
+  dispose(): void;
 }
 
 export interface GpuInfo {

@@ -70,6 +70,13 @@ export interface GenerateOptions {
   /** Generation of a sequence ends after it samples one of these (included in its tokens). */
   stopTokens?: readonly number[];
   /**
+   * Only ids below this are sampled: the tokenizer's size (`tokenizer.vocabSize`) when the model's
+   * embedding has more rows than the tokenizer has tokens (every Qwen2.5: 151936 rows, 151665
+   * tokens). The draw is the one over ids [0, vocabLimit) alone; the logprobs stay over the whole
+   * vocabulary (as the trainer computes them). Default: the model's vocabSize (no limit).
+   */
+  vocabLimit?: number;
+  /**
    * Called with the tokens sampled since its last call (one step, or several when it is slower
    * than the engine), in order. Every token reaches it exactly once before generate() resolves.
    * If it throws, generation stops and generate() rejects with that error.
@@ -193,9 +200,11 @@ function integer(name: string, v: unknown, lo: number, hi: number): number {
 /**
  * A Qwen2 model in memory. Calls on one model run one at a time, in the order they were made
  * (a call made while another runs waits for it), so a trainer step and the logprobs asked
- * around it never interleave.
+ * around it never interleave. `await model.dispose()` (or `await using model = await
+ * loadModel(dir)`) frees its native memory (on CUDA, its GPU memory) once the calls made before
+ * it end, instead of whenever the garbage collector runs; later calls throw.
  */
-export class Model {
+export class Model implements AsyncDisposable {
   readonly config: Qwen2Config;
   readonly device: Device;
   /** Folder the model was loaded from (its tokenizer files are copied on save), or null. */
@@ -204,6 +213,7 @@ export class Model {
   readonly native: NativeModel;
 
   private tail: Promise<unknown> = Promise.resolve();
+  private disposed = false;
 
   /** @internal use loadModel / initModel */
   constructor(config: Qwen2Config, native: NativeModel, dir: string | null, device: Device) {
@@ -215,18 +225,52 @@ export class Model {
 
   /** @internal Runs `f` after every call made on this model before it (FIFO per model). */
   exclusive<T>(f: () => Promise<T>): Promise<T> {
+    if (this.disposed) return Promise.reject(this.disposedError());
     const r = this.tail.then(f, f);
     this.tail = r.catch(() => undefined);
     return r;
   }
 
+  private disposedError(): Error {
+    return new Error('the model was disposed (Model.dispose()); load it again to use it');
+  }
+
+  /** @internal Throws once the model is disposed. */
+  alive(): void {
+    if (this.disposed) throw this.disposedError();
+  }
+
+  /** Whether dispose() was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /**
+   * Frees the model's native memory (host, and GPU on CUDA) once every call made before it has
+   * ended; calls made after it reject (or throw) with an error saying the model was disposed.
+   * Calling it again does nothing. Trainers over the model are disposed with it.
+   */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.tail;
+    this.native.dispose();
+  }
+
+  /** `await using model = await loadModel(dir)`: dispose() at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
   /** Number of parameters. */
   get numParams(): number {
+    this.alive();
     return this.native.numParams();
   }
 
   /** Hugging Face names of the model's tensors. */
   tensorNames(): string[] {
+    this.alive();
     return this.native.tensorNames();
   }
 
@@ -302,6 +346,7 @@ export class Model {
     const stop = opts.stopTokens ?? [];
     if (!Array.isArray(stop)) throw new TypeError('stopTokens must be an array of token ids');
     stop.forEach((t, i) => integer(`stopTokens[${i}]`, t, 0, this.config.vocabSize - 1));
+    const vocabLimit = integer('vocabLimit', opts.vocabLimit ?? this.config.vocabSize, 1, this.config.vocabSize);
     const onTokens = opts.onTokens;
     if (onTokens !== undefined && typeof onTokens !== 'function') throw new TypeError('onTokens must be a function');
     const signals = opts.signals ?? [];
@@ -367,6 +412,7 @@ export class Model {
           seed: integer('seed', opts.seed ?? 0, 0, Number.MAX_SAFE_INTEGER),
           firstStream: integer('firstStream', opts.firstStream ?? 0, 0, Number.MAX_SAFE_INTEGER),
           stopTokens: Int32Array.from(stop),
+          vocabLimit,
           onStep: wantSteps ? onStep : undefined,
         }),
       );
@@ -395,6 +441,7 @@ export class Model {
    * per model; asking again returns a trainer over the same state with the new options).
    */
   trainer(opts: TrainerOptions): Trainer {
+    this.alive();
     return new Trainer(this, opts);
   }
 
@@ -404,6 +451,7 @@ export class Model {
    * either the old folder or the complete new one, never half-written.
    */
   async save(dir: string, opts: SaveOptions = {}): Promise<void> {
+    this.alive();
     if (typeof dir !== 'string' || dir === '') throw new TypeError('save: dir must be a non-empty string');
     const dtype = opts.dtype ?? 'f32';
     if (dtype !== 'f32' && dtype !== 'bf16' && dtype !== 'f16')
@@ -472,11 +520,13 @@ export class Trainer {
 
   /** Optimizer updates done so far (restored by loadState). */
   get stepCount(): number {
+    this.model.alive();
     return this.model.native.stepCount();
   }
 
   /** Micro-batches whose gradients wait for the next update. */
   get pending(): number {
+    this.model.alive();
     return this.model.native.pendingMicroBatches();
   }
 
@@ -562,6 +612,7 @@ export class Trainer {
 
   /** Writes the AdamW state (m, v, step count) to DIR/optimizer.safetensors (DIR is created). */
   async saveState(dir: string): Promise<void> {
+    this.model.alive();
     if (typeof dir !== 'string' || dir === '') throw new TypeError('saveState: dir must be a non-empty string');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'optimizer.safetensors');

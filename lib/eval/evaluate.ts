@@ -115,6 +115,7 @@ export async function evaluate<E>(opts: EvalOptions<E>): Promise<EvalResult> {
           topK: c.topK,
           seed: mixSeed(c.seed, b / c.batchSize),
           stopTokens: stop,
+          vocabLimit: tokenizer.vocabSize, // ids past the tokenizer's (padding rows) are never sampled
         },
       );
       for (let q = 0; q < chunk.length; q++) {

@@ -165,7 +165,8 @@ export async function startServer(
     if (!Number.isInteger(v) || v < lo) throw new RangeError(`${k} must be an integer >= ${lo}, got ${v}`);
   }
 
-  const batcher = new Batcher((p, o) => model.generate(p, o), {
+  // ids past the tokenizer's (the embedding's padding rows) are never sampled
+  const batcher = new Batcher((p, o) => model.generate(p, { ...o, vocabLimit: tokenizer.vocabSize }), {
     maxQueue,
     maxBatchSequences: opts.maxBatchSequences ?? 32,
     maxBatchKvBytes: (opts.maxBatchKvMiB ?? 2048) * MiB,

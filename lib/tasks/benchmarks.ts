@@ -1,7 +1,4 @@
 // The benchmarks by name: how to load each one's problems and which reward task scores them.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-
 import { loadPuzzles } from '../kk/io.js';
 import type { Sandbox } from '../rewards/sandbox.js';
 import { codeTask, loadHumanEval } from './humaneval-task.js';
@@ -12,8 +9,8 @@ import type { RewardTask } from './task.js';
 
 export interface Benchmark {
   name: string;
-  /** Where the development tree keeps the data (relative to the working directory). */
-  defaultData: string;
+  /** The published file the user points `--data` at (named in the error when none is given). */
+  published: string;
   load(file: string): Promise<{ id: string }[]>;
   task(opts: { sandbox?: Sandbox }): RewardTask<never>;
 }
@@ -21,35 +18,37 @@ export interface Benchmark {
 export const BENCHMARKS: Record<string, Benchmark> = {
   math500: {
     name: 'math500',
-    defaultData: '../shared/data/math500/math500.jsonl',
+    published: 'MATH-500 as JSONL with problem and answer: test.jsonl of HuggingFaceH4/MATH-500 on Hugging Face',
     load: loadMath,
     task: () => mathTask as RewardTask<never>,
   },
   humaneval: {
     name: 'humaneval',
-    defaultData: '../shared/data/humaneval/HumanEval.jsonl.gz',
+    published: 'HumanEval.jsonl.gz of github.com/openai/human-eval (data/), or HumanEval+ of evalplus/humanevalplus',
     load: loadHumanEval,
     task: ({ sandbox }) => codeTask(sandbox) as RewardTask<never>,
   },
   kk: {
     name: 'kk',
-    defaultData: '../shared/data/knights-and-knaves-logic-rl/3ppl/test.parquet',
+    published:
+      'K&K puzzles: a test.parquet of github.com/Unakar/Logic-RL (data/kk/instruct/3ppl/) or `warmstart kk generate` output',
     // ids as kkExamples (kk-task.ts) gives them
     load: async (file) => (await loadPuzzles(file)).map((p, i) => ({ ...p, id: `kk-${p.index ?? i}` })),
     task: () => kkTask('paper') as RewardTask<never>,
   },
   'mmlu-pro': {
     name: 'mmlu-pro',
-    defaultData: '../shared/data/mmlu-pro/mmlu_pro_test_physics.jsonl',
+    published: 'MMLU-Pro test questions of one category as JSONL: the test split of TIGER-Lab/MMLU-Pro on Hugging Face',
     load: loadMmluPro,
     task: () => choiceTask as RewardTask<never>,
   },
 };
 
-/** The data file to load: `file` if given, else the benchmark's default when it exists. */
-export function benchmarkData(b: Benchmark, file?: string): string {
+/**
+ * The data file to load: `file`, which the user gives with `flag` (nothing is looked for in the
+ * working tree); without one, an error naming the flag and the published file to point it at.
+ */
+export function benchmarkData(b: Benchmark, file: string | undefined, flag = '--data'): string {
   if (file) return file;
-  const p = resolve(b.defaultData);
-  if (!existsSync(p)) throw new Error(`no data for ${b.name}: pass --data FILE (default ${b.defaultData} not found)`);
-  return p;
+  throw new Error(`${b.name}: no data file: pass ${flag} FILE (${b.published})`);
 }

@@ -1,11 +1,14 @@
 // RLVR tasks and benchmarks by name, with the paper's raw prompts and the paper's splits:
-//   kk        K&K puzzles (lib/kk), paper reward; default data the published 3-person set
-//   math      MATH-style problems; training: 100 drawn from --data, never in MATH-500; eval MATH-500
+//   kk        K&K puzzles (lib/kk), paper reward (e.g. the published 3-person set)
+//   math      MATH-style problems; training: 100 drawn from --data, none of them in the MATH-500
+//             file given as --decontaminate; eval: MATH-500
 //   humaneval HumanEval(+): 50 training / 114 held-out problems (seeded)
 //   mmlu-pro  MMLU-Pro: 100 training questions per category, the rest held out
 //   a path    a module exporting `task` (a RewardTask) and `load(file) -> {id, prompt, ...}[]`
 // `split: 'train'` gives RLVR examples, `split: 'eval'` the evaluation set (for kk and math the
-// file given is used whole), `split: 'all'` every problem of the file.
+// file given is used whole), `split: 'all'` every problem of the file. Every file is a flag the
+// caller passes: nothing is looked for in the working tree, and a missing one is an error naming
+// the flag.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,16 +32,17 @@ export interface LoadedTask {
 }
 
 export interface LoadTaskOptions {
+  /** The task's problems (`--data`). */
   data?: string;
+  /**
+   * math, training split: the MATH-500 file whose problems are kept out of the training draw
+   * (`--decontaminate FILE`), or false to draw from the whole pool (`--no-decontaminate`).
+   */
+  decontaminate?: string | false;
   limit?: number;
   seed: number;
   split: 'train' | 'eval' | 'all';
 }
-
-const DEFAULT_KK = {
-  train: '../shared/data/knights-and-knaves-logic-rl/3ppl/train.parquet',
-  eval: '../shared/data/knights-and-knaves-logic-rl/3ppl/test.parquet',
-};
 
 function limitTo<T>(items: T[], limit?: number): T[] {
   if (limit === undefined) return items;
@@ -49,11 +53,12 @@ function limitTo<T>(items: T[], limit?: number): T[] {
 export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<LoadedTask> {
   const { split, limit, seed } = opts;
   if (name === 'kk') {
-    const file = opts.data ?? resolve(DEFAULT_KK[split === 'train' ? 'train' : 'eval']);
-    if (!existsSync(file))
+    const file = opts.data;
+    if (!file)
       throw new Error(
-        `kk: no data file ${file}; pass --data (Parquet or JSONL puzzles, e.g. from \`warmstart kk generate\`)`,
+        `kk: no data file: pass --data FILE (Parquet or JSONL puzzles: the published ${split === 'train' ? 'train' : 'test'}.parquet of github.com/Unakar/Logic-RL data/kk/instruct/3ppl/, or \`warmstart kk generate\` output)`,
       );
+    if (!existsSync(file)) throw new Error(`kk: --data ${file} does not exist`);
     return {
       task: kkTask('paper') as RewardTask<unknown>,
       examples: limitTo(kkExamples(await loadPuzzles(file)), limit) as PromptedExample<unknown>[],
@@ -61,17 +66,22 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
   }
   if (name === 'math' || name === 'math500') {
     const bench = BENCHMARKS.math500;
-    const evaluation = (await bench.load(benchmarkData(bench))) as MathExample[];
     let problems: MathExample[];
-    if (split !== 'train') problems = opts.data ? ((await bench.load(opts.data)) as MathExample[]) : evaluation;
+    if (split !== 'train') problems = (await bench.load(benchmarkData(bench, opts.data))) as MathExample[];
     else {
       if (!opts.data)
         throw new Error(
           'math: RLVR needs a pool of MATH training problems: pass --data FILE.jsonl (problem + answer); 100 are drawn outside MATH-500',
         );
+      // the draw keeps out MATH-500's problems: the file is a flag, or explicitly none
+      if (opts.decontaminate === undefined)
+        throw new Error(
+          `math: the training draw keeps MATH-500's problems out: pass --decontaminate FILE (${bench.published}), or --no-decontaminate to draw from the whole pool`,
+        );
+      const heldOut = opts.decontaminate === false ? [] : ((await bench.load(opts.decontaminate)) as MathExample[]);
       problems = mathTrainSplit(
         (await bench.load(opts.data)) as MathExample[],
-        evaluation,
+        heldOut,
         Math.min(limit ?? 100, 100),
         seed,
       );

@@ -251,6 +251,10 @@ export async function grpo<E>(opts: GrpoOptions<E>): Promise<GrpoResult> {
   const { tokenizer, task, runDir } = opts;
   checkGrpoConfig(opts.config);
   if (opts.examples.length === 0) throw new RangeError('grpo: no training examples');
+  if (opts.tokenizer.vocabSize > opts.model.config.vocabSize)
+    throw new RangeError(
+      `grpo: the tokenizer has ${opts.tokenizer.vocabSize} tokens, the model's vocabulary only ${opts.model.config.vocabSize}`,
+    );
   // prompts longer than maxPromptLength are left out (TRL would cut their start: the instructions)
   const allIds = opts.examples.map((e) => Array.from(tokenizer.encode(e.prompt)));
   const maxPrompt = opts.config.maxPromptLength || Infinity;
@@ -453,6 +457,7 @@ async function grpoStep<E>(
       seed: mixSeed(c.seed, step, 1),
       firstStream: a,
       stopTokens: stop,
+      vocabLimit: tokenizer.vocabSize, // ids past the tokenizer's (padding rows) are never sampled
     });
     gen.tokens.push(...g.tokens);
     gen.logprobs.push(...g.logprobs);

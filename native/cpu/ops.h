@@ -142,8 +142,10 @@ float clip_scale(double total_norm, float max_norm);
 // and pick with the uniform number u in [0, 1). temperature <= 0 means greedy (argmax).
 // *logprob = log_softmax(z)[token] over the whole vocab (the distribution the trainer
 // recomputes with the same temperature; greedy: temperature 1). scratch: 2*V floats or null.
+// vocab_limit n in (0, V): only ids < n are drawn (as from logits[0, n) alone: ids without a
+// token in a tokenizer smaller than the model's embedding); the logprob stays over all V. 0: V.
 int sample_token(const float* logits, int V, float temperature, int top_k, float top_p, float u, float* logprob,
-                 float* scratch);
+                 float* scratch, int vocab_limit = 0);
 
 // ---- dispatch.cc ---------------------------------------------------------------------------
 // The instruction-set level the ops run: "avx512" (x86-64-v4 kernels, where the CPU and the OS

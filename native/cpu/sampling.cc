@@ -6,6 +6,10 @@
 //   descending probability, ties to the lower id) whose cumulative probability exceeds u.
 //   logprob = log_softmax(z)[token] over the whole vocab. temperature <= 0: argmax (first one),
 //   logprob at temperature 1.
+// A vocabulary limit n < V (the tokenizer's size when the model has padding rows) draws exactly
+// as over logits[0, n) alone, as if every id >= n had logit -inf; the logprob stays over all V
+// (like top-k, the limit truncates the draw, not the policy the trainer recomputes):
+//   logprob = (z_tok - m) - log(e^(lmax_n - m)·S_n + sum_{v >= n} e^(z_v - m)),  m = max z.
 // The checks, max and e^(z - max) run on 16-lane vectors (simd::exp, ~2 ulp). Nothing sorts the
 // vocabulary: a histogram of the probabilities (8 buckets per power of two) finds the buckets
 // that must hold the top k or the nucleus, and only the tokens in those are sorted. Without
@@ -86,10 +90,9 @@ int first_cut(const float* prob, int V, int k, double reach) {
   return cut;
 }
 
-}  // namespace
-
-int sample_token(const float* logits, int V, float temperature, int top_k, float top_p, float u, float* logprob,
-                 float* scratch) {
+// The draw over logits[0, V); *lmax_out and *total_out: its max logit and sum of e^((l - max)/t).
+int draw(const float* logits, int V, float temperature, int top_k, float top_p, float u, float* scratch,
+         float* lmax_out, double* total_out) {
   WS_CHECK_RANGE(V > 0, "sample_token: V must be > 0, got ", V);
   WS_CHECK_RANGE(logits, "sample_token: logits must not be null");
   WS_CHECK_RANGE(!std::isnan(temperature), "sample_token: temperature is NaN");
@@ -136,11 +139,9 @@ int sample_token(const float* logits, int V, float temperature, int top_k, float
     for (; j < e; ++j) prob[j] = std::exp((logits[j] - lmax) * inv_t);
     total += block_sum(prob, b, e);
   }
-  auto log_prob = [&](int token) { return float((double)(logits[token] - lmax) * inv_t - std::log(total)); };
-  if (greedy) {
-    if (logprob) *logprob = log_prob(best);
-    return best;
-  }
+  *lmax_out = lmax;
+  *total_out = total;
+  if (greedy) return best;
   const int k = top_k > 0 && top_k < V ? top_k : V;
 
   int token = -1;
@@ -197,7 +198,35 @@ int sample_token(const float* logits, int V, float temperature, int top_k, float
       break;
     }
   }
-  if (logprob) *logprob = log_prob(token);
+  return token;
+}
+
+}  // namespace
+
+int sample_token(const float* logits, int V, float temperature, int top_k, float top_p, float u, float* logprob,
+                 float* scratch, int vocab_limit) {
+  WS_CHECK_RANGE(vocab_limit >= 0 && vocab_limit <= V, "sample_token: vocab_limit must be in [0, ", V, "], got ",
+                 vocab_limit);
+  const int n = vocab_limit > 0 ? vocab_limit : V;
+  float lmax = 0;
+  double total = 0;
+  const int token = draw(logits, n, temperature, top_k, top_p, u, scratch, &lmax, &total);
+  const float inv_t = temperature <= 0 ? 1.0f : 1.0f / temperature;  // as draw() has it
+  if (n == V) {
+    if (logprob) *logprob = float((double)(logits[token] - lmax) * inv_t - std::log(total));
+    return token;
+  }
+  // The ids past the limit: checked like the others, and folded into the logprob's normaliser.
+  float m = lmax;
+  for (int v = n; v < V; ++v) {
+    WS_CHECK_RANGE(!std::isnan(logits[v]) && logits[v] != INFINITY, "sample_token: logits[", v, "] is ", logits[v]);
+    m = std::max(m, logits[v]);
+  }
+  if (logprob) {
+    double full = total * std::exp((double)(lmax - m) * inv_t);
+    for (int v = n; v < V; ++v) full += std::exp((double)(logits[v] - m) * inv_t);
+    *logprob = float((double)(logits[token] - m) * inv_t - std::log(full));
+  }
   return token;
 }
 

@@ -137,9 +137,9 @@ void scale_inplace(float* x, int64_t n, float scale, cudaStream_t stream = 0);
 // ops.h sample_token for B rows at once: logits[B, V] fp32, u[B] uniforms in [0, 1) ->
 // tokens[B], logprobs[B] (may be null). Same rules (temperature, top-k, then top-p over the
 // renormalised top-k, draw by u in descending probability, ties to the lower id), found by
-// bisection over the logits' ordered bit patterns instead of a sort.
+// bisection over the logits' ordered bit patterns instead of a sort. vocab_limit: as ops.h's.
 void sample_tokens(int32_t* tokens, float* logprobs, const float* logits, int B, int V, float temperature, int top_k,
-                   float top_p, const float* u, cudaStream_t stream = 0);
+                   float top_p, const float* u, int vocab_limit = 0, cudaStream_t stream = 0);
 
 // ---- memory.cu -----------------------------------------------------------------------------
 // Device memory for the model graph. device_alloc returns zero-filled memory (null for 0 bytes);

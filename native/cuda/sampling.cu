@@ -12,6 +12,9 @@
 //   whose running sum passes u·total walks its chunk to the first id whose cumulative p does.
 //   logprob = (l_tok - max)/temperature - log sum_v e^((l_v - max)/temperature);
 //   temperature <= 0: the first argmax, logprob at temperature 1.
+//   A vocabulary limit n < V draws over ids [0, n) alone (everything above is done on those);
+//   the logprob's normaliser then adds the ids >= n: with m = max over all V,
+//   logprob = (l_tok - m)/t - log(e^((max_n - m)/t)·S_n + sum_{v >= n} e^((l_v - m)/t)).
 // Sums are fp32 in a fixed order (deterministic); ties in the logits go to the lowest id.
 #include "common.cuh"
 #include "ops.cuh"
@@ -117,14 +120,15 @@ __device__ int draw_in_id_order(const Row& r, float u, int argmax, float* scan, 
   return s_token;
 }
 
-__global__ void __launch_bounds__(kThreads) sample_kernel(int32_t* tokens, float* logprobs, const float* logits, int V,
-                                                          float temperature, int top_k, float top_p, const float* u) {
+__global__ void __launch_bounds__(kThreads)
+    sample_kernel(int32_t* tokens, float* logprobs, const float* logits, int stride, int V, float temperature,
+                  int top_k, float top_p, const float* u) {
   __shared__ float red[32];
   __shared__ float s_val[32];
   __shared__ int s_idx[32];
   __shared__ float s_scan[kThreads];
   const int b = blockIdx.x;
-  const float* l = logits + (int64_t)b * V;
+  const float* l = logits + (int64_t)b * stride;  // ids [V, stride) are never drawn
   // First argmax (value, then lowest id).
   float best = -INFINITY;
   int best_i = V;
@@ -191,24 +195,37 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(int32_t* tokens, float
     for (int w = 1; w < (int)blockDim.x / 32; ++w) token = min(token, s_idx[w]);
     if (token >= V) token = argmax;  // not reached: pick is always some token's key
   }
+  float lp_max = lmax, lp_total = total;
+  if (stride > V) {
+    float m = -INFINITY;
+    for (int v = V + threadIdx.x; v < stride; v += blockDim.x) m = fmaxf(m, l[v]);
+    m = fmaxf(lmax, block_max(m, red));
+    float s = 0.0f;
+    for (int v = V + threadIdx.x; v < stride; v += blockDim.x) s += expf((l[v] - m) * r.inv_t);
+    lp_total = total * expf((lmax - m) * r.inv_t) + block_sum(s, red);
+    lp_max = m;
+  }
   if (threadIdx.x == 0) {
     tokens[b] = token;
-    if (logprobs) logprobs[b] = (l[token] - lmax) * r.inv_t - logf(total);
+    if (logprobs) logprobs[b] = (l[token] - lp_max) * r.inv_t - logf(lp_total);
   }
 }
 
 }  // namespace
 
 void sample_tokens(int32_t* tokens, float* logprobs, const float* logits, int B, int V, float temperature, int top_k,
-                   float top_p, const float* u, cudaStream_t stream) {
+                   float top_p, const float* u, int vocab_limit, cudaStream_t stream) {
   WS_CHECK_RANGE(B >= 0 && V > 0, "sample_tokens: need B >= 0 and V > 0, got ", B, ", ", V);
+  WS_CHECK_RANGE(vocab_limit >= 0 && vocab_limit <= V, "sample_tokens: vocab_limit must be in [0, ", V, "], got ",
+                 vocab_limit);
   WS_CHECK_RANGE(!std::isnan(temperature), "sample_tokens: temperature is NaN");
   WS_CHECK_RANGE(top_p > 0 && top_p <= 1, "sample_tokens: top_p must be in (0, 1], got ", top_p);
   WS_CHECK_RANGE(temperature <= 0 || std::isfinite(1.0f / temperature), "sample_tokens: temperature ", temperature,
                  " is too small");
   WS_CHECK_RANGE(temperature <= 0 || u, "sample_tokens: u must not be null when sampling");
   if (B == 0) return;
-  sample_kernel<<<B, kThreads, 0, stream>>>(tokens, logprobs, logits, V, temperature, top_k, top_p, u);
+  const int n = vocab_limit > 0 ? vocab_limit : V;
+  sample_kernel<<<B, kThreads, 0, stream>>>(tokens, logprobs, logits, V, n, temperature, top_k, top_p, u);
   WS_CUDA_LAUNCH_CHECK();
 }
 

@@ -242,17 +242,18 @@ inline double grad_norm_sq(Device d, const float* g, int64_t n) {
   WS_CHECK(d == Device::CPU, "no ", device_name(d), " support in this build");
   return ws::cpu::grad_norm_sq(g, n);
 }
-// One token per row of logits[n, V] (fp32) with uniforms u[n]: tokens[n], logprobs[n].
-// scratch: 2·V floats (CPU only).
+// One token per row of logits[n, V] (fp32) with uniforms u[n]: tokens[n], logprobs[n]; only ids
+// below vocab_limit are drawn (0: all). scratch: 2·V floats (CPU only).
 inline void sample_tokens(Device d, int32_t* tokens, float* logprobs, const float* logits, int n, int V,
-                          float temperature, int top_k, float top_p, const float* u, float* scratch) {
+                          float temperature, int top_k, float top_p, const float* u, float* scratch, int vocab_limit) {
 #ifdef WS_CUDA
-  if (d == Device::CUDA) return ws::cuda::sample_tokens(tokens, logprobs, logits, n, V, temperature, top_k, top_p, u);
+  if (d == Device::CUDA)
+    return ws::cuda::sample_tokens(tokens, logprobs, logits, n, V, temperature, top_k, top_p, u, vocab_limit);
 #endif
   WS_CHECK(d == Device::CPU, "no ", device_name(d), " support in this build");
   for (int i = 0; i < n; ++i)
-    tokens[i] =
-        ws::cpu::sample_token(logits + (size_t)i * V, V, temperature, top_k, top_p, u[i], logprobs + i, scratch);
+    tokens[i] = ws::cpu::sample_token(logits + (size_t)i * V, V, temperature, top_k, top_p, u[i], logprobs + i, scratch,
+                                      vocab_limit);
 }
 
 // y[i] += x[i] (activations)

@@ -636,6 +636,8 @@ Generation Qwen2::generate(const PackedBatch& prompts, const GenerateOptions& o)
   const int B = prompts.num_seqs;
   WS_CHECK_RANGE(B > 0, "prompts must not be empty");
   WS_CHECK_RANGE(o.max_new_tokens >= 1, "maxNewTokens must be >= 1, got ", o.max_new_tokens);
+  WS_CHECK_RANGE(o.vocab_limit >= 0 && o.vocab_limit <= cfg_.vocab_size, "vocabLimit must be in [1, ", cfg_.vocab_size,
+                 "], got ", o.vocab_limit);
   WS_CHECK_RANGE(o.max_new_per_seq.empty() || (int)o.max_new_per_seq.size() == B,
                  "maxNewTokens: ", o.max_new_per_seq.size(), " limits for ", B, " prompts");
   GenState g;
@@ -732,7 +734,7 @@ int Qwen2::sample_step(GenState& g, int n, const GenerateOptions& o, Generation&
   int32_t* dtok = stage(g.sampled.data(), n);
   float* dlp = stage(g.lps.data(), n);
   op::sample_tokens(d, dtok, dlp, g.t.logits, n, cfg_.vocab_size, o.temperature, o.top_k, o.top_p, stage(g.u.data(), n),
-                    g.scratch.data());
+                    g.scratch.data(), o.vocab_limit);
   unstage(g.sampled.data(), dtok, n);
   unstage(g.lps.data(), dlp, n);
   int next = 0;

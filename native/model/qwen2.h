@@ -68,6 +68,9 @@ struct GenerateOptions {
   float temperature = 1.0f;              // <= 0: greedy
   int top_k = 0;
   float top_p = 1.0f;
+  // Only ids below this are sampled (0: all): the tokenizer's size when the embedding has rows
+  // no token uses (every Qwen2.5). The logprobs stay over the whole vocabulary.
+  int vocab_limit = 0;
   uint64_t seed = 0;
   // Prompt s samples from stream first_stream + s of the seed: prompts [a, b) of a list generated
   // with first_stream a get the tokens they get in one call over the whole list.

@@ -265,7 +265,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
          InstanceMethod("saveOptimizer", &ModelWrap::save_optimizer),
          InstanceMethod("loadOptimizer", &ModelWrap::load_optimizer),
          InstanceMethod("tensorNames", &ModelWrap::tensor_names), InstanceMethod("arenaBytes", &ModelWrap::arena_bytes),
-         InstanceMethod("gradients", &ModelWrap::gradients)});
+         InstanceMethod("gradients", &ModelWrap::gradients), InstanceMethod("dispose", &ModelWrap::dispose)});
   }
 
   // new Model(config, device?: 'cpu' | 'cuda')   ('cuda' only in the CUDA addon)
@@ -293,9 +293,21 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   }
 
  private:
-  std::shared_ptr<Qwen2> model_;
+  std::shared_ptr<Qwen2> model_;  // null once disposed
 
-  int vocab() const { return model_->config().vocab_size; }
+  // The model, or an Error for a call after dispose().
+  const std::shared_ptr<Qwen2>& live(Napi::Env env) const {
+    if (!model_) throw Napi::Error::New(env, "the model was disposed (Model.dispose()); load it again to use it");
+    return model_;
+  }
+  int vocab(Napi::Env env) const { return live(env)->config().vocab_size; }
+
+  // dispose(): drops this wrapper's model. Its memory (host and device) is freed now, or when the
+  // last call still running on it ends; every later call throws. Calling it again does nothing.
+  Napi::Value dispose(const Napi::CallbackInfo& info) {
+    model_.reset();
+    return info.Env().Undefined();
+  }
 
   // on_cancel: how to stop the work early when its environment goes away (task.h).
   Napi::Value run(Napi::Env env, Task::Work work, Task::Done done, std::function<void()> on_cancel = nullptr) {
@@ -346,7 +358,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
                                                });
       pr->has_tsfn = true;
     }
-    auto m = model_;
+    auto m = live(info.Env());
     auto total = std::make_shared<uint64_t>(0);
     return run(
         env,
@@ -400,7 +412,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Env env = info.Env();
     uint64_t seed = (uint64_t)integer(env, arg(info, 0), "seed", 0, (int64_t(1) << 53));
     float sd = (float)number_in(env, arg(info, 1), "std", 0.0, 10.0);
-    auto m = model_;
+    auto m = live(info.Env());
     return run(
         env, [m, seed, sd] { m->init_random(seed, sd); }, nullptr);
   }
@@ -408,10 +420,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // logprobs(tokens, positions, cuSeqlens, temperature) -> Promise<Float32Array[T]> aligned to targets
   Napi::Value logprobs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab()));
+    auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab(env)));
     float temp = (float)number_in(env, arg(info, 3), "temperature", 1e-6, 1e6);
     auto out = std::make_shared<std::vector<float>>(b->tokens.size());
-    auto m = model_;
+    auto m = live(info.Env());
     return run(
         env, [m, b, temp, out] { m->logprobs(b->view(), temp, out->data()); },
         [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
@@ -422,7 +434,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   //             clipHigh, normaliser, temperature}; recompute: activation checkpointing (default false)
   Napi::Value accumulate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab()));
+    auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab(env)));
     int64_t T = (int64_t)b->tokens.size();
     auto o = object(env, arg(info, 3), "objective");
     struct Obj {
@@ -458,7 +470,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     const bool recompute = absent(arg(info, 4)) ? false : boolean(env, arg(info, 4), "recompute");
     auto out = std::make_shared<std::vector<float>>(T);
     auto res = std::make_shared<ws::model::StepResult>();
-    auto m = model_;
+    auto m = live(info.Env());
     return run(
         env, [m, b, ob, out, res, recompute] { *res = m->accumulate(b->view(), ob->h, out->data(), recompute); },
         [out, res](Napi::Env e) -> Napi::Value {
@@ -481,7 +493,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     c.eps = (float)number_in(env, o.Get("eps"), "options.eps", 0.0, 1.0);
     c.weight_decay = (float)number_in(env, o.Get("weightDecay"), "options.weightDecay", 0.0, 10.0);
     c.max_grad_norm = (float)number_in(env, o.Get("maxGradNorm"), "options.maxGradNorm", 0.0, 1e30);
-    auto m = model_;
+    auto m = live(info.Env());
     auto norm = std::make_shared<double>(0.0);
     return run(
         env, [m, c, norm] { *norm = m->optimizer_step(c); },
@@ -490,13 +502,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   // zeroGrad() -> Promise<void>: after the call running now, if any.
   Napi::Value zero_grad(const Napi::CallbackInfo& info) {
-    auto m = model_;
+    auto m = live(info.Env());
     return run(
         info.Env(), [m] { m->zero_grad(); }, nullptr);
   }
   // arenaBytes() -> Promise<number>: bytes of the activation arena the model holds now.
   Napi::Value arena_bytes(const Napi::CallbackInfo& info) {
-    auto m = model_;
+    auto m = live(info.Env());
     auto bytes = std::make_shared<double>(0.0);
     return run(
         info.Env(), [m, bytes] { *bytes = (double)m->arena_bytes(); },
@@ -505,30 +517,32 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // gradients() -> Promise<Float32Array>: the accumulated gradients in the flat parameter layout
   // (zero before any step; copied from the device on CUDA).
   Napi::Value gradients(const Napi::CallbackInfo& info) {
-    auto m = model_;
+    auto m = live(info.Env());
     auto out = std::make_shared<std::vector<float>>();
     return run(
         info.Env(), [m, out] { *out = m->gradients(); }, [out](Napi::Env e) -> Napi::Value { return to_js(e, *out); });
   }
   // The two counters are atomics in the engine: read at once, never waiting for a running call.
   Napi::Value pending(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), (double)model_->pending_micro_batches());
+    return Napi::Number::New(info.Env(), (double)live(info.Env())->pending_micro_batches());
   }
   Napi::Value step_count(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), (double)model_->step_count());
+    return Napi::Number::New(info.Env(), (double)live(info.Env())->step_count());
   }
   Napi::Value num_params(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), ws::napi::num_params(model_->config()));
+    return Napi::Number::New(info.Env(), ws::napi::num_params(live(info.Env())->config()));
   }
   Napi::Value tensor_names(const Napi::CallbackInfo& info) {
-    auto a = Napi::Array::New(info.Env(), model_->params().size());
-    for (size_t i = 0; i < model_->params().size(); ++i) a.Set((uint32_t)i, model_->params()[i].name);
+    const auto& params = live(info.Env())->params();
+    auto a = Napi::Array::New(info.Env(), params.size());
+    for (size_t i = 0; i < params.size(); ++i) a.Set((uint32_t)i, params[i].name);
     return a;
   }
 
   // generate(tokens, positions, cuSeqlens, {maxNewTokens, maxNewTokensPerPrompt?: Int32Array
   //          (one limit per prompt, each <= maxNewTokens), temperature, topK, topP, seed, firstStream?,
-  //          stopTokens?: Int32Array (any length, absent = none), onStep?: function})
+  //          stopTokens?: Int32Array (any length, absent = none), onStep?: function,
+  //          vocabLimit?: number in [1, vocabSize] (only ids below it are sampled)})
   //   -> Promise<{tokens: Int32Array[], logprobs: Float32Array[], finish: ('stop'|'length'|'abort')[]}>
   // The prompts are a packed batch, checked as logprobs' is (positions count from 0 in each).
   // onStep(seq Int32Array, token Int32Array, logprob Float32Array) runs on the main thread after
@@ -538,19 +552,21 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   // is aborted and the Promise rejects.
   Napi::Value generate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab()));
+    auto b = std::make_shared<BatchCopy>(batch_arg(info, 0, vocab(env)));
     auto o = object(env, arg(info, 3), "options");
     auto opt = std::make_shared<ws::model::GenerateOptions>();
     opt->max_new_tokens = (int)integer(env, o.Get("maxNewTokens"), "options.maxNewTokens", 1, 1 << 20);
     opt->temperature = (float)number_in(env, o.Get("temperature"), "options.temperature", 0.0, 1e6);
-    opt->top_k = (int)integer(env, o.Get("topK"), "options.topK", 0, vocab());
+    opt->top_k = (int)integer(env, o.Get("topK"), "options.topK", 0, vocab(env));
     opt->top_p = (float)number_in(env, o.Get("topP"), "options.topP", 1e-9, 1.0);
+    if (!absent(o.Get("vocabLimit")))
+      opt->vocab_limit = (int)integer(env, o.Get("vocabLimit"), "options.vocabLimit", 1, vocab(env));
     opt->seed = (uint64_t)integer(env, o.Get("seed"), "options.seed", 0, int64_t(1) << 53);
     if (!absent(o.Get("firstStream")))
       opt->first_stream = (uint64_t)integer(env, o.Get("firstStream"), "options.firstStream", 0, int64_t(1) << 53);
     if (!absent(o.Get("stopTokens"))) {
       auto stops = i32(env, o.Get("stopTokens"), "options.stopTokens");
-      ids_in_range(env, stops, "options.stopTokens", 0, vocab());
+      ids_in_range(env, stops, "options.stopTokens", 0, vocab(env));
       opt->stop_tokens = copy_i32(stops);
     }
     const int64_t B = (int64_t)b->cu.size() - 1;
@@ -572,7 +588,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     auto stream = absent(on_step) ? nullptr : StepStream::make(env, on_step.As<Napi::Function>(), flags);
     if (stream) opt->on_step = [stream](const ws::model::StepTokens& st) { stream->send(st); };
     auto g = std::make_shared<ws::model::Generation>();
-    auto m = model_;
+    auto m = live(info.Env());
     auto on_cancel = [flags, stream] {
       for (auto& c : *flags) c.store(1);
       if (stream) stream->close();
@@ -628,7 +644,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     so.dtype = dtype_arg(env, arg(info, 1), "dtype");
     so.max_shard_bytes = (uint64_t)integer(env, arg(info, 2), "maxShardBytes", 1, int64_t(1) << 53);
     auto files = std::make_shared<std::vector<std::string>>();
-    auto m = model_;
+    auto m = live(info.Env());
     return run(
         env, [m, dir, so, files] { naming("dir", [&] { *files = ws::model::save_weights(*m, dir, so); }); },
         [files](Napi::Env e) -> Napi::Value {
@@ -643,7 +659,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value save_optimizer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::string path = path_arg(env, arg(info, 0), "path");
-    auto m = model_;
+    auto m = live(info.Env());
     return run(
         env, [m, path] { naming("path", [&] { ws::model::save_optimizer(*m, path); }); }, nullptr);
   }
@@ -652,7 +668,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value load_optimizer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::string path = path_arg(env, arg(info, 0), "path");
-    auto m = model_;
+    auto m = live(info.Env());
     return run(
         env, [m, path] { naming("path", [&] { ws::model::load_optimizer(*m, path); }); }, nullptr);
   }

@@ -1,6 +1,7 @@
 // Sampling: greedy and top-k = 1 are the argmax; top-p keeps the smallest nucleus; many seeded
 // draws follow the truncated, renormalised distribution of an independent reference (full sort
-// in double) within a chi-square bound; logprob is log_softmax(z) over the whole vocab.
+// in double) within a chi-square bound; logprob is log_softmax(z) over the whole vocab, with or
+// without a vocabulary limit (ids at or above it are never drawn).
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -210,6 +211,45 @@ TEST(masked_logits_are_never_drawn) {
   for (int d = 0; d < 100; ++d)
     seen.insert(sample_token(logits.data(), 4, 1.0f, 0, 1.0f, d / 100.0f, nullptr, nullptr));
   CHECK(seen == (std::set<int>{1, 3}));
+}
+
+// A vocabulary limit n draws exactly as logits[0, n) alone would (so never an id >= n, even when
+// the ids above hold most of the probability), and the logprob is log_softmax over all V.
+TEST(vocab_limit_draws_below_it_with_the_whole_vocab_logprob) {
+  const int V = 1024, n = 910;
+  struct {
+    float temperature;
+    int top_k;
+    float top_p;
+  } settings[] = {{0.0f, 0, 1.0f}, {0.7f, 0, 1.0f}, {1.0f, 20, 1.0f}, {0.9f, 0, 0.8f}, {0.6f, 50, 0.95f}};
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    auto logits = wstest::randn(V, seed, 3.0f);
+    for (int v = n; v < V; ++v) logits[v] += 8.0f;  // the padding rows dominate
+    std::vector<float> head(logits.begin(), logits.begin() + n);
+    for (auto s : settings) {
+      const auto lp = log_softmax(logits, s.temperature > 0 ? s.temperature : 1.0);
+      for (float u : {0.0f, 0.3f, 0.7f, 0.999f}) {
+        float got_lp = 0;
+        const int got = sample_token(logits.data(), V, s.temperature, s.top_k, s.top_p, u, &got_lp, nullptr, n);
+        CHECK(got == sample_token(head.data(), n, s.temperature, s.top_k, s.top_p, u, nullptr, nullptr));
+        CHECK(got >= 0 && got < n);
+        CHECK_NEAR(got_lp, lp[got], 1e-5 + 1e-6 * std::fabs(lp[got]));
+      }
+    }
+  }
+  // without a limit the same logits draw the padding rows nearly always
+  auto logits = wstest::randn(V, 9, 3.0f);
+  for (int v = n; v < V; ++v) logits[v] += 8.0f;
+  CHECK(sample_token(logits.data(), V, 0.0f, 0, 1.0f, 0.5f, nullptr, nullptr) >= n);
+  // the limit equal to V is no limit, bit for bit
+  float a = 0, b = 0;
+  CHECK(sample_token(logits.data(), V, 0.7f, 0, 1.0f, 0.4f, &a, nullptr, V) ==
+        sample_token(logits.data(), V, 0.7f, 0, 1.0f, 0.4f, &b, nullptr));
+  CHECK(a == b);
+  CHECK_THROWS(sample_token(logits.data(), V, 0.7f, 0, 1.0f, 0.4f, nullptr, nullptr, V + 1));
+  CHECK_THROWS(sample_token(logits.data(), V, 0.7f, 0, 1.0f, 0.4f, nullptr, nullptr, -1));
+  logits[V - 1] = NAN;  // past the limit, still checked
+  CHECK_THROWS(sample_token(logits.data(), V, 0.7f, 0, 1.0f, 0.4f, nullptr, nullptr, n));
 }
 
 TEST(bad_arguments_throw) {
