@@ -12,11 +12,11 @@ import { trainBpe } from '../data/bpe.js';
 import { loadSftPairs, type PromptTemplate } from '../data/dataset.js';
 import { packBatches, packStats } from '../data/pack.js';
 import { readRecords, getField } from '../data/readers.js';
-import { fieldCharBound, tokenizeSft, type SftExample } from '../data/sft-examples.js';
+import { DEFAULT_OVERFLOW, fieldCharBound, tokenizeSft, type Overflow, type SftExample } from '../data/sft-examples.js';
 import { splitValidation } from '../data/shuffle.js';
 import { Tokenizer } from '../data/tokenizer.js';
 import { kkTracePair } from '../kk/traces-published.js';
-import { parseInteger } from './flags.js';
+import { deprecated, deprecatedOption, parseInteger } from './flags.js';
 
 /**
  * The tokenizer used when --tokenizer is not given: Qwen3's, from the optional package
@@ -36,10 +36,11 @@ interface SourceOpts {
   tokenizer?: string;
   promptField: string;
   completionField: string;
-  kk?: boolean;
+  kkColumns?: boolean;
+  kk?: boolean; // deprecated spelling of kkColumns
   template?: PromptTemplate;
   maxLength: string;
-  overflow: 'truncate' | 'drop';
+  overflow: Overflow;
   skipBad?: boolean;
 }
 
@@ -49,15 +50,16 @@ function sourceOptions(cmd: Command): Command {
     .option('--prompt-field <name>', 'record field with the prompt (dotted paths: a.b, messages.0.content)', 'prompt')
     .option('--completion-field <name>', 'record field with the completion', 'completion')
     .option(
-      '--kk',
+      '--kk-columns',
       'build pairs from the published K&K columns (quiz, cot_head, cot_repeat_steps, cot_foot, solution_text_format)',
     )
+    .addOption(deprecatedOption('--kk', '--kk-columns'))
     .option(
       '--template <kind>',
-      'prompt format: none (field as is), raw (paper: preamble, User:, Assistant: <think>), chat (chat_template); default none, raw with --kk',
+      'prompt format: none (field as is), raw (paper: preamble, User:, Assistant: <think>), chat (chat_template); default none, raw with --kk-columns',
     )
     .option('--max-length <n>', 'most tokens per example', '4096')
-    .option('--overflow <mode>', 'longer examples: truncate or drop', 'truncate')
+    .option('--overflow <mode>', 'longer examples: truncate or drop (as sft)', DEFAULT_OVERFLOW)
     .option('--skip-bad', 'skip (and count) bad records instead of stopping');
 }
 
@@ -69,7 +71,7 @@ async function loadExamples(file: string, o: SourceOpts) {
   const { pairs, stats } = await loadSftPairs(file, {
     promptField: o.promptField,
     completionField: o.completionField,
-    pairOf: o.kk ? kkTracePair : undefined,
+    pairOf: deprecated(o.kk, '--kk', '--kk-columns', o.kkColumns) ? kkTracePair : undefined,
     template: o.template,
     tokenizer: tok,
     skipBad: o.skipBad,

@@ -3,6 +3,7 @@
 // and the one SIGINT/SIGTERM handling of long commands: the first signal asks the command to stop
 // (it finishes its step, writes a checkpoint, or lets requests in flight finish); a second exits.
 import { constants } from 'node:os';
+import { Option, type Command } from 'commander';
 
 /** A number (finite). */
 export function parseNumber(flag: string): (v: string) => number {
@@ -75,4 +76,29 @@ export function overrides<C extends object>(base: C, o: object, map: Record<stri
     if ((o as Record<string, unknown>)[opt] !== undefined)
       (c as Record<string, unknown>)[key as string] = (o as Record<string, unknown>)[opt];
   return c;
+}
+
+/** An old spelling of a flag: still parsed (with a warning, see `deprecated`), not shown in --help. */
+export function deprecatedOption(flags: string, replacement: string): Option {
+  return new Option(flags, `deprecated spelling of ${replacement}`).hideHelp();
+}
+
+/** `old` (the value of a deprecated flag) when it was given, with a warning on stderr; else `value`. */
+export function deprecated<T>(old: T | undefined, oldFlag: string, newFlag: string, value: T): T {
+  if (old === undefined) return value;
+  process.stderr.write(`warning: ${oldFlag} is deprecated, use ${newFlag}\n`);
+  return old;
+}
+
+/**
+ * Appends the preset's value to the --help line of every flag `map` ties to a preset field
+ * (commander attribute name -> field) and that has no default of its own: "(paper: 100)".
+ */
+export function describePreset(cmd: Command, name: string, preset: object, map: Record<string, string>): void {
+  for (const opt of cmd.options) {
+    const key = map[opt.attributeName()];
+    const v = key === undefined ? undefined : (preset as Record<string, unknown>)[key];
+    if (v === undefined || opt.defaultValue !== undefined) continue;
+    opt.description += ` (${name}: ${Array.isArray(v) ? v.join(',') : String(v)})`;
+  }
 }

@@ -7,7 +7,8 @@ import { Option, type Command } from 'commander';
 import type { Device } from '../engine/model.js';
 import type { HeldOutSet } from '../train/grpo.js';
 import { checkDeviceFlag, deviceOption, microBatchOption, parseGenerationBatch } from './device.js';
-import { overrides, parseInteger, parseNumber } from './flags.js';
+import { GRPO_PAPER } from '../train/grpo.js';
+import { deprecated, deprecatedOption, describePreset, overrides, parseInteger, parseNumber } from './flags.js';
 import { addOptimizerOptions, OPTIMIZER_OVERRIDES } from './optimizer-flags.js';
 import { progressReporter, saveTrainedModel, stopAfterStep } from './run-output.js';
 
@@ -76,6 +77,34 @@ async function loadHeldOut(
   return sets;
 }
 
+// commander's option name -> GrpoConfig field: the flags that override the preset.
+const GRPO_OVERRIDES = {
+  steps: 'steps',
+  epochs: 'epochs',
+  maxPromptLength: 'maxPromptLength',
+  maxModelLength: 'maxModelLength',
+  promptsPerStep: 'promptsPerStep',
+  generations: 'generations',
+  maxNewTokens: 'maxCompletionLength',
+  temperature: 'temperature',
+  topP: 'topP',
+  ...OPTIMIZER_OVERRIDES,
+  clip: 'clipLow',
+  beta: 'beta',
+  mu: 'mu',
+  scaleRewards: 'scaleRewards',
+  microBatchTokens: 'microBatchTokens',
+  generationBatch: 'generationBatch',
+  saveEvery: 'saveEvery',
+  seed: 'seed',
+  evalEvery: 'evalEvery',
+  evalSamples: 'evalSamples',
+  stopWhen: 'stopWhen',
+  plateauWindow: 'plateauWindow',
+  plateauPatience: 'plateauPatience',
+  plateauMinDelta: 'plateauMinDelta',
+} as const;
+
 export function registerGrpo(program: Command): void {
   const cmd = program
     .command('grpo')
@@ -95,7 +124,7 @@ export function registerGrpo(program: Command): void {
     .requiredOption('--out <dir>', 'where the trained model is written')
     .option('--run-dir <dir>', 'metrics, checkpoints (default: <out>.run)')
     .addOption(new Option('--preset <name>', 'defaults').choices(['paper']).default('paper'))
-    .option('--steps <n>', 'optimizer steps (default: from --epochs)', parseInteger('--steps', 1))
+    .option('--steps <n>', 'optimizer steps (0 in the preset: from --epochs)', parseInteger('--steps', 1))
     .option('--epochs <n>', 'passes over the examples (the paper: 25)', parseInteger('--epochs', 1))
     .option(
       '--max-prompt-length <n>',
@@ -110,9 +139,14 @@ export function registerGrpo(program: Command): void {
     .option('--prompts-per-step <n>', 'prompts per optimizer step (P)', parseInteger('--prompts-per-step'))
     .option('--generations <n>', 'completions per prompt (G)', parseInteger('--generations'))
     .option(
-      '--max-completion-length <n>',
-      'tokens per completion (also the Dr. GRPO normaliser)',
-      parseInteger('--max-completion-length'),
+      '--max-new-tokens <n>',
+      'most tokens per completion (the max completion length of the Dr. GRPO normaliser)',
+      parseInteger('--max-new-tokens'),
+    )
+    .addOption(
+      deprecatedOption('--max-completion-length <n>', '--max-new-tokens').argParser(
+        parseInteger('--max-completion-length'),
+      ),
     )
     .option('--temperature <x>', 'sampling temperature', parseNumber('--temperature'))
     .option('--top-p <x>', 'nucleus sampling mass', parseNumber('--top-p'));
@@ -172,7 +206,7 @@ export function registerGrpo(program: Command): void {
     .addOption(deviceOption())
     .action(async (o: Opts) => {
       const device = checkDeviceFlag(o.device as Device);
-      const [{ grpo, GRPO_PAPER, checkGrpoConfig }, { loadModel }, { Tokenizer }, { loadRlTask }] = await Promise.all([
+      const [{ grpo, checkGrpoConfig }, { loadModel }, { Tokenizer }, { loadRlTask }] = await Promise.all([
         import('../train/grpo.js'),
         import('../engine/model.js'),
         import('../data/tokenizer.js'),
@@ -180,32 +214,13 @@ export function registerGrpo(program: Command): void {
       ]);
       if (o.steps !== undefined && o.epochs !== undefined)
         throw new RangeError('--steps and --epochs: give one (steps = ceil(epochs x examples / prompts per step))');
-      const config = overrides(GRPO_PAPER, o, {
-        steps: 'steps',
-        epochs: 'epochs',
-        maxPromptLength: 'maxPromptLength',
-        maxModelLength: 'maxModelLength',
-        promptsPerStep: 'promptsPerStep',
-        generations: 'generations',
-        maxCompletionLength: 'maxCompletionLength',
-        temperature: 'temperature',
-        topP: 'topP',
-        ...OPTIMIZER_OVERRIDES,
-        clip: 'clipLow',
-        beta: 'beta',
-        mu: 'mu',
-        scaleRewards: 'scaleRewards',
-        microBatchTokens: 'microBatchTokens',
-        generationBatch: 'generationBatch',
-        saveEvery: 'saveEvery',
-        seed: 'seed',
-        evalEvery: 'evalEvery',
-        evalSamples: 'evalSamples',
-        stopWhen: 'stopWhen',
-        plateauWindow: 'plateauWindow',
-        plateauPatience: 'plateauPatience',
-        plateauMinDelta: 'plateauMinDelta',
-      });
+      const config = overrides(GRPO_PAPER, o, GRPO_OVERRIDES);
+      config.maxCompletionLength = deprecated(
+        o.maxCompletionLength as number | undefined,
+        '--max-completion-length',
+        '--max-new-tokens',
+        config.maxCompletionLength,
+      );
       config.clipHigh = o.clipHigh ?? config.clipLow;
       if (o.epochs !== undefined) config.steps = 0; // steps from the epochs
       checkGrpoConfig(config);
@@ -255,4 +270,5 @@ export function registerGrpo(program: Command): void {
         stop.dispose();
       }
     });
+  describePreset(cmd, 'paper', GRPO_PAPER, GRPO_OVERRIDES);
 }

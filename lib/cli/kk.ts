@@ -1,7 +1,7 @@
 // `warmstart kk ...`: generate Knights & Knaves puzzles, write teacher traces, check puzzle files.
 // Teachers come from the registry in lib/kk/teacher.ts; a teacher module registers itself when
 // imported, and its options are added to `kk traces`.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 
 import {
   checkPuzzles,
@@ -77,7 +77,8 @@ export function registerKk(program: Command): void {
       const long = opt.flags.split(/[ ,]+/).find((f) => f.startsWith('--'))!;
       if (seen.has(long)) continue;
       seen.add(long);
-      traces.option(opt.flags, `[${spec.name}] ${opt.description}`, opt.default);
+      const option = new Option(opt.flags, `[${spec.name}] ${opt.description}`).default(opt.default);
+      traces.addOption(opt.hidden ? option.hideHelp() : option);
     }
   }
   traces.action(async (o: Record<string, string>) => {

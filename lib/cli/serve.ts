@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Device } from '../engine/model.js';
 import { serve } from '../serve/server.js';
 import { checkDeviceFlag, deviceOption } from './device.js';
-import { parseInteger, stopOnSignal } from './flags.js';
+import { deprecated, deprecatedOption, parseInteger, stopOnSignal } from './flags.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -26,7 +26,8 @@ export function registerServe(program: Command): void {
       'environment variable holding the API key; when it is set, /v1/* needs "Authorization: Bearer KEY"',
       'WARMSTART_API_KEY',
     )
-    .option('--max-tokens <n>', 'largest max_tokens a request may ask for', '8192')
+    .option('--max-new-tokens <n>', 'most new tokens a request may ask for (its max_tokens)', '8192')
+    .addOption(deprecatedOption('--max-tokens <n>', '--max-new-tokens'))
     .option('--max-queue <n>', 'requests that may wait for a batch (more get 429)', '256')
     .option('--max-batch <n>', 'most sequences in one engine call', '32')
     .option('--max-batch-kv-mib <n>', 'KV-cache budget of one engine call, MiB', '2048')
@@ -41,7 +42,9 @@ export function registerServe(program: Command): void {
         port: parseInteger('--port', 0)(o.port),
         modelName: o.servedModelName,
         apiKey,
-        maxTokens: parseInteger('--max-tokens', 1)(o.maxTokens),
+        maxTokens: o.maxTokens
+          ? parseInteger('--max-tokens', 1)(deprecated(o.maxTokens, '--max-tokens', '--max-new-tokens', o.maxNewTokens))
+          : parseInteger('--max-new-tokens', 1)(o.maxNewTokens),
         maxQueue: parseInteger('--max-queue', 1)(o.maxQueue),
         maxBatchSequences: parseInteger('--max-batch', 1)(o.maxBatch),
         maxBatchKvMiB: parseInteger('--max-batch-kv-mib', 1)(o.maxBatchKvMib),

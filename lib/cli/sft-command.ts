@@ -6,12 +6,26 @@ import { Option, type Command } from 'commander';
 
 import type { Device } from '../engine/model.js';
 import { checkDeviceFlag, deviceOption, microBatchOption } from './device.js';
-import { overrides, parseInteger } from './flags.js';
+import { DEFAULT_OVERFLOW } from '../data/sft-examples.js';
+import { SFT_PAPER } from '../train/sft.js';
+import { describePreset, overrides, parseInteger } from './flags.js';
 import { addOptimizerOptions, OPTIMIZER_OVERRIDES } from './optimizer-flags.js';
 import { progressReporter, saveTrainedModel, stopAfterStep } from './run-output.js';
 
 // Flags not listed by name keep commander's loose record; the parsed numbers are typed.
 type Opts = Record<string, string | number | boolean | string[] | undefined> & { maxLength: number };
+
+// commander's option name -> SftConfig field: the flags that override the preset.
+const SFT_OVERRIDES = {
+  epochs: 'epochs',
+  ...OPTIMIZER_OVERRIDES,
+  microBatchTokens: 'microBatchTokens',
+  gradAccum: 'gradAccum',
+  val: 'valExamples',
+  evalEvery: 'evalEvery',
+  saveEvery: 'saveEvery',
+  seed: 'seed',
+} as const;
 
 export function registerSft(program: Command): void {
   const cmd = program
@@ -35,7 +49,11 @@ export function registerSft(program: Command): void {
       ).choices(['none', 'raw', 'chat']),
     )
     .option('--max-length <n>', 'longest example in tokens', parseInteger('--max-length'), 4096)
-    .addOption(new Option('--overflow <mode>', 'longer examples').choices(['truncate', 'drop']).default('drop'))
+    .addOption(
+      new Option('--overflow <mode>', 'longer examples (as data inspect)')
+        .choices(['truncate', 'drop'])
+        .default(DEFAULT_OVERFLOW),
+    )
     .addOption(
       new Option('--keep <which>', 'all traces (the paper), or only those the K&K reward scores correct')
         .choices(['all', 'correct'])
@@ -55,7 +73,7 @@ export function registerSft(program: Command): void {
     .action(async (o: Opts) => {
       const device = checkDeviceFlag(o.device as Device);
       const [
-        { sft, SFT_PAPER },
+        { sft },
         { loadModel },
         { Tokenizer },
         { tokenizeSft, fieldCharBound },
@@ -75,16 +93,7 @@ export function registerSft(program: Command): void {
         import('../kk/reward.js'),
         import('../kk/traces-published.js'),
       ]);
-      const config = overrides(SFT_PAPER, o, {
-        epochs: 'epochs',
-        ...OPTIMIZER_OVERRIDES,
-        microBatchTokens: 'microBatchTokens',
-        gradAccum: 'gradAccum',
-        val: 'valExamples',
-        evalEvery: 'evalEvery',
-        saveEvery: 'saveEvery',
-        seed: 'seed',
-      });
+      const config = overrides(SFT_PAPER, o, SFT_OVERRIDES);
       const out = o.out as string;
       const runDir = (o.runDir as string | undefined) ?? `${out}.run`;
       const rep = progressReporter();
@@ -124,8 +133,6 @@ export function registerSft(program: Command): void {
       rep.log(
         `sft: ${counts.kept} examples (${counts.truncated} truncated, ${counts.dropped} dropped${o.keep === 'correct' ? `, ${rejected} incorrect traces left out` : ''}${skipped ? `, ${skipped} bad records skipped` : ''})`,
       );
-      if (config.microBatchTokens !== 'auto')
-        config.microBatchTokens = Math.max(config.microBatchTokens, o.maxLength as number);
       const stop = stopAfterStep(rep);
       try {
         const r = await sft({
@@ -146,4 +153,5 @@ export function registerSft(program: Command): void {
         stop.dispose();
       }
     });
+  describePreset(cmd, 'paper', SFT_PAPER, SFT_OVERRIDES);
 }

@@ -11,6 +11,8 @@
 // dropped either way. Texts are encoded only as far as maxLength reaches (Tokenizer.encodePrefix),
 // and readers cut strings to Tokenizer.prefixBound(maxLength) (fieldCharBound below), so a 200 MB
 // record costs what a maxLength one does.
+// The default, everywhere (this API, `warmstart sft`, `warmstart data`), is
+// DEFAULT_OVERFLOW = drop: a truncated trace has lost its answer and its end token.
 import type { Sequence } from './batch.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -20,11 +22,17 @@ export interface SftPair {
   completion: string;
 }
 
+/** What to do with an example longer than maxLength. */
+export type Overflow = 'truncate' | 'drop';
+
+/** The one default of the library, `warmstart sft` and `warmstart data` (so inspect shows what sft trains on). */
+export const DEFAULT_OVERFLOW: Overflow = 'drop';
+
 export interface SftOptions {
   /** Most tokens per example (prompt + completion + end token). */
   maxLength: number;
-  /** What to do with a longer example. Default 'truncate'. */
-  overflow?: 'truncate' | 'drop';
+  /** What to do with a longer example. Default DEFAULT_OVERFLOW ('drop'). */
+  overflow?: Overflow;
   /** Token appended to every completion; default the tokenizer's eos; null for none. */
   endTokenId?: number | null;
 }
@@ -50,7 +58,7 @@ export interface SftCounts {
 function checkOptions(tok: Tokenizer, opts: SftOptions): { maxLength: number; drop: boolean; end: number | null } {
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 2)
     throw new RangeError(`maxLength must be an integer ≥ 2, got ${opts.maxLength}`);
-  const overflow = opts.overflow ?? 'truncate';
+  const overflow = opts.overflow ?? DEFAULT_OVERFLOW;
   if (overflow !== 'truncate' && overflow !== 'drop')
     throw new RangeError(`overflow must be 'truncate' or 'drop', got ${String(overflow)}`);
   const end = opts.endTokenId === undefined ? (tok.eosTokenId ?? null) : opts.endTokenId;

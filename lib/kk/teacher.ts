@@ -35,6 +35,8 @@ export interface TeacherOption {
   flags: string;
   description: string;
   default?: string;
+  /** An old spelling kept working: parsed, not shown in --help. */
+  hidden?: boolean;
 }
 
 /** How the CLI finds and builds a teacher. */

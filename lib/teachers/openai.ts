@@ -366,10 +366,11 @@ registerTeacher({
       default: String(OPENAI_TEACHER_PAPER.topK),
     },
     {
-      flags: '--max-tokens <n>',
-      description: 'most new tokens a sample',
+      flags: '--max-new-tokens <n>',
+      description: 'most new tokens a sample (the max_tokens of each request)',
       default: String(OPENAI_TEACHER_PAPER.maxTokens),
     },
+    { flags: '--max-tokens <n>', description: 'deprecated spelling of --max-new-tokens', hidden: true },
     {
       flags: '--stop <strings>',
       description: 'comma-separated stop strings (appended back)',
@@ -396,6 +397,7 @@ registerTeacher({
       );
     if (o.model === undefined)
       throw new RangeError('--model: the openai teacher needs the model name the server serves');
+    if (o.maxTokens !== undefined) process.stderr.write('warning: --max-tokens is deprecated, use --max-new-tokens\n');
     const keyVar = String(o.apiKeyEnv ?? 'OPENAI_API_KEY');
     return new OpenAITeacher({
       endpoint: String(o.endpoint),
@@ -405,7 +407,10 @@ registerTeacher({
       temperature: num('--temperature', o.temperature ?? OPENAI_TEACHER_PAPER.temperature),
       topP: num('--top-p', o.topP ?? OPENAI_TEACHER_PAPER.topP),
       topK: num('--top-k', o.topK ?? OPENAI_TEACHER_PAPER.topK, true),
-      maxTokens: num('--max-tokens', o.maxTokens ?? OPENAI_TEACHER_PAPER.maxTokens, true),
+      maxTokens:
+        o.maxTokens !== undefined
+          ? num('--max-tokens', o.maxTokens, true)
+          : num('--max-new-tokens', o.maxNewTokens ?? OPENAI_TEACHER_PAPER.maxTokens, true),
       stop: String(o.stop ?? OPENAI_TEACHER_PAPER.stop.join(','))
         .split(',')
         .filter((x) => x !== ''),

@@ -52,12 +52,21 @@ export interface ResolvedMicroBatch {
   note: string;
 }
 
-/** 'auto' from the budget; a number is returned as it is. */
+/**
+ * 'auto' from the budget; a number is used as it is, and one below the longest sequence (which
+ * a micro-batch must hold whole) is an error naming the flag, never silently raised.
+ */
 export function resolveMicroBatchTokens(
   value: MicroBatchTokens,
   opts: { config: Qwen2Config; device: Device; longest: number; budgetBytes?: number; recompute?: boolean },
 ): ResolvedMicroBatch {
-  if (value !== 'auto') return { tokens: value, note: `${value} tokens per micro-batch` };
+  if (value !== 'auto') {
+    if (value < opts.longest)
+      throw new RangeError(
+        `--micro-batch-tokens (microBatchTokens) ${value} is below the longest sequence, ${opts.longest} tokens: give at least ${opts.longest}, or auto`,
+      );
+    return { tokens: value, note: `${value} tokens per micro-batch` };
+  }
   const perToken = activationBytesPerToken(opts.config, opts.device, opts.recompute ?? false);
   const budget = opts.budgetBytes ?? memoryBudget(opts.device);
   const fit = Math.floor(budget / perToken);

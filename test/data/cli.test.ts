@@ -44,7 +44,7 @@ test.serial('inspect shows counts, skipped records and the loss mask', async (t)
 });
 
 test.serial('inspect --kk renders the paper prompt unweighted and the trace weighted', async (t) => {
-  const out = await data('inspect', KK3, '--kk', '--max-length', '400', '--overflow', 'drop');
+  const out = await data('inspect', KK3, '--kk-columns', '--max-length', '400', '--overflow', 'drop');
   t.regex(out, /records {5}100 read, 0 skipped/);
   const m = /examples {4}(\d+) whole, 0 truncated, (\d+) dropped/.exec(out)!;
   t.is(Number(m[1]) + Number(m[2]), 100);
@@ -54,15 +54,15 @@ test.serial('inspect --kk renders the paper prompt unweighted and the trace weig
 });
 
 test.serial('pack reports the split, the batches and their fill rate', async (t) => {
-  const out = await data('pack', KK3, '--kk', '--budget', '4096', '--val', '10', '--seed', '3');
+  const out = await data('pack', KK3, '--kk-columns', '--budget', '4096', '--val', '10', '--seed', '3');
   t.regex(out, /split {7}90 train, 10 validation \(seed 3\)/);
   const batches = Number(/batches {5}(\d+) of ≤ 4096 tokens/.exec(out)![1]);
   const tokens = Number(/tokens {6}(\d+) packed/.exec(out)![1]);
   const fill = Number(/fill rate {3}([\d.]+)%/.exec(out)![1]);
   t.is(fill, Number(((100 * tokens) / (batches * 4096)).toFixed(2)));
   t.true(fill > 90, `fill ${fill}`); // 90 examples only: the last batch is part-full
-  await t.throwsAsync(data('pack', KK3, '--kk', '--budget', '300'), { message: /longer than the budget 300/ });
-  await t.throwsAsync(data('pack', KK3, '--kk', '--overflow', 'cut'), {
+  await t.throwsAsync(data('pack', KK3, '--kk-columns', '--budget', '300'), { message: /longer than the budget 300/ });
+  await t.throwsAsync(data('pack', KK3, '--kk-columns', '--overflow', 'cut'), {
     message: /--overflow must be truncate or drop, got cut/,
   });
 });

@@ -101,7 +101,7 @@ test.serial(
       fx.puzzleFile,
       '--out',
       out,
-      '--max-tokens',
+      '--max-new-tokens',
       '12',
       '--limit',
       '5',

@@ -217,7 +217,7 @@ test('grpo: an explicit --micro-batch-tokens wins over auto, and is recorded', a
     '2',
     '--generations',
     '2',
-    '--max-completion-length',
+    '--max-new-tokens',
     '8',
     '--micro-batch-tokens',
     '64',

@@ -36,7 +36,7 @@ function grpoArgs(model: string, out: string): string[] {
     '2',
     '--generations',
     '8',
-    '--max-completion-length',
+    '--max-new-tokens',
     '24',
     '--lr',
     '3e-3',
