@@ -45,18 +45,19 @@ test('K&K examples: prompt tokens weigh 0, completion tokens and the end token 1
   }
 });
 
-test('max length: truncate keeps the head without an end token, drop discards; both are counted', (t) => {
+test('max length: truncate keeps the head without an end token, drop (the default) discards; both are counted', (t) => {
   const pair = {
     prompt: 'Question: who is a knight?',
     completion: ' Zoey is a knight because she never lies, and Oliver is a knave.',
   };
   const full = sftExample(tok, pair, { maxLength: 1000 })!;
   const L = full.ids.length;
-  const cut = sftExample(tok, pair, { maxLength: L - 3 })!;
+  const cut = sftExample(tok, pair, { maxLength: L - 3, overflow: 'truncate' })!;
   t.true(cut.truncated);
   t.deepEqual([...cut.ids], [...full.ids.subarray(0, L - 3)]);
   t.not(cut.ids[cut.ids.length - 1], tok.eosTokenId);
   t.is(sftExample(tok, pair, { maxLength: L - 3, overflow: 'drop' }), null);
+  t.is(sftExample(tok, pair, { maxLength: L - 3 }), null); // the default (DEFAULT_OVERFLOW) drops
   t.is(sftExample(tok, pair, { maxLength: full.promptLength }), null); // no room for a completion token
   const r = tokenizeSft(tok, [pair, pair, { prompt: 'a', completion: 'b' }], { maxLength: L - 1, overflow: 'drop' });
   t.deepEqual(r.counts, { total: 3, kept: 1, truncated: 0, dropped: 2 });

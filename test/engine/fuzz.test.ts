@@ -383,6 +383,7 @@ function specs(): Record<string, Spec> {
     'Model#tensorNames': { args: [], noArgs: true },
     'Model#arenaBytes': { args: [], noArgs: true },
     'Model#gradients': { args: [], noArgs: true },
+    'Model#dispose': { args: [], noArgs: true },
     'Model#generate': {
       args: [
         ...batch(),
@@ -393,6 +394,7 @@ function specs(): Record<string, Spec> {
           real('options.topP', 0.9, 1e-9, 1),
           int('options.seed', 5, 0, 2 ** 53),
           opt({ ...ids('options.stopTokens', [0, 9], 0, MV), anyLength: true } as Arg),
+          opt(int('options.vocabLimit', 7, 1, MV)),
         ]),
       ],
     },
