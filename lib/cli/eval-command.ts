@@ -148,7 +148,13 @@ async function evalSuite(o: EvalFlags, device: Device): Promise<void> {
   const data = parseDataPairs(o.data ?? [], names);
   const benchmarks = [];
   for (const name of names) {
-    const { task, examples } = await loadRlTask(name, { data: data[name], limit: o.limit, seed: 0, split: o.split });
+    const { task, examples } = await loadRlTask(name, {
+      data: data[name],
+      dataFlag: `--data ${name}=FILE`,
+      limit: o.limit,
+      seed: 0,
+      split: o.split,
+    });
     const plus = (examples[0]?.example as { evalplus?: string } | undefined)?.evalplus === 'plus';
     benchmarks.push({ name, task, examples, ...(plus ? { title: 'HumanEval+' } : {}) });
   }

@@ -68,6 +68,7 @@ async function loadHeldOut(
   for (const name of names) {
     const { task: t, examples } = await loadRlTask(name, {
       data: data[name],
+      dataFlag: `--eval-data ${name}=FILE`,
       limit: o.evalLimit,
       seed: (o.seed as number | undefined) ?? 0,
       split: 'eval',
@@ -179,7 +180,7 @@ export function registerGrpo(program: Command): void {
     )
     .option(
       '--eval-data <name=file...>',
-      "a held-out set's problems, e.g. kk=test.parquet (default: the benchmark's evaluation data)",
+      "each held-out set's problems, e.g. kk=test.parquet (the published file; one for every --eval-benchmarks set)",
     )
     .option('--eval-limit <n>', 'first N held-out problems of each set', parseInteger('--eval-limit', 1), 100)
     .option('--eval-samples <n>', 'samples per held-out problem', parseInteger('--eval-samples', 1))
@@ -234,11 +235,11 @@ export function registerGrpo(program: Command): void {
         seed: config.seed,
         split: 'train',
       });
+      const heldOut = await loadHeldOut(o, config.evalEvery ?? 0, loadRlTask);
       const tokenizer = Tokenizer.load(o.model as string);
       rep.log(
         `grpo: ${examples.length} ${task.name} examples, ${config.steps ? `${config.steps} steps` : `${config.epochs} epochs`} of ${config.promptsPerStep} prompts x ${config.generations} completions`,
       );
-      const heldOut = await loadHeldOut(o, config.evalEvery ?? 0, loadRlTask);
       if (heldOut.length)
         rep.log(`grpo: held-out ${heldOut.map((h) => `${h.name} (${h.examples.length})`).join(', ')}`);
       const stop = stopAfterStep(rep);

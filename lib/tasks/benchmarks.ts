@@ -48,7 +48,7 @@ export const BENCHMARKS: Record<string, Benchmark> = {
  * The data file to load: `file`, which the user gives with `flag` (nothing is looked for in the
  * working tree); without one, an error naming the flag and the published file to point it at.
  */
-export function benchmarkData(b: Benchmark, file: string | undefined, flag = '--data'): string {
+export function benchmarkData(b: Benchmark, file: string | undefined, flag = '--data FILE'): string {
   if (file) return file;
-  throw new Error(`${b.name}: no data file: pass ${flag} FILE (${b.published})`);
+  throw new Error(`${b.name}: no data file: pass ${flag} (${b.published})`);
 }

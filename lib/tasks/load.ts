@@ -35,6 +35,11 @@ export interface LoadTaskOptions {
   /** The task's problems (`--data`). */
   data?: string;
   /**
+   * How a missing `data` is asked for in errors: `--data FILE` (the default), or e.g.
+   * `--eval-data kk=FILE` for grpo's held-out sets and `--data kk=FILE` for `eval --suite`.
+   */
+  dataFlag?: string;
+  /**
    * math, training split: the MATH-500 file whose problems are kept out of the training draw
    * (`--decontaminate FILE`), or false to draw from the whole pool (`--no-decontaminate`).
    */
@@ -52,13 +57,14 @@ function limitTo<T>(items: T[], limit?: number): T[] {
 
 export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<LoadedTask> {
   const { split, limit, seed } = opts;
+  const flag = opts.dataFlag ?? '--data FILE';
   if (name === 'kk') {
     const file = opts.data;
     if (!file)
       throw new Error(
-        `kk: no data file: pass --data FILE (Parquet or JSONL puzzles: the published ${split === 'train' ? 'train' : 'test'}.parquet of github.com/Unakar/Logic-RL data/kk/instruct/3ppl/, or \`warmstart kk generate\` output)`,
+        `kk: no data file: pass ${flag} (Parquet or JSONL puzzles: the published ${split === 'train' ? 'train' : 'test'}.parquet of github.com/Unakar/Logic-RL data/kk/instruct/3ppl/, or \`warmstart kk generate\` output)`,
       );
-    if (!existsSync(file)) throw new Error(`kk: --data ${file} does not exist`);
+    if (!existsSync(file)) throw new Error(`kk: ${flag.replace(/FILE$/, '')}${file} does not exist`);
     return {
       task: kkTask('paper') as RewardTask<unknown>,
       examples: limitTo(kkExamples(await loadPuzzles(file)), limit) as PromptedExample<unknown>[],
@@ -67,7 +73,7 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
   if (name === 'math' || name === 'math500') {
     const bench = BENCHMARKS.math500;
     let problems: MathExample[];
-    if (split !== 'train') problems = (await bench.load(benchmarkData(bench, opts.data))) as MathExample[];
+    if (split !== 'train') problems = (await bench.load(benchmarkData(bench, opts.data, flag))) as MathExample[];
     else {
       if (!opts.data)
         throw new Error(
@@ -96,7 +102,7 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
   }
   if (name === 'humaneval') {
     const bench = BENCHMARKS.humaneval;
-    const all = (await bench.load(benchmarkData(bench, opts.data))) as CodeExample[];
+    const all = (await bench.load(benchmarkData(bench, opts.data, flag))) as CodeExample[];
     const { train, heldOut } = split === 'all' ? { train: all, heldOut: all } : humanEvalSplit(all);
     return {
       task: bench.task({}) as RewardTask<unknown>,
@@ -112,7 +118,7 @@ export async function loadRlTask(name: string, opts: LoadTaskOptions): Promise<L
   }
   if (name === 'mmlu-pro') {
     const bench = BENCHMARKS['mmlu-pro'];
-    const all = (await bench.load(benchmarkData(bench, opts.data))) as ChoiceExample[];
+    const all = (await bench.load(benchmarkData(bench, opts.data, flag))) as ChoiceExample[];
     const { train, heldOut } = split === 'all' ? { train: all, heldOut: all } : mmluProSplit(all);
     return {
       task: bench.task({}) as RewardTask<unknown>,

@@ -17,7 +17,7 @@ export const SWEEPABLE = [
   '--steps',
   '--prompts-per-step',
   '--generations',
-  '--max-completion-length',
+  '--max-new-tokens',
   '--temperature',
   '--top-p',
   '--clip',

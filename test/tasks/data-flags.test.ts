@@ -68,7 +68,45 @@ test('without --data every task says which flag and which published file', async
   }
 });
 
-test('the CLI: grpo --task math without --decontaminate, score without --data: one line naming the flag', async (t) => {
+test.serial(
+  'the CLI: grpo --task math without --decontaminate, score without --data: one line naming the flag',
+  async (t) => {
+    const errs: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((c: string | Uint8Array) => {
+      errs.push(String(c));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      // the model folder is never read: the data are checked first
+      await run([
+        'node',
+        'warmstart',
+        'grpo',
+        '--model',
+        dir,
+        '--task',
+        'math',
+        '--data',
+        pool,
+        '--out',
+        join(dir, 'o'),
+      ]);
+      t.is(process.exitCode as number | undefined, 1);
+      process.exitCode = undefined;
+      await run(['node', 'warmstart', 'score', '--task', 'humaneval', '--completions', pool]);
+      t.is(process.exitCode as number | undefined, 1);
+    } finally {
+      process.stderr.write = write;
+      process.exitCode = undefined;
+    }
+    t.regex(errs.join(''), /pass --decontaminate FILE/);
+    t.regex(errs.join(''), /humaneval: no data file: pass --data FILE/);
+  },
+);
+
+test.serial("grpo's held-out sets and eval --suite: a missing file names its name=FILE flag", async (t) => {
+  const KK = join(ROOT, '../shared/data/knights-and-knaves-logic-rl/3ppl');
   const errs: string[] = [];
   const write = process.stderr.write;
   process.stderr.write = ((c: string | Uint8Array) => {
@@ -77,15 +115,33 @@ test('the CLI: grpo --task math without --decontaminate, score without --data: o
   }) as typeof process.stderr.write;
   try {
     // the model folder is never read: the data are checked first
-    await run(['node', 'warmstart', 'grpo', '--model', dir, '--task', 'math', '--data', pool, '--out', join(dir, 'o')]);
+    await run([
+      'node',
+      'warmstart',
+      'grpo',
+      '--model',
+      dir,
+      '--task',
+      'kk',
+      '--data',
+      join(KK, 'train.parquet'),
+      '--out',
+      join(dir, 'o2'),
+      '--eval-every',
+      '1',
+      '--eval-benchmarks',
+      'kk,math500',
+      '--eval-data',
+      `kk=${join(KK, 'test.parquet')}`,
+    ]);
     t.is(process.exitCode as number | undefined, 1);
     process.exitCode = undefined;
-    await run(['node', 'warmstart', 'score', '--task', 'humaneval', '--completions', pool]);
+    await run(['node', 'warmstart', 'eval', '--suite', 'paper', '--model', dir, '--out', join(dir, 's')]);
     t.is(process.exitCode as number | undefined, 1);
   } finally {
     process.stderr.write = write;
     process.exitCode = undefined;
   }
-  t.regex(errs.join(''), /pass --decontaminate FILE/);
-  t.regex(errs.join(''), /humaneval: no data file: pass --data FILE/);
+  t.regex(errs.join(''), /math500: no data file: pass --eval-data math500=FILE \(.*MATH-500/);
+  t.regex(errs.join(''), /math500: no data file: pass --data math500=FILE/);
 });

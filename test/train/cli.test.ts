@@ -250,7 +250,7 @@ test('grpo --eval-every --stop-when plateau: held-out K&K each step, stopped whe
     '2',
     '--generations',
     '2',
-    '--max-completion-length',
+    '--max-new-tokens',
     '8',
     '--eval-every',
     '1',
