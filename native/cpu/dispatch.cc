@@ -144,8 +144,8 @@ void adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, 
 double grad_norm_sq(const float* g, int64_t n) { return ops().grad_norm_sq(g, n); }
 float clip_scale(double total_norm, float max_norm) { return ops().clip_scale(total_norm, max_norm); }
 int sample_token(const float* logits, int V, float temperature, int top_k, float top_p, float u, float* logprob,
-                 float* scratch) {
-  return ops().sample_token(logits, V, temperature, top_k, top_p, u, logprob, scratch);
+                 float* scratch, int vocab_limit) {
+  return ops().sample_token(logits, V, temperature, top_k, top_p, u, logprob, scratch, vocab_limit);
 }
 
 }  // namespace ws::cpu
