@@ -18,7 +18,7 @@ if (what === 'generate' || what === 'generate-streaming') {
   exitSoon(1500);
 } else if (what === 'matmul') {
   // one long op with no cancel point: the exit hook gives it kExitGrace, then ends the process
-  const n = 4096;
+  const n = 8192; // 1.1 TFLOP: seconds even with OpenBLAS on a fast CPU, past the 1 s grace
   const [out, x, w] = [new Float32Array(n * n), new Float32Array(n * n).fill(1), new Float32Array(n * n).fill(1)];
   void cpu()
     .kernels.matmulForwardAsync(out, x, w, null, n, n, n)
