@@ -194,9 +194,9 @@ TEST(adamw_grad_norm_sampling) {
     std::vector<float> out = {(float)sq, (float)(sq - (float)sq), L.clip_scale(sq, 1.0f)};
     for (float u : {0.01f, 0.37f, 0.93f}) {
       float logprob = 0;
-      int tok = L.sample_token(logits.data(), 1001, 0.8f, 50, 0.9f, u, &logprob, nullptr);
+      int tok = L.sample_token(logits.data(), 1001, 0.8f, 50, 0.9f, u, &logprob, nullptr, 0);
       out.push_back((float)tok), out.push_back(logprob);
-      tok = L.sample_token(logits.data(), 1001, 1.0f, 0, 1.0f, u, &logprob, nullptr);
+      tok = L.sample_token(logits.data(), 1001, 1.0f, 0, 1.0f, u, &logprob, nullptr, 900);  // a vocabulary limit
       out.push_back((float)tok), out.push_back(logprob);
     }
     return cat({&p, &m, &v, &out});
