@@ -139,8 +139,16 @@ test('every flag the Commands table names for a command is one of its flags', (t
 });
 
 test('every flag named anywhere in README belongs to some command', (t) => {
-  // flags of other tools that README names: node, tsc, bench/gpu/run.sh
-  const all = new Set<string>(['--help', '--version', '--import', '--loader', '--strict', '--dry-run']);
+  // flags of other tools that README names: node, tsc, npm, bench/gpu/run.sh
+  const all = new Set<string>([
+    '--help',
+    '--version',
+    '--import',
+    '--loader',
+    '--strict',
+    '--dry-run',
+    '--build-from-source',
+  ]);
   const walk = (c: Command) => {
     for (const f of flagsOf(c)) if (f) all.add(f);
     c.commands.forEach(walk);
